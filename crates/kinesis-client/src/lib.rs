@@ -1,0 +1,78 @@
+//! The core of the workspace: configuration, identifiers, errors, and the tower stack that
+//! sends every AWS call.
+//!
+//! # Overview
+//!
+//! Every AWS call this workspace makes is an [`Operation`] value sent through a [`Stack`]: a
+//! tower service assembled from layers that each own one concern.
+//!
+//! | layer | concern |
+//! |---|---|
+//! | [`layer::TraceLayer`] | one `tracing` span per call |
+//! | tower `RetryLayer` + [`layer::RetryPolicy`] | the only retry owner: throttling and transient failures, jittered exponential backoff, a shared retry budget; the SDK's own retries are off |
+//! | [`layer::RateLimitLayer`] | client-side quotas mirroring Kinesis (`GetRecords` 5/s per shard, ...) |
+//! | [`layer::AttemptTimeoutLayer`] | bounds each attempt, keeping the error type |
+//! | [`AwsService`] | hands the operation to its SDK client |
+//!
+//! On top sit the [`Client`] (data plane: put, get, subscribe, list shards) and the
+//! [`AdminClient`] (streams, shards, retention, tags, consumers, limits).
+//!
+//! # Quick start
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), kinesis_client::Error> {
+//! use kinesis_client::{AdminClient, Client, ClientConfig, PartitionKey, PutRecordsEntry, StreamMode};
+//! use futures_util::TryStreamExt;
+//!
+//! // Region, credentials and endpoints from the environment; AWS_ENDPOINT_URL_KINESIS
+//! // points the same binary at a local emulator.
+//! let config = ClientConfig::from_env().await?;
+//! let admin = AdminClient::new(&config);
+//! let client = Client::new(&config);
+//!
+//! let stream = admin.create_stream(&"orders".parse()?, StreamMode::Provisioned { shard_count: 2 }).await?;
+//! client.put_record(&stream, PutRecordsEntry::new("hello", PartitionKey::new("k")?)).await?;
+//! let shards: Vec<_> = client.list_shards(&stream, None).try_collect().await?;
+//! println!("{} shards", shards.len());
+//! # Ok(()) }
+//! ```
+//!
+//! # Errors
+//!
+//! One [`Error`] type with a non-exhaustive [`ErrorKind`] named for what the caller should do,
+//! and predicates ([`Error::is_retryable`], [`Error::is_throttling`], [`Error::is_not_found`],
+//! ...). SDK errors are only reachable through [`std::error::Error::source`]. Bad input (a record
+//! over the size limit, an empty partition key, a malformed hash key or stream name) is refused
+//! with [`ErrorKind::InvalidInput`] before anything is sent.
+//!
+//! # Feature flags
+//!
+//! - `cloudwatch`: [`ClientConfig::cloudwatch_sdk`] and `cloudwatch_stack`, used by
+//!   `kinesis-metrics`.
+
+mod admin;
+pub mod api;
+mod config;
+mod error;
+pub mod layer;
+mod operation;
+mod service;
+mod stack;
+mod types;
+
+pub use admin::{AdminClient, ListStreamsStream, ListStreamConsumersStream, StreamConsumer, ConsumerStatus, ListedStream, Limits};
+pub use api::client::{Client, ListShardsStream};
+pub use api::data::{GetRecordsOutput, ShardFilter, StreamMode, StreamStatus, StreamSummary};
+pub use api::position::{ShardIterator, StartingPosition};
+pub use api::subscribe::{SubscribeToShardEvent, SubscribeToShardStream};
+pub use config::{ClientConfig, ClientConfigBuilder, PutLimits, WaitConfig};
+pub use error::{BoxError, DisplayErrorChain, Error, ErrorKind, RawResponse};
+pub use layer::RetryConfig;
+pub use operation::{BoxFuture, Operation};
+pub use service::AwsService;
+pub use stack::Stack;
+pub use types::record::{
+    PartitionKey, PutRecordsEntry, PutRecordsOutput, PutRecordsResultEntry, Record, RecordPosition,
+};
+pub use types::shard::{ChildShard, HashKey, HashKeyRange, SequenceNumber, Shard, ShardId};
+pub use types::stream::{ConsumerArn, StreamArn, StreamId, StreamName};

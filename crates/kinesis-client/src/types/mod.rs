@@ -1,0 +1,5 @@
+//! Identifiers and values of the Kinesis API, validated when they are made.
+
+pub(crate) mod record;
+pub(crate) mod shard;
+pub(crate) mod stream;
