@@ -6,6 +6,7 @@ use std::time::SystemTime;
 
 use aws_sdk_kinesis::Client as Sdk;
 
+use crate::Client;
 use crate::api::data::{StreamMode, StreamStatus, StreamSummary};
 use crate::api::paginate::paginated_stream;
 use crate::config::{ClientConfig, WaitConfig};
@@ -14,7 +15,6 @@ use crate::operation::{BoxFuture, Operation};
 use crate::stack::Stack;
 use crate::types::shard::{HashKey, ShardId};
 use crate::types::stream::{ConsumerArn, StreamArn, StreamId, StreamName, is_name_char};
-use crate::Client;
 
 /// Defines an operation: a struct with the given fields, its `Operation` impl, and how it is sent.
 macro_rules! operation {
@@ -48,7 +48,9 @@ macro_rules! operation {
     };
 }
 
-fn sdk_err<E, R>(op: &'static str) -> impl FnOnce(aws_smithy_runtime_api::client::result::SdkError<E, R>) -> Error
+fn sdk_err<E, R>(
+    op: &'static str,
+) -> impl FnOnce(aws_smithy_runtime_api::client::result::SdkError<E, R>) -> Error
 where
     E: aws_sdk_kinesis::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: crate::error::RawResponse + std::fmt::Debug + Send + Sync + 'static,
@@ -385,7 +387,8 @@ impl StreamConsumer {
         use aws_sdk_kinesis::types::ConsumerStatus as S;
         Ok(Self {
             name: name.to_owned(),
-            arn: ConsumerArn::new(arn).map_err(|e| Error::malformed_response(e.message().to_owned()))?,
+            arn: ConsumerArn::new(arn)
+                .map_err(|e| Error::malformed_response(e.message().to_owned()))?,
             status: match status {
                 S::Creating => ConsumerStatus::Creating,
                 S::Active => ConsumerStatus::Active,
@@ -479,7 +482,10 @@ impl AdminClient {
     ///
     /// [`ErrorKind::WaitTimeout`] when the stream is not active in time;
     /// [`ErrorKind::NotFound`] when it does not exist.
-    pub async fn wait_until_active(&self, stream: impl Into<StreamId>) -> Result<StreamSummary, Error> {
+    pub async fn wait_until_active(
+        &self,
+        stream: impl Into<StreamId>,
+    ) -> Result<StreamSummary, Error> {
         let stream = stream.into();
         self.wait_for(&format!("stream {stream} becoming ACTIVE"), || async {
             let s = self.data.describe_stream_summary(&stream).await?;
@@ -495,12 +501,23 @@ impl AdminClient {
     /// [`ErrorKind::InvalidInput`] for a provisioned stream of 0 shards;
     /// [`ErrorKind::ResourceInUse`] when the stream exists; [`ErrorKind::Throttled`] when the
     /// account's shard limit is reached (`LimitExceededException`).
-    pub async fn create_stream(&self, name: &StreamName, mode: StreamMode) -> Result<StreamSummary, Error> {
+    pub async fn create_stream(
+        &self,
+        name: &StreamName,
+        mode: StreamMode,
+    ) -> Result<StreamSummary, Error> {
         if let StreamMode::Provisioned { shard_count: 0 } = mode {
-            return Err(Error::invalid_input("a provisioned stream needs at least one shard"));
+            return Err(Error::invalid_input(
+                "a provisioned stream needs at least one shard",
+            ));
         }
         let stream = StreamId::Name(name.clone());
-        self.stack.call(CreateStream { stream: stream.clone(), mode }).await?;
+        self.stack
+            .call(CreateStream {
+                stream: stream.clone(),
+                mode,
+            })
+            .await?;
         self.wait_until_active(stream).await
     }
 
@@ -512,7 +529,10 @@ impl AdminClient {
     pub async fn delete_stream(&self, stream: impl Into<StreamId>) -> Result<(), Error> {
         let stream = stream.into();
         self.stack
-            .call(DeleteStream { stream: stream.clone(), enforce_consumer_deletion: true })
+            .call(DeleteStream {
+                stream: stream.clone(),
+                enforce_consumer_deletion: true,
+            })
             .await?;
         self.wait_for(&format!("stream {stream} being deleted"), || async {
             match self.data.describe_stream_summary(&stream).await {
@@ -529,12 +549,23 @@ impl AdminClient {
     /// # Errors
     ///
     /// [`ErrorKind::InvalidInput`] for a target of 0; the service's error otherwise.
-    pub async fn update_shard_count(&self, stream: impl Into<StreamId>, target: u32) -> Result<StreamSummary, Error> {
+    pub async fn update_shard_count(
+        &self,
+        stream: impl Into<StreamId>,
+        target: u32,
+    ) -> Result<StreamSummary, Error> {
         if target == 0 {
-            return Err(Error::invalid_input("the target shard count must be at least 1"));
+            return Err(Error::invalid_input(
+                "the target shard count must be at least 1",
+            ));
         }
         let stream = stream.into();
-        self.stack.call(UpdateShardCount { stream: stream.clone(), target }).await?;
+        self.stack
+            .call(UpdateShardCount {
+                stream: stream.clone(),
+                target,
+            })
+            .await?;
         self.wait_until_active(stream).await
     }
 
@@ -552,7 +583,11 @@ impl AdminClient {
     ) -> Result<StreamSummary, Error> {
         let stream = stream.into();
         self.stack
-            .call(SplitShard { stream: stream.clone(), shard: shard.clone(), at: new_starting_hash_key })
+            .call(SplitShard {
+                stream: stream.clone(),
+                shard: shard.clone(),
+                at: new_starting_hash_key,
+            })
             .await?;
         self.wait_until_active(stream).await
     }
@@ -570,7 +605,11 @@ impl AdminClient {
     ) -> Result<StreamSummary, Error> {
         let stream = stream.into();
         self.stack
-            .call(MergeShards { stream: stream.clone(), shard: shard.clone(), adjacent: adjacent.clone() })
+            .call(MergeShards {
+                stream: stream.clone(),
+                shard: shard.clone(),
+                adjacent: adjacent.clone(),
+            })
             .await?;
         self.wait_until_active(stream).await
     }
@@ -580,10 +619,19 @@ impl AdminClient {
     /// # Errors
     ///
     /// [`ErrorKind::InvalidInput`] outside 24..=8760 hours; the service's error otherwise.
-    pub async fn increase_retention_period(&self, stream: impl Into<StreamId>, hours: u32) -> Result<(), Error> {
+    pub async fn increase_retention_period(
+        &self,
+        stream: impl Into<StreamId>,
+        hours: u32,
+    ) -> Result<(), Error> {
         check_retention(hours)?;
         let stream = stream.into();
-        self.stack.call(IncreaseStreamRetentionPeriod { stream: stream.clone(), hours }).await?;
+        self.stack
+            .call(IncreaseStreamRetentionPeriod {
+                stream: stream.clone(),
+                hours,
+            })
+            .await?;
         self.wait_until_active(stream).await.map(|_| ())
     }
 
@@ -592,10 +640,19 @@ impl AdminClient {
     /// # Errors
     ///
     /// [`ErrorKind::InvalidInput`] outside 24..=8760 hours; the service's error otherwise.
-    pub async fn decrease_retention_period(&self, stream: impl Into<StreamId>, hours: u32) -> Result<(), Error> {
+    pub async fn decrease_retention_period(
+        &self,
+        stream: impl Into<StreamId>,
+        hours: u32,
+    ) -> Result<(), Error> {
         check_retention(hours)?;
         let stream = stream.into();
-        self.stack.call(DecreaseStreamRetentionPeriod { stream: stream.clone(), hours }).await?;
+        self.stack
+            .call(DecreaseStreamRetentionPeriod {
+                stream: stream.clone(),
+                hours,
+            })
+            .await?;
         self.wait_until_active(stream).await.map(|_| ())
     }
 
@@ -604,11 +661,23 @@ impl AdminClient {
     /// # Errors
     ///
     /// [`ErrorKind::InvalidInput`] for no tags or more than 50; the service's error otherwise.
-    pub async fn add_tags(&self, stream: impl Into<StreamId>, tags: BTreeMap<String, String>) -> Result<(), Error> {
+    pub async fn add_tags(
+        &self,
+        stream: impl Into<StreamId>,
+        tags: BTreeMap<String, String>,
+    ) -> Result<(), Error> {
         if tags.is_empty() || tags.len() > 50 {
-            return Err(Error::invalid_input(format!("tag 1 to 50 tags at a time, got {}", tags.len())));
+            return Err(Error::invalid_input(format!(
+                "tag 1 to 50 tags at a time, got {}",
+                tags.len()
+            )));
         }
-        self.stack.call(AddTagsToStream { stream: stream.into(), tags }).await
+        self.stack
+            .call(AddTagsToStream {
+                stream: stream.into(),
+                tags,
+            })
+            .await
     }
 
     /// Removes tags by key.
@@ -616,11 +685,23 @@ impl AdminClient {
     /// # Errors
     ///
     /// [`ErrorKind::InvalidInput`] for no keys or more than 50; the service's error otherwise.
-    pub async fn remove_tags(&self, stream: impl Into<StreamId>, keys: Vec<String>) -> Result<(), Error> {
+    pub async fn remove_tags(
+        &self,
+        stream: impl Into<StreamId>,
+        keys: Vec<String>,
+    ) -> Result<(), Error> {
         if keys.is_empty() || keys.len() > 50 {
-            return Err(Error::invalid_input(format!("remove 1 to 50 tags at a time, got {}", keys.len())));
+            return Err(Error::invalid_input(format!(
+                "remove 1 to 50 tags at a time, got {}",
+                keys.len()
+            )));
         }
-        self.stack.call(RemoveTagsFromStream { stream: stream.into(), keys }).await
+        self.stack
+            .call(RemoveTagsFromStream {
+                stream: stream.into(),
+                keys,
+            })
+            .await
     }
 
     /// Every tag of the stream, following pagination.
@@ -628,12 +709,21 @@ impl AdminClient {
     /// # Errors
     ///
     /// [`ErrorKind::NotFound`] when the stream does not exist.
-    pub async fn list_tags(&self, stream: impl Into<StreamId>) -> Result<BTreeMap<String, String>, Error> {
+    pub async fn list_tags(
+        &self,
+        stream: impl Into<StreamId>,
+    ) -> Result<BTreeMap<String, String>, Error> {
         let stream = stream.into();
         let mut all = BTreeMap::new();
         let mut start = None;
         loop {
-            let (page, more) = self.stack.call(ListTagsForStream { stream: stream.clone(), start }).await?;
+            let (page, more) = self
+                .stack
+                .call(ListTagsForStream {
+                    stream: stream.clone(),
+                    start,
+                })
+                .await?;
             start = page.last().map(|(k, _)| k.clone());
             all.extend(page);
             if !more || start.is_none() {
@@ -688,7 +778,11 @@ impl AdminClient {
         let arn = self.stream_arn(&stream).await?;
         let registered = self
             .stack
-            .call(RegisterStreamConsumer { stream, arn, name: name.to_owned() })
+            .call(RegisterStreamConsumer {
+                stream,
+                arn,
+                name: name.to_owned(),
+            })
             .await?;
         self.wait_until_consumer_active(&registered.arn).await
     }
@@ -699,7 +793,10 @@ impl AdminClient {
     ///
     /// [`ErrorKind::WaitTimeout`] when it is not active in time; [`ErrorKind::NotFound`] when it
     /// does not exist.
-    pub async fn wait_until_consumer_active(&self, consumer: &ConsumerArn) -> Result<StreamConsumer, Error> {
+    pub async fn wait_until_consumer_active(
+        &self,
+        consumer: &ConsumerArn,
+    ) -> Result<StreamConsumer, Error> {
         self.wait_for(&format!("consumer {consumer} becoming ACTIVE"), || async {
             let c = self.describe_stream_consumer(consumer).await?;
             Ok((c.status == ConsumerStatus::Active).then_some(c))
@@ -712,9 +809,15 @@ impl AdminClient {
     /// # Errors
     ///
     /// [`ErrorKind::NotFound`] when it does not exist.
-    pub async fn describe_stream_consumer(&self, consumer: &ConsumerArn) -> Result<StreamConsumer, Error> {
+    pub async fn describe_stream_consumer(
+        &self,
+        consumer: &ConsumerArn,
+    ) -> Result<StreamConsumer, Error> {
         self.stack
-            .call(DescribeStreamConsumer { stream: None, target: ConsumerTarget::Arn(consumer.clone()) })
+            .call(DescribeStreamConsumer {
+                stream: None,
+                target: ConsumerTarget::Arn(consumer.clone()),
+            })
             .await
     }
 
@@ -732,7 +835,10 @@ impl AdminClient {
         let stream = stream.into();
         let arn = self.stream_arn(&stream).await?;
         self.stack
-            .call(DescribeStreamConsumer { stream: Some(stream), target: ConsumerTarget::Name(arn, name.to_owned()) })
+            .call(DescribeStreamConsumer {
+                stream: Some(stream),
+                target: ConsumerTarget::Name(arn, name.to_owned()),
+            })
             .await
     }
 
@@ -745,7 +851,14 @@ impl AdminClient {
             let stream = stream.clone();
             Box::pin(async move {
                 let arn = admin.stream_arn(&stream).await?;
-                admin.stack.call(ListStreamConsumers { stream, arn, next_token }).await
+                admin
+                    .stack
+                    .call(ListStreamConsumers {
+                        stream,
+                        arn,
+                        next_token,
+                    })
+                    .await
             })
         }))
     }
@@ -757,15 +870,21 @@ impl AdminClient {
     /// [`ErrorKind::NotFound`] when it does not exist.
     pub async fn deregister_stream_consumer(&self, consumer: &ConsumerArn) -> Result<(), Error> {
         self.stack
-            .call(DeregisterStreamConsumer { stream: None, arn: consumer.clone() })
+            .call(DeregisterStreamConsumer {
+                stream: None,
+                arn: consumer.clone(),
+            })
             .await?;
-        self.wait_for(&format!("consumer {consumer} being deregistered"), || async {
-            match self.describe_stream_consumer(consumer).await {
-                Err(e) if e.kind() == ErrorKind::NotFound => Ok(Some(())),
-                Err(e) => Err(e),
-                Ok(_) => Ok(None),
-            }
-        })
+        self.wait_for(
+            &format!("consumer {consumer} being deregistered"),
+            || async {
+                match self.describe_stream_consumer(consumer).await {
+                    Err(e) if e.kind() == ErrorKind::NotFound => Ok(Some(())),
+                    Err(e) => Err(e),
+                    Ok(_) => Ok(None),
+                }
+            },
+        )
         .await
     }
 }

@@ -8,8 +8,8 @@ use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
 
 use crate::error::Error;
-use crate::layer::{AttemptTimeouts, RateLimiter, RateLimits, RetryPolicy};
 use crate::layer::RetryConfig;
+use crate::layer::{AttemptTimeouts, RateLimiter, RateLimits, RetryPolicy};
 use crate::stack::Stack;
 
 /// Size and count limits checked before a write is sent.
@@ -495,7 +495,10 @@ impl ClientConfigBuilder {
             dynamodb_endpoint: self.dynamodb_endpoint,
             cloudwatch_endpoint: self.cloudwatch_endpoint,
             retry: RetryPolicy::new(self.retry.unwrap_or_default()),
-            limiter: RateLimiter::new(self.rate_limits.unwrap_or_else(RateLimits::kinesis_defaults)),
+            limiter: RateLimiter::new(
+                self.rate_limits
+                    .unwrap_or_else(RateLimits::kinesis_defaults),
+            ),
             timeouts: self.timeouts.unwrap_or_default(),
             put_limits: self.put_limits.unwrap_or_default(),
             wait: self.wait.unwrap_or_default(),

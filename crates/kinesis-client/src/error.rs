@@ -140,7 +140,11 @@ impl Error {
     }
 
     pub(crate) fn malformed_response(message: impl Into<String>) -> Self {
-        Self::new(ErrorKind::MalformedResponse, RetryClass::Fatal, message.into())
+        Self::new(
+            ErrorKind::MalformedResponse,
+            RetryClass::Fatal,
+            message.into(),
+        )
     }
 
     pub(crate) fn wait_timeout(message: impl Into<String>) -> Self {
@@ -210,12 +214,16 @@ impl Error {
         R: RawResponse + fmt::Debug + Send + Sync + 'static,
     {
         let mut e = match &err {
-            SdkError::ConstructionFailure(_) => {
-                Self::new(ErrorKind::InvalidInput, RetryClass::Fatal, "request could not be built".into())
-            }
-            SdkError::TimeoutError(_) => {
-                Self::new(ErrorKind::Transient, RetryClass::Transient, "timed out".into())
-            }
+            SdkError::ConstructionFailure(_) => Self::new(
+                ErrorKind::InvalidInput,
+                RetryClass::Fatal,
+                "request could not be built".into(),
+            ),
+            SdkError::TimeoutError(_) => Self::new(
+                ErrorKind::Transient,
+                RetryClass::Transient,
+                "timed out".into(),
+            ),
             SdkError::DispatchFailure(d) => {
                 let what = if d.is_timeout() {
                     "connection timed out"
@@ -256,7 +264,11 @@ impl Error {
                 let message = s.err().message().unwrap_or("");
                 Self::from_code(code, message, status)
             }
-            _ => Self::new(ErrorKind::Service, RetryClass::Fatal, "unknown SDK error".into()),
+            _ => Self::new(
+                ErrorKind::Service,
+                RetryClass::Fatal,
+                "unknown SDK error".into(),
+            ),
         };
         e.operation = Some(operation);
         e.source = Some(Box::new(err));
@@ -448,7 +460,9 @@ impl fmt::Debug for Error {
 
 impl StdError for Error {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        self.source.as_deref().map(|e| e as &(dyn StdError + 'static))
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn StdError + 'static))
     }
 }
 

@@ -60,7 +60,10 @@ mod service;
 mod stack;
 mod types;
 
-pub use admin::{AdminClient, ListStreamsStream, ListStreamConsumersStream, StreamConsumer, ConsumerStatus, ListedStream, Limits};
+pub use admin::{
+    AdminClient, ConsumerStatus, Limits, ListStreamConsumersStream, ListStreamsStream,
+    ListedStream, StreamConsumer,
+};
 pub use api::client::{Client, ListShardsStream};
 pub use api::data::{GetRecordsOutput, ShardFilter, StreamMode, StreamStatus, StreamSummary};
 pub use api::position::{ShardIterator, StartingPosition};

@@ -5,14 +5,13 @@ use std::fmt;
 use tower::ServiceExt;
 use tower::retry::Retry;
 
+use crate::config::ClientConfig;
 use crate::error::Error;
 use crate::layer::{
-    AttemptTimeout, AttemptTimeoutLayer, RateLimit, RateLimitLayer, RetryPolicy, Trace,
-    TraceLayer,
+    AttemptTimeout, AttemptTimeoutLayer, RateLimit, RateLimitLayer, RetryPolicy, Trace, TraceLayer,
 };
 use crate::operation::Operation;
 use crate::service::AwsService;
-use crate::config::ClientConfig;
 
 type Layers<C> = Trace<Retry<RetryPolicy, RateLimit<AttemptTimeout<AwsService<C>>>>>;
 

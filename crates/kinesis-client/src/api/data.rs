@@ -136,7 +136,9 @@ impl Operation for PutRecords {
                     },
                 });
             }
-            Ok(PutRecordsOutput::new(outcomes.into_iter().flatten().collect()))
+            Ok(PutRecordsOutput::new(
+                outcomes.into_iter().flatten().collect(),
+            ))
         })
     }
 
@@ -481,9 +483,9 @@ impl Operation for DescribeStreamSummary {
                     .map_err(|e| Error::malformed_response(e.message().to_owned()))?,
                 arn: StreamArn::new(d.stream_arn()).ok(),
                 status: StreamStatus::from_sdk(d.stream_status()),
-                on_demand: d.stream_mode_details().map(|m| {
-                    m.stream_mode() == &aws_sdk_kinesis::types::StreamMode::OnDemand
-                }),
+                on_demand: d
+                    .stream_mode_details()
+                    .map(|m| m.stream_mode() == &aws_sdk_kinesis::types::StreamMode::OnDemand),
                 open_shard_count: d.open_shard_count().max(0) as u32,
                 retention_period_hours: d.retention_period_hours().max(0) as u32,
                 consumer_count: d.consumer_count().map(|c| c.max(0) as u32),

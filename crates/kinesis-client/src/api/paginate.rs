@@ -35,7 +35,10 @@ impl<T> Paginator<T> {
         }
     }
 
-    pub(crate) fn poll_next_item(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<T, Error>>> {
+    pub(crate) fn poll_next_item(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<T, Error>>> {
         loop {
             if let Some(item) = self.buffered.pop_front() {
                 return Poll::Ready(Some(Ok(item)));
@@ -116,4 +119,3 @@ impl<T> fmt::Debug for Paginator<T> {
             .finish_non_exhaustive()
     }
 }
-

@@ -78,7 +78,10 @@ type Receiver = aws_sdk_kinesis::primitives::event_stream::EventReceiver<
 >;
 
 type Next = Pin<
-    Box<dyn std::future::Future<Output = (Option<Result<SubscribeToShardEvent, Error>>, Receiver)> + Send>,
+    Box<
+        dyn std::future::Future<Output = (Option<Result<SubscribeToShardEvent, Error>>, Receiver)>
+            + Send,
+    >,
 >;
 
 /// The events of one `SubscribeToShard` subscription.
@@ -123,7 +126,9 @@ impl SubscribeToShardStream {
         &self.shard
     }
 
-    async fn receive(mut receiver: Receiver) -> (Option<Result<SubscribeToShardEvent, Error>>, Receiver) {
+    async fn receive(
+        mut receiver: Receiver,
+    ) -> (Option<Result<SubscribeToShardEvent, Error>>, Receiver) {
         let item = loop {
             match receiver.recv().await {
                 Ok(Some(SubscribeToShardEventStream::SubscribeToShardEvent(e))) => {
@@ -147,7 +152,10 @@ impl Stream for SubscribeToShardStream {
             return Poll::Ready(None);
         }
         if self.next.is_none() {
-            let receiver = self.receiver.take().expect("receiver is present between events");
+            let receiver = self
+                .receiver
+                .take()
+                .expect("receiver is present between events");
             self.next = Some(Box::pin(Self::receive(receiver)));
         }
         let next = self.next.as_mut().expect("set above");

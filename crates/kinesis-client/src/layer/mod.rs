@@ -11,7 +11,7 @@ mod timeout;
 mod trace;
 
 pub use rate_limit::{Quota, QuotaScope, RateLimit, RateLimitLayer, RateLimiter, RateLimits};
-pub use retry::RetryPolicy;
 pub use retry::RetryConfig;
+pub use retry::RetryPolicy;
 pub use timeout::{AttemptTimeout, AttemptTimeoutLayer, AttemptTimeouts};
 pub use trace::{Trace, TraceLayer};

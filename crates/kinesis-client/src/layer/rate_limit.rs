@@ -230,7 +230,11 @@ impl RateLimiter {
 }
 
 fn scope_key<Op: Operation>(op: &Op, scope: QuotaScope) -> String {
-    let stream = || op.stream().map(|s| s.name().to_string()).unwrap_or_default();
+    let stream = || {
+        op.stream()
+            .map(|s| s.name().to_string())
+            .unwrap_or_default()
+    };
     match scope {
         QuotaScope::Account => String::new(),
         QuotaScope::Stream => stream(),

@@ -35,7 +35,8 @@ impl Default for AttemptTimeouts {
     /// 10 s for every operation; `SubscribeToShard`, whose first response can take a few seconds,
     /// gets 30 s.
     fn default() -> Self {
-        Self::new(Duration::from_secs(10)).with_operation("SubscribeToShard", Duration::from_secs(30))
+        Self::new(Duration::from_secs(10))
+            .with_operation("SubscribeToShard", Duration::from_secs(30))
     }
 }
 

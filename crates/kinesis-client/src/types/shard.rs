@@ -365,9 +365,7 @@ impl Shard {
             parent: s.parent_shard_id().map(ShardId::from_service),
             adjacent_parent: s.adjacent_parent_shard_id().map(ShardId::from_service),
             hash_key_range: HashKeyRange::from_sdk(range)?,
-            starting_sequence_number: SequenceNumber::from_service(
-                seq.starting_sequence_number(),
-            )?,
+            starting_sequence_number: SequenceNumber::from_service(seq.starting_sequence_number())?,
             ending_sequence_number: seq
                 .ending_sequence_number()
                 .map(SequenceNumber::from_service)
@@ -423,8 +421,10 @@ mod tests {
     fn sequence_numbers_compare_numerically() {
         let n = |s: &str| SequenceNumber::new(s).unwrap();
         assert!(n("9") < n("10"));
-        assert!(n("49590338271490256608559692538361571095921575989136588898")
-            > n("4959033827149025660855969253836157109592157598913658889"));
+        assert!(
+            n("49590338271490256608559692538361571095921575989136588898")
+                > n("4959033827149025660855969253836157109592157598913658889")
+        );
         assert!(n("100") > n("099".trim_start_matches('0')));
         assert_eq!(n("0"), n("0"));
         assert!(SequenceNumber::new("007").is_err());

@@ -110,7 +110,9 @@ impl StreamArn {
         let bad = |why: &str| Error::invalid_input(format!("invalid stream ARN {arn:?}: {why}"));
         let parts: Vec<&str> = arn.splitn(6, ':').collect();
         if parts.len() != 6 || parts[0] != "arn" {
-            return Err(bad("expected arn:<partition>:kinesis:<region>:<account>:stream/<name>"));
+            return Err(bad(
+                "expected arn:<partition>:kinesis:<region>:<account>:stream/<name>",
+            ));
         }
         if !parts[1].starts_with("aws") {
             return Err(bad("partition must start with \"aws\""));
@@ -402,7 +404,9 @@ mod tests {
 
     #[test]
     fn stream_ids_parse_both_forms() {
-        let id: StreamId = "arn:aws:kinesis:us-east-1:123456789012:stream/s".parse().unwrap();
+        let id: StreamId = "arn:aws:kinesis:us-east-1:123456789012:stream/s"
+            .parse()
+            .unwrap();
         assert_eq!(
             id.params(),
             (
