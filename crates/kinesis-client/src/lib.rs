@@ -31,8 +31,8 @@
 //! let client = Client::new(&config);
 //!
 //! let stream = admin.create_stream(&"orders".parse()?, StreamMode::Provisioned { shard_count: 2 }).await?;
-//! client.put_record(&stream, PutRecordsEntry::new("hello", PartitionKey::new("k")?)).await?;
-//! let shards: Vec<_> = client.list_shards(&stream, None).try_collect().await?;
+//! client.put_record(&stream.name, PutRecordsEntry::new("hello", PartitionKey::new("k")?)).await?;
+//! let shards: Vec<_> = client.list_shards(&stream.name, None).try_collect().await?;
 //! println!("{} shards", shards.len());
 //! # Ok(()) }
 //! ```
@@ -47,7 +47,7 @@
 //!
 //! # Feature flags
 //!
-//! - `cloudwatch`: [`ClientConfig::cloudwatch_sdk`] and `cloudwatch_stack`, used by
+//! - `cloudwatch`: `ClientConfig::cloudwatch_sdk` and `ClientConfig::cloudwatch_stack`, used by
 //!   `kinesis-metrics`.
 
 mod admin;

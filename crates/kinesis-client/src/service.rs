@@ -11,7 +11,7 @@ use crate::operation::{BoxFuture, Operation};
 ///
 /// SDK clients are shared internally and always ready, so this service is cheap to clone and
 /// its `poll_ready` never waits. It sends exactly one attempt: retries belong to the
-/// [`RetryLayer`](crate::layer::RetryLayer) above it, and the SDK's own retries are disabled by
+/// retry layer ([`RetryPolicy`](crate::layer::RetryPolicy)) above it, and the SDK's own retries are disabled by
 /// [`ClientConfig`](crate::ClientConfig).
 ///
 /// ```

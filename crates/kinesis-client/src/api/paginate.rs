@@ -9,15 +9,17 @@ use crate::operation::BoxFuture;
 
 /// Fetches one page: given the next token (`None` for the first page), the items and the token of
 /// the page after it.
-pub(crate) type FetchPage<T> =
-    Box<dyn FnMut(Option<String>) -> BoxFuture<Result<(Vec<T>, Option<String>), Error>> + Send>;
+pub(crate) type FetchPage<T> = Box<dyn FnMut(Option<String>) -> PageFuture<T> + Send>;
+
+/// One page of items and the token of the page after it.
+pub(crate) type PageFuture<T> = BoxFuture<Result<(Vec<T>, Option<String>), Error>>;
 
 /// Turns a paginated API into a stream of items, fetching the next page only when the items of
 /// the previous one have been taken.
 pub(crate) struct Paginator<T> {
     fetch: FetchPage<T>,
     buffered: VecDeque<T>,
-    in_flight: Option<BoxFuture<Result<(Vec<T>, Option<String>), Error>>>,
+    in_flight: Option<PageFuture<T>>,
     next_token: Option<String>,
     started: bool,
     finished: bool,

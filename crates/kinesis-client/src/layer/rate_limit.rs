@@ -306,11 +306,9 @@ where
         let start = self.limiter.reserve(&op);
         let inner = self.inner.clone();
         Box::pin(async move {
-            if let Some(start) = start {
-                if start > Instant::now() {
-                    tracing::trace!(operation = Op::NAME, "waiting for rate limit");
-                    tokio::time::sleep_until(start).await;
-                }
+            if let Some(start) = start.filter(|s| *s > Instant::now()) {
+                tracing::trace!(operation = Op::NAME, "waiting for rate limit");
+                tokio::time::sleep_until(start).await;
             }
             inner.oneshot(op).await
         })

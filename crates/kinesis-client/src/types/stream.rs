@@ -314,7 +314,7 @@ impl From<&StreamId> for StreamId {
 /// use kinesis_client::ConsumerArn;
 ///
 /// let arn = ConsumerArn::new("arn:aws:kinesis:us-east-1:123456789012:stream/s/consumer/app:1700000000")?;
-/// assert_eq!(arn.as_str().len(), 75);
+/// assert!(arn.as_str().ends_with("consumer/app:1700000000"));
 /// assert!(ConsumerArn::new("nonsense").is_err());
 /// # Ok::<(), kinesis_client::Error>(())
 /// ```
