@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use futures_util::TryStreamExt;
 use kinesis_client::{ErrorKind, StreamId, StreamMode, StreamName, StreamStatus};
-use kinesis_testkit::TestEnv;
+use kinesis_testkit::{Capability, TestEnv};
 
 #[tokio::test]
 async fn a_stream_lives_from_creation_to_deletion() {
@@ -79,6 +79,9 @@ async fn a_stream_lives_from_creation_to_deletion() {
 #[tokio::test]
 async fn an_on_demand_stream_reports_its_mode() {
     let env = TestEnv::start().await;
+    if !env.require(Capability::OnDemandStreams) {
+        return;
+    }
     let (_client, admin) = support::clients(&env).await;
     let name: StreamName = env.unique_name("ondemand").parse().unwrap();
     let summary = admin
