@@ -1,0 +1,94 @@
+//! `cargo xtask ci`: formatting, lints, docs, then the test tiers, with a timing per step.
+
+use std::time::{Duration, Instant};
+
+use crate::test;
+use crate::util::{self, Error, Result};
+
+const USAGE: &str = "\
+usage: cargo xtask ci [--tier ...] [-- <cargo test args>]
+
+Runs, in order (a failing step does not stop the later ones):
+  cargo fmt --all -- --check
+  cargo clippy --workspace --all-targets -- -D warnings
+  cargo doc --workspace --no-deps            (RUSTDOCFLAGS=\"-D warnings\")
+  cargo xtask test [--tier ...] [-- ...]     (default: all tiers)
+";
+
+/// Entry point of `cargo xtask ci ...`.
+pub(crate) fn main(args: &[String]) -> Result<()> {
+    if args
+        .iter()
+        .take_while(|a| *a != "--")
+        .any(|a| matches!(a.as_str(), "-h" | "--help" | "help"))
+    {
+        print!("{USAGE}");
+        return Ok(());
+    }
+    let opts = test::Options::parse(args)?;
+    let started = Instant::now();
+    let mut steps: Vec<(String, Duration, Option<String>)> = Vec::new();
+    let mut step = |name: &str, f: &mut dyn FnMut() -> Result<()>| {
+        eprintln!("\n== ci: {name} ==");
+        let t = Instant::now();
+        let outcome = f();
+        steps.push((
+            name.to_string(),
+            t.elapsed(),
+            outcome.err().map(|e| e.to_string()),
+        ));
+    };
+
+    step("cargo fmt --check", &mut || {
+        util::run(util::cargo().args(["fmt", "--all", "--", "--check"]))
+    });
+    step("cargo clippy -D warnings", &mut || {
+        util::run(util::cargo().args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]))
+    });
+    step("cargo doc -D warnings", &mut || {
+        util::run(
+            util::cargo()
+                .args(["doc", "--workspace", "--no-deps"])
+                .env("RUSTDOCFLAGS", "-D warnings"),
+        )
+    });
+    let tiers = test::run_tiers(&opts);
+
+    eprintln!("\n== ci summary ==");
+    for (name, elapsed, failure) in &steps {
+        eprintln!(
+            "  {:<44} {:<7} {:>8}{}",
+            name,
+            if failure.is_none() { "ok" } else { "FAILED" },
+            util::secs(*elapsed),
+            failure
+                .as_deref()
+                .map(|f| format!("  ({})", f.lines().next().unwrap_or_default()))
+                .unwrap_or_default()
+        );
+    }
+    for tier in &tiers {
+        eprintln!("  {}", tier.line());
+    }
+    eprintln!(
+        "  {:<44} {:<7} {:>8}",
+        "total",
+        "",
+        util::secs(started.elapsed())
+    );
+    let failed = steps.iter().filter(|s| s.2.is_some()).count()
+        + tiers.iter().filter(|t| t.failure.is_some()).count();
+    if failed == 0 {
+        eprintln!("ci: all steps passed");
+        Ok(())
+    } else {
+        Err(Error::new(format!("ci: {failed} step(s) failed")))
+    }
+}

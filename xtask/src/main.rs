@@ -1,0 +1,54 @@
+//! Project automation, run as `cargo xtask <command>` (alias in `.cargo/config.toml`).
+//!
+//! Standard library only, so it builds in seconds. Each command lives in its own module; add new ones (bench,
+//! fuzz, chaos, ...) as a module plus a line in [`main`] and in [`USAGE`].
+
+mod ci;
+mod emulators;
+mod localstack;
+mod test;
+mod util;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage: cargo xtask <command> [args]
+
+commands:
+  ci                        fmt --check, clippy -D warnings, doc -D warnings, then all test tiers
+  test [--tier T] [-- ...]  test tiers: unit | embedded | external | all (default all)
+  emulators up|down|status  kinesis-local + moto + CloudWatch CBOR shim on 127.0.0.1 (no Docker)
+  localstack up|down        LocalStack via docker/docker-compose.yml (needs a Docker engine)
+  help                      this text
+
+`cargo xtask <command> help` shows a command's options.
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (command, rest) = match args.split_first() {
+        Some((c, rest)) => (c.as_str(), rest),
+        None => ("help", &[][..]),
+    };
+    let result = match command {
+        "help" | "-h" | "--help" => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        "ci" => ci::main(rest),
+        "test" => test::main(rest),
+        "emulators" => emulators::main(rest),
+        "localstack" => localstack::main(rest),
+        other => Err(util::Error::with_code(
+            format!("unknown command `{other}`\n\n{USAGE}"),
+            2,
+        )),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::from(u8::try_from(err.code()).unwrap_or(1))
+        }
+    }
+}

@@ -1,0 +1,306 @@
+//! `cargo xtask test`: the test tiers.
+//!
+//! - `unit`: `cargo test --workspace --lib --bins` (in-crate unit tests only);
+//! - `embedded`: `cargo test --workspace` (unit, integration and doc tests; the test kit starts its embedded
+//!   emulators because the endpoint variables are removed from the environment); it includes `unit`;
+//! - `external`: `cargo xtask emulators up`, `cargo test --workspace --tests` with the emulator endpoints
+//!   exported, then the emulators are stopped on every path.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::emulators;
+use crate::util::{self, Error, Result};
+
+const USAGE: &str = "\
+usage: cargo xtask test [--tier unit|embedded|external|all] [-- <cargo test args>]
+
+  --tier   which tiers to run; repeat or separate with commas (default: all = embedded + external)
+             unit      cargo test --workspace --lib --bins
+             embedded  cargo test --workspace            (unit + integration + doc tests, embedded emulators)
+             external  cargo test --workspace --tests    against kinesis-local + moto (started and stopped here)
+           (each with --no-fail-fast; `-p <crate>` in the extra args replaces --workspace)
+  -- ...   passed to every `cargo test` (e.g. `-- -p kinesis-client -- --nocapture`)
+
+The external tier runs with RUST_TEST_THREADS=2 (kinesis-local is single-threaded) unless RUST_TEST_THREADS
+is set. If `cargo xtask emulators up` already started the emulators, they are reused and left running.
+";
+
+/// Test threads for the external tier unless `RUST_TEST_THREADS` is set.
+const EXTERNAL_TEST_THREADS: &str = "2";
+
+/// A test tier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Tier {
+    /// In-crate unit tests.
+    Unit,
+    /// Everything `cargo test --workspace` runs, with embedded emulators.
+    Embedded,
+    /// Integration tests against external emulators.
+    External,
+}
+
+impl Tier {
+    fn label(self) -> &'static str {
+        match self {
+            Tier::Unit => "unit (lib + bins)",
+            Tier::Embedded => "unit + embedded (cargo test --workspace)",
+            Tier::External => "external (kinesis-local + moto)",
+        }
+    }
+}
+
+/// Parsed `test` options (shared with `ci`).
+#[derive(Debug, Clone)]
+pub(crate) struct Options {
+    /// The tiers to run, in order, without redundant ones.
+    pub(crate) tiers: Vec<Tier>,
+    /// Arguments after `--`, passed to `cargo test`.
+    pub(crate) cargo_args: Vec<String>,
+}
+
+impl Options {
+    /// Parses `[--tier X]... [-- args...]`.
+    pub(crate) fn parse(args: &[String]) -> Result<Self> {
+        let mut tiers = Vec::new();
+        let mut cargo_args = Vec::new();
+        let mut it = args.iter();
+        while let Some(arg) = it.next() {
+            let value = match arg.as_str() {
+                "--" => {
+                    cargo_args.extend(it.by_ref().cloned());
+                    break;
+                }
+                "--tier" => it
+                    .next()
+                    .ok_or_else(|| usage_error("--tier needs a value"))?
+                    .clone(),
+                other if other.starts_with("--tier=") => other["--tier=".len()..].to_string(),
+                "-h" | "--help" | "help" => {
+                    return Err(Error::with_code(USAGE.trim_end(), 0));
+                }
+                other => return Err(usage_error(&format!("unexpected argument `{other}`"))),
+            };
+            for name in value.split(',').map(str::trim) {
+                match name {
+                    "unit" => tiers.push(Tier::Unit),
+                    "embedded" => tiers.push(Tier::Embedded),
+                    "external" => tiers.push(Tier::External),
+                    "all" => tiers.extend([Tier::Embedded, Tier::External]),
+                    other => return Err(usage_error(&format!("unknown tier `{other}`"))),
+                }
+            }
+        }
+        if tiers.is_empty() {
+            tiers = vec![Tier::Embedded, Tier::External];
+        }
+        tiers.sort_unstable();
+        tiers.dedup();
+        if tiers.contains(&Tier::Embedded) {
+            // `cargo test --workspace` already runs the unit tests.
+            tiers.retain(|t| *t != Tier::Unit);
+        }
+        Ok(Self { tiers, cargo_args })
+    }
+}
+
+fn usage_error(message: &str) -> Error {
+    Error::with_code(format!("{message}\n\n{USAGE}"), 2)
+}
+
+/// How one tier went.
+#[derive(Debug)]
+pub(crate) struct TierResult {
+    /// Which tier.
+    pub(crate) tier: Tier,
+    /// Wall time.
+    pub(crate) elapsed: Duration,
+    /// `None` when it passed, otherwise why not.
+    pub(crate) failure: Option<String>,
+}
+
+impl TierResult {
+    /// A one-line summary for the tier.
+    pub(crate) fn line(&self) -> String {
+        format!(
+            "{:<44} {:<7} {:>8}{}",
+            self.tier.label(),
+            if self.failure.is_none() {
+                "ok"
+            } else {
+                "FAILED"
+            },
+            util::secs(self.elapsed),
+            self.failure
+                .as_deref()
+                .map(|f| format!("  ({})", f.lines().next().unwrap_or_default()))
+                .unwrap_or_default()
+        )
+    }
+}
+
+/// Entry point of `cargo xtask test ...`.
+pub(crate) fn main(args: &[String]) -> Result<()> {
+    let opts = match Options::parse(args) {
+        Err(err) if err.code() == 0 => {
+            println!("{err}");
+            return Ok(());
+        }
+        other => other?,
+    };
+    let results = run_tiers(&opts);
+    print_summary(&results);
+    let failed = results.iter().filter(|r| r.failure.is_some()).count();
+    if failed == 0 {
+        Ok(())
+    } else {
+        Err(Error::new(format!("{failed} test tier(s) failed")))
+    }
+}
+
+/// Prints the per-tier summary.
+pub(crate) fn print_summary(results: &[TierResult]) {
+    eprintln!("\n== test tiers ==");
+    for r in results {
+        eprintln!("  {}", r.line());
+    }
+}
+
+/// Runs every requested tier (a failing tier does not stop the next one).
+pub(crate) fn run_tiers(opts: &Options) -> Vec<TierResult> {
+    opts.tiers
+        .iter()
+        .map(|&tier| {
+            eprintln!("\n== tier: {} ==", tier.label());
+            let started = Instant::now();
+            let outcome = match tier {
+                Tier::Unit => run_cargo_test(&["--workspace", "--lib", "--bins"], opts, &[]),
+                Tier::Embedded => run_cargo_test(&["--workspace"], opts, &[]),
+                Tier::External => external(opts),
+            };
+            TierResult {
+                tier,
+                elapsed: started.elapsed(),
+                failure: outcome.err().map(|e| e.to_string()),
+            }
+        })
+        .collect()
+}
+
+fn external(opts: &Options) -> Result<()> {
+    let cfg = emulators::Config::from_env()?;
+    let running = emulators::up(&cfg, false)?;
+    if running.reused {
+        eprintln!("(reusing emulators started earlier; they stay running)");
+    }
+    let mut guard = emulators::Guard::new(cfg.clone(), running);
+    let mut env: Vec<(String, String)> = cfg
+        .exports()
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+    if std::env::var_os("RUST_TEST_THREADS").is_none() {
+        env.push(("RUST_TEST_THREADS".into(), EXTERNAL_TEST_THREADS.into()));
+    }
+    let tested = run_cargo_test(&["--workspace", "--tests"], opts, &env);
+    // Stop explicitly so errors are reported here; the guard's Drop covers panics and early returns.
+    let stopped = guard.stop();
+    tested.and(stopped)
+}
+
+/// Variables that select emulators or endpoints: removed for the embedded tier, replaced for the external one.
+fn is_endpoint_variable(name: &str) -> bool {
+    name.starts_with("AWS_ENDPOINT_URL")
+        || (name.starts_with("KINESIS_TESTKIT_")
+            && (name.ends_with("_BACKEND")
+                || name.ends_with("_ENDPOINT")
+                || name == "KINESIS_TESTKIT_CA_PEM"))
+}
+
+fn run_cargo_test(base: &[&str], opts: &Options, env: &[(String, String)]) -> Result<()> {
+    let mut cmd = util::cargo();
+    // Run every test binary even when one fails, so a tier reports all its failures at once.
+    cmd.args(["test", "--no-fail-fast"]);
+    if selects_packages(&opts.cargo_args) {
+        // `--workspace` would override the caller's `-p`.
+        cmd.args(base.iter().filter(|a| **a != "--workspace"));
+    } else {
+        cmd.args(base);
+    }
+    cmd.args(&opts.cargo_args);
+    clean_env(&mut cmd);
+    cmd.envs(env.iter().map(|(k, v)| (k, v)));
+    util::run(&mut cmd)
+}
+
+/// Whether cargo arguments (before a `--`) pick packages with `-p` / `--package`.
+fn selects_packages(cargo_args: &[String]) -> bool {
+    cargo_args
+        .iter()
+        .take_while(|a| *a != "--")
+        .any(|a| a.starts_with("-p") || a.starts_with("--package"))
+}
+
+fn clean_env(cmd: &mut Command) {
+    for (name, _) in std::env::vars_os() {
+        if is_endpoint_variable(&name.to_string_lossy()) {
+            cmd.env_remove(name);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &[&str]) -> Vec<String> {
+        s.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn parses_tiers_and_passthrough() {
+        let o = Options::parse(&[]).unwrap();
+        assert_eq!(o.tiers, vec![Tier::Embedded, Tier::External]);
+        let o = Options::parse(&args(&["--tier", "unit"])).unwrap();
+        assert_eq!(o.tiers, vec![Tier::Unit]);
+        let o = Options::parse(&args(&[
+            "--tier=external,unit",
+            "--",
+            "-p",
+            "x",
+            "--",
+            "--nocapture",
+        ]))
+        .unwrap();
+        assert_eq!(o.tiers, vec![Tier::Unit, Tier::External]);
+        assert_eq!(o.cargo_args, args(&["-p", "x", "--", "--nocapture"]));
+        let o = Options::parse(&args(&["--tier", "unit", "--tier", "embedded"])).unwrap();
+        assert_eq!(o.tiers, vec![Tier::Embedded]);
+        assert_eq!(
+            Options::parse(&args(&["--tier", "nope"]))
+                .unwrap_err()
+                .code(),
+            2
+        );
+        assert_eq!(Options::parse(&args(&["--bogus"])).unwrap_err().code(), 2);
+    }
+
+    #[test]
+    fn notices_package_selection() {
+        assert!(selects_packages(&args(&["-p", "xtask"])));
+        assert!(selects_packages(&args(&["--package=xtask"])));
+        assert!(!selects_packages(&args(&["--", "-p"])));
+        assert!(!selects_packages(&args(&["--release"])));
+    }
+
+    #[test]
+    fn recognises_endpoint_variables() {
+        assert!(is_endpoint_variable("AWS_ENDPOINT_URL_KINESIS"));
+        assert!(is_endpoint_variable("AWS_ENDPOINT_URL"));
+        assert!(is_endpoint_variable("KINESIS_TESTKIT_CA_PEM"));
+        assert!(is_endpoint_variable("KINESIS_TESTKIT_KINESIS_BACKEND"));
+        assert!(is_endpoint_variable("KINESIS_TESTKIT_KINESIS_TLS_ENDPOINT"));
+        assert!(!is_endpoint_variable("KINESIS_TESTKIT_LOG"));
+        assert!(!is_endpoint_variable("AWS_REGION"));
+    }
+}
