@@ -478,7 +478,10 @@ impl TestEnv {
             }
             _ => "",
         };
-        eprintln!("skipped: {test} needs {capability}, which {backend} lacks{hint}");
+        // Written to the process's stderr directly, past the test harness's output capture, so
+        // that a skip shows in the test run's log even when the test passes.
+        let line = format!("skipped: {test} needs {capability}, which {backend} lacks{hint}\n");
+        let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
         false
     }
 
