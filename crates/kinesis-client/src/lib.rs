@@ -79,3 +79,11 @@ pub use types::record::{
 };
 pub use types::shard::{ChildShard, HashKey, HashKeyRange, SequenceNumber, Shard, ShardId};
 pub use types::stream::{ConsumerArn, StreamArn, StreamId, StreamName};
+
+/// The AWS SDK crates this one is built on, for the workspace's other crates (lease rows are
+/// DynamoDB items, metrics are CloudWatch data), so that every crate uses the same versions.
+pub mod sdk {
+    pub use aws_sdk_dynamodb as dynamodb;
+    pub use aws_sdk_kinesis as kinesis;
+    pub use aws_smithy_types as smithy_types;
+}
