@@ -10,8 +10,8 @@ usage: cargo xtask ci [--tier ...] [-- <cargo test args>]
 
 Runs, in order (a failing step does not stop the later ones):
   cargo fmt --all -- --check
-  cargo clippy --workspace --all-targets -- -D warnings
-  cargo doc --workspace --no-deps            (RUSTDOCFLAGS=\"-D warnings\")
+  cargo clippy --workspace --all-targets --all-features -- -D warnings
+  cargo doc --workspace --no-deps --all-features (RUSTDOCFLAGS=\"-D warnings\")
   cargo xtask test [--tier ...] [-- ...]     (default: all tiers)
 ";
 
@@ -47,6 +47,7 @@ pub(crate) fn main(args: &[String]) -> Result<()> {
             "clippy",
             "--workspace",
             "--all-targets",
+            "--all-features",
             "--",
             "-D",
             "warnings",
@@ -55,7 +56,7 @@ pub(crate) fn main(args: &[String]) -> Result<()> {
     step("cargo doc -D warnings", &mut || {
         util::run(
             util::cargo()
-                .args(["doc", "--workspace", "--no-deps"])
+                .args(["doc", "--workspace", "--no-deps", "--all-features"])
                 .env("RUSTDOCFLAGS", "-D warnings"),
         )
     });

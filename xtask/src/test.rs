@@ -220,7 +220,8 @@ fn is_endpoint_variable(name: &str) -> bool {
 fn run_cargo_test(base: &[&str], opts: &Options, env: &[(String, String)]) -> Result<()> {
     let mut cmd = util::cargo();
     // Run every test binary even when one fails, so a tier reports all its failures at once.
-    cmd.args(["test", "--no-fail-fast"]);
+    // Every feature on, as clippy and doc have it in `cargo xtask ci`: one feature set, one build.
+    cmd.args(["test", "--no-fail-fast", "--all-features"]);
     if selects_packages(&opts.cargo_args) {
         // `--workspace` would override the caller's `-p`.
         cmd.args(base.iter().filter(|a| **a != "--workspace"));
