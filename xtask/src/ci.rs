@@ -2,8 +2,8 @@
 
 use std::time::{Duration, Instant};
 
-use crate::test;
 use crate::util::{self, Error, Result};
+use crate::{fuzz, test};
 
 const USAGE: &str = "\
 usage: cargo xtask ci [--tier ...] [-- <cargo test args>]
@@ -13,7 +13,12 @@ Runs, in order (a failing step does not stop the later ones):
   cargo clippy --workspace --all-targets --all-features -- -D warnings
   cargo doc --workspace --no-deps --all-features (RUSTDOCFLAGS=\"-D warnings\")
   cargo xtask test [--tier ...] [-- ...]     (default: all tiers)
+  cargo xtask fuzz --seconds 20               (every fuzz target; skipped when --tier is given)
 ";
+
+/// Seconds each fuzz target runs in `ci`: a smoke run that keeps the targets building and the
+/// seeds clean; `cargo xtask fuzz` runs longer.
+const CI_FUZZ_SECONDS: u64 = 20;
 
 /// Entry point of `cargo xtask ci ...`.
 pub(crate) fn main(args: &[String]) -> Result<()> {
@@ -61,6 +66,16 @@ pub(crate) fn main(args: &[String]) -> Result<()> {
         )
     });
     let tiers = test::run_tiers(&opts);
+    let tier_given = args
+        .iter()
+        .take_while(|a| *a != "--")
+        .any(|a| a.starts_with("--tier"));
+    if !tier_given {
+        step("fuzz smoke", &mut || {
+            let targets: Vec<String> = fuzz::TARGETS.iter().map(|t| t.to_string()).collect();
+            fuzz::run(&targets, CI_FUZZ_SECONDS)
+        });
+    }
 
     eprintln!("\n== ci summary ==");
     for (name, elapsed, failure) in &steps {

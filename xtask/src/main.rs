@@ -5,6 +5,8 @@
 
 mod ci;
 mod emulators;
+mod fuzz;
+mod interop;
 mod localstack;
 mod test;
 mod util;
@@ -16,7 +18,8 @@ usage: cargo xtask <command> [args]
 
 commands:
   ci                        fmt --check, clippy -D warnings, doc -D warnings, then all test tiers
-  test [--tier T] [-- ...]  test tiers: unit | embedded | external | all (default all)
+  test [--tier T] [-- ...]  test tiers: unit | embedded | external | interop | all (default all)
+  fuzz [--seconds N] [T..]  run the cargo-fuzz targets for N seconds each (default 60)
   emulators up|down|status  kinesis-local + moto + CloudWatch CBOR shim on 127.0.0.1 (no Docker)
   localstack up|down        LocalStack via docker/docker-compose.yml (needs a Docker engine)
   help                      this text
@@ -37,6 +40,7 @@ fn main() -> ExitCode {
         }
         "ci" => ci::main(rest),
         "test" => test::main(rest),
+        "fuzz" => fuzz::main(rest),
         "emulators" => emulators::main(rest),
         "localstack" => localstack::main(rest),
         other => Err(util::Error::with_code(

@@ -4,21 +4,24 @@
 //! - `embedded`: `cargo test --workspace` (unit, integration and doc tests; the test kit starts its embedded
 //!   emulators because the endpoint variables are removed from the environment); it includes `unit`;
 //! - `external`: `cargo xtask emulators up`, `cargo test --workspace --tests` with the emulator endpoints
-//!   exported, then the emulators are stopped on every path.
+//!   exported, then the emulators are stopped on every path;
+//! - `interop`: our formats checked by independent implementations (see [`crate::interop`]).
 
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::emulators;
 use crate::util::{self, Error, Result};
+use crate::{emulators, interop};
 
 const USAGE: &str = "\
-usage: cargo xtask test [--tier unit|embedded|external|all] [-- <cargo test args>]
+usage: cargo xtask test [--tier unit|embedded|external|interop|all] [-- <cargo test args>]
 
-  --tier   which tiers to run; repeat or separate with commas (default: all = embedded + external)
+  --tier   which tiers to run; repeat or separate with commas
+           (default: all = embedded + external + interop)
              unit      cargo test --workspace --lib --bins
              embedded  cargo test --workspace            (unit + integration + doc tests, embedded emulators)
              external  cargo test --workspace --tests    against kinesis-local + moto (started and stopped here)
+             interop   our KPL aggregates decoded by the aws_kinesis_agg Python package (pinned, in a venv)
            (each with --no-fail-fast; `-p <crate>` in the extra args replaces --workspace)
   -- ...   passed to every `cargo test` (e.g. `-- -p kinesis-client -- --nocapture`)
 
@@ -38,6 +41,8 @@ pub(crate) enum Tier {
     Embedded,
     /// Integration tests against external emulators.
     External,
+    /// Our formats checked by independent implementations.
+    Interop,
 }
 
 impl Tier {
@@ -46,6 +51,7 @@ impl Tier {
             Tier::Unit => "unit (lib + bins)",
             Tier::Embedded => "unit + embedded (cargo test --workspace)",
             Tier::External => "external (kinesis-local + moto)",
+            Tier::Interop => "interop (aws_kinesis_agg)",
         }
     }
 }
@@ -86,13 +92,14 @@ impl Options {
                     "unit" => tiers.push(Tier::Unit),
                     "embedded" => tiers.push(Tier::Embedded),
                     "external" => tiers.push(Tier::External),
-                    "all" => tiers.extend([Tier::Embedded, Tier::External]),
+                    "interop" => tiers.push(Tier::Interop),
+                    "all" => tiers.extend([Tier::Embedded, Tier::External, Tier::Interop]),
                     other => return Err(usage_error(&format!("unknown tier `{other}`"))),
                 }
             }
         }
         if tiers.is_empty() {
-            tiers = vec![Tier::Embedded, Tier::External];
+            tiers = vec![Tier::Embedded, Tier::External, Tier::Interop];
         }
         tiers.sort_unstable();
         tiers.dedup();
@@ -177,6 +184,7 @@ pub(crate) fn run_tiers(opts: &Options) -> Vec<TierResult> {
                 Tier::Unit => run_cargo_test(&["--workspace", "--lib", "--bins"], opts, &[]),
                 Tier::Embedded => run_cargo_test(&["--workspace"], opts, &[]),
                 Tier::External => external(opts),
+                Tier::Interop => interop::run(),
             };
             TierResult {
                 tier,
@@ -261,7 +269,7 @@ mod tests {
     #[test]
     fn parses_tiers_and_passthrough() {
         let o = Options::parse(&[]).unwrap();
-        assert_eq!(o.tiers, vec![Tier::Embedded, Tier::External]);
+        assert_eq!(o.tiers, vec![Tier::Embedded, Tier::External, Tier::Interop]);
         let o = Options::parse(&args(&["--tier", "unit"])).unwrap();
         assert_eq!(o.tiers, vec![Tier::Unit]);
         let o = Options::parse(&args(&[
