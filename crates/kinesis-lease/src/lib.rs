@@ -1,6 +1,28 @@
-//! Lease coordination and checkpointing in the KCL's DynamoDB lease-table format, so that workers
-//! of this workspace and Java KCL workers can share a stream: a `LeaseRepository` trait (DynamoDB
-//! and in-memory), the lease coordinator (take, steal, renew, expire, release), assignment
-//! strategies, the checkpointer, and shard lineage.
+//! Lease coordination and checkpointing in the KCL's DynamoDB lease-table format, so that
+//! workers of this workspace and Java KCL workers can share a stream.
 //!
-//! This crate is being built (see the project's issue list); no API is published yet.
+//! - [`LeaseRepository`]: lease storage in the KCL's table format, every write conditional on
+//!   the lease counter: [`DynamoDbLeaseRepository`] and [`InMemoryLeaseRepository`], which pass one
+//!   conformance suite.
+//! - [`strategy`]: which leases a worker wants. [`Balanced`] uses the KCL 2.x taker's targets and
+//!   steal rules, so mixed fleets of these workers and Java KCL workers do not fight;
+//!   [`Explicit`] takes only the shards it is told; [`AssignmentStrategy`] for your own.
+//! - [`lineage`]: parents before children; the initial checkpoint of a new lease.
+//! - [`Checkpointer`]: stage positions, checkpoint them through a [`CheckpointSink`] with retries
+//!   on storage errors, SHARD_END only once the last record is staged, a final checkpoint and
+//!   release in one write, and the lease counter as a fencing token.
+//!
+//! Not yet built: the lease coordinator that runs renewals, takes and releases on a schedule and
+//! implements [`CheckpointSink`] for the consumer (see the project's issue list).
+
+pub mod checkpointer;
+mod error;
+pub mod lineage;
+pub mod repository;
+pub mod strategy;
+
+pub use checkpointer::{CheckpointSink, Checkpointer};
+pub use error::{LeaseError, LeaseErrorKind};
+pub use repository::{BoxFuture, CheckpointUpdate, LeaseRepository, LeaseScan};
+pub use repository::{DynamoDbLeaseRepository, InMemoryLeaseRepository};
+pub use strategy::{AssignmentStrategy, Balanced, Explicit, StrategySettings};

@@ -75,6 +75,10 @@ pub enum Capability {
     /// CreateStream accepts an on-demand stream (no shard count). ferrokinesis requires a shard
     /// count and refuses on-demand creation with `ValidationException`.
     OnDemandStreams,
+    /// Conditional DynamoDB writes are atomic: of two concurrent conditional updates of one item
+    /// with the same condition, exactly one succeeds. moto 5.2.5 checks the condition and applies
+    /// the update without a lock on a threaded server, so both can win there.
+    AtomicConditionalWrites,
     /// DynamoDB UpdateContinuousBackups (point-in-time recovery) is implemented.
     DynamoDbContinuousBackups,
     /// DynamoDB TransactWriteItems is implemented.
@@ -86,7 +90,7 @@ pub enum Capability {
 
 impl Capability {
     /// Every capability, in declaration order.
-    pub const ALL: [Capability; 23] = [
+    pub const ALL: [Capability; 24] = [
         Capability::IsolatedStreams,
         Capability::EnhancedFanOut,
         Capability::GetRecordsChildShards,
@@ -107,6 +111,7 @@ impl Capability {
         Capability::FaultInjection,
         Capability::InvalidIteratorIs4xx,
         Capability::OnDemandStreams,
+        Capability::AtomicConditionalWrites,
         Capability::DynamoDbContinuousBackups,
         Capability::DynamoDbTransactions,
         Capability::MetricCapture,
@@ -115,9 +120,9 @@ impl Capability {
     /// The service whose backend decides this capability.
     pub fn service(self) -> Service {
         match self {
-            Capability::DynamoDbContinuousBackups | Capability::DynamoDbTransactions => {
-                Service::DynamoDb
-            }
+            Capability::DynamoDbContinuousBackups
+            | Capability::DynamoDbTransactions
+            | Capability::AtomicConditionalWrites => Service::DynamoDb,
             Capability::MetricCapture => Service::CloudWatch,
             _ => Service::Kinesis,
         }
@@ -199,6 +204,7 @@ pub(crate) fn supports(capability: Capability, backend: &Backend, enforce_limits
         }
         C::DynamoDbContinuousBackups => matches!(profile, P::Moto | P::AwsLike),
         C::DynamoDbTransactions => matches!(profile, P::Dynoxide | P::Moto | P::AwsLike),
+        C::AtomicConditionalWrites => matches!(profile, P::Dynoxide | P::Dynalite | P::AwsLike),
         C::MetricCapture => profile == P::CloudWatchReceiver,
     }
 }

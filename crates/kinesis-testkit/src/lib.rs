@@ -151,6 +151,7 @@
 //! |---|---|---|---|---|
 //! | `DynamoDbContinuousBackups` | ✘ | ✔ | ✘ | ✔ |
 //! | `DynamoDbTransactions` | ✔ | ✔ | ✘ | ✔ |
+//! | `AtomicConditionalWrites` | ✔ | ✘ (races) | ✔ | ✔ |
 //!
 //! | [`Capability`] | CloudWatch receiver (embedded) | any external |
 //! |---|---|---|

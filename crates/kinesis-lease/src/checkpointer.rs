@@ -1,0 +1,1548 @@
+//! Per-shard checkpointing: stage positions while records are processed, write them to the
+//! shard's lease.
+//!
+//! # Overview
+//!
+//! A [`Checkpointer`] is the handle a shard's processing code gets for the lease it holds. The
+//! processor [stages](Checkpointer::stage) the position of each record once it is done with it
+//! (no I/O, the last stage wins), and [checkpoints](Checkpointer::checkpoint) from time to time:
+//! the last staged position is then written to the lease in the KCL's format (`checkpoint` and
+//! `checkpointSubSequenceNumber`), so that whoever processes the shard next (this worker after a
+//! restart, another worker of this crate, or a Java KCL worker) resumes after it. Records
+//! processed but not staged, or staged but not written, are processed again after a failover:
+//! delivery is at least once.
+//!
+//! The checkpointer does not talk to DynamoDB. It hands every write to a [`CheckpointSink`],
+//! which the lease coordinator implements over
+//! [`LeaseRepository::update_checkpoint`](crate::LeaseRepository::update_checkpoint) (a write
+//! conditional on the lease counter that increments it, as the KCL's `DynamoDBCheckpointer`
+//! does). A sink tells a lost lease ([`LeaseError::is_lease_lost`]) from a storage failure:
+//!
+//! - a storage failure ([`LeaseErrorKind::Storage`]) is retried by
+//!   [`checkpoint`](Checkpointer::checkpoint) with exponential backoff
+//!   ([`CheckpointRetryPolicy`]), then returned;
+//! - a lost lease is never retried and is sticky: from then on every write of the checkpointer
+//!   fails with [`LeaseErrorKind::LeaseLost`], and the processor should stop processing the
+//!   shard (another worker owns it now).
+//!
+//! # Shard end
+//!
+//! When the consumer reads a shard to its end it tells the checkpointer the position of the last
+//! record it delivered ([`Checkpointer::mark_shard_end`]). From then on a write of that position
+//! (or of a later one) is written as `SHARD_END` instead, which is what lets the child shards be
+//! processed (the KCL's parent-before-child rule). As in the KCL, `SHARD_END` is written only
+//! once the last record has been staged: a checkpoint of an earlier record stays a sequence
+//! number.
+//!
+//! # Final checkpoint
+//!
+//! When a shard's processing stops for any reason (shard end, shutdown, rebalancing), the
+//! consumer calls [`Checkpointer::checkpoint_and_release`], which writes the staged position
+//! and gives up the lease in one conditional write. With nothing staged at a shard that ended
+//! and was fully processed it writes `SHARD_END` and releases; otherwise it only releases.
+//!
+//! # Batching
+//!
+//! [`BatchingCheckpointer`] drives [`checkpoint`](Checkpointer::checkpoint) by a
+//! [`CheckpointPolicy`]: every N records or every T, whichever comes first.
+//!
+//! # Example
+//!
+//! ```
+//! use std::sync::Arc;
+//!
+//! use kinesis_kcl_compat::sequence::{Checkpoint, ExtendedSequenceNumber};
+//! use kinesis_lease::checkpointer::{Checkpointer, InMemoryCheckpointSink};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let sink = Arc::new(InMemoryCheckpointSink::new());
+//! let checkpointer = Checkpointer::builder("shardId-000000000000".parse()?, sink.clone()).build();
+//!
+//! for seq in ["100", "101", "102"] {
+//!     // ... process the record, then:
+//!     checkpointer.stage(ExtendedSequenceNumber::plain(seq.parse()?));
+//! }
+//! checkpointer.checkpoint().await?;
+//! assert_eq!(sink.last_checkpoint(), Some("102".parse::<Checkpoint>()?));
+//!
+//! // The shard ended after record 102: the final checkpoint writes SHARD_END and releases.
+//! checkpointer.mark_shard_end(Some(ExtendedSequenceNumber::plain("102".parse()?)), []);
+//! checkpointer.checkpoint_and_release().await?;
+//! assert_eq!(sink.last_checkpoint(), Some(Checkpoint::SHARD_END));
+//! assert!(checkpointer.is_released());
+//! # Ok(())
+//! # }
+//! ```
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::future::Future;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use kinesis_client::ShardId;
+use kinesis_kcl_compat::lease::{Lease, LeaseKey};
+use kinesis_kcl_compat::sequence::{Checkpoint, ExtendedSequenceNumber};
+use tokio::time::Instant;
+
+use crate::error::{LeaseError, LeaseErrorKind};
+use crate::repository::{BoxFuture, CheckpointUpdate};
+
+// === CheckpointSink ===
+
+/// Where a [`Checkpointer`] writes: the lease coordinator, which holds the lease and performs the
+/// conditional writes.
+///
+/// The checkpointer serialises its own calls (at most one call per lease key in flight, from one
+/// checkpointer), never calls after a lost lease, and finishes a call it started even when the
+/// caller stops waiting (see [`Checkpointer::checkpoint`]).
+///
+/// An implementation over a [`LeaseRepository`](crate::LeaseRepository) maps
+/// [`write`](CheckpointSink::write) to
+/// [`update_checkpoint`](crate::LeaseRepository::update_checkpoint) with the lease it holds and
+/// [`release`](CheckpointSink::release) to
+/// [`release_lease`](crate::LeaseRepository::release_lease), and keeps the lease returned.
+///
+/// # Errors
+///
+/// Both methods report a lease that this worker no longer holds (not held locally, or the
+/// conditional write failed) as [`LeaseErrorKind::LeaseLost`]; the checkpointer never retries it.
+/// [`LeaseErrorKind::Storage`] errors are retried by [`Checkpointer::checkpoint`]; any other kind
+/// is returned to the caller at once.
+///
+/// # Example
+///
+/// A sink over a repository, for one lease held in memory (a coordinator keeps a map of them):
+///
+/// ```
+/// use std::sync::Arc;
+///
+/// use kinesis_kcl_compat::lease::{Lease, LeaseKey};
+/// use kinesis_lease::checkpointer::{CheckpointSink, WrittenCheckpoint};
+/// use kinesis_lease::{BoxFuture, CheckpointUpdate, LeaseError, LeaseRepository};
+/// use tokio::sync::Mutex;
+///
+/// #[derive(Debug)]
+/// struct OneLease {
+///     repository: Arc<dyn LeaseRepository>,
+///     held: Mutex<Option<Lease>>,
+/// }
+///
+/// impl CheckpointSink for OneLease {
+///     fn write<'a>(
+///         &'a self,
+///         lease_key: &'a LeaseKey,
+///         update: CheckpointUpdate,
+///     ) -> BoxFuture<'a, Result<WrittenCheckpoint, LeaseError>> {
+///         Box::pin(async move {
+///             let mut held = self.held.lock().await;
+///             let lease = held.as_ref().ok_or_else(|| LeaseError::lease_lost(lease_key))?;
+///             let release = update.release;
+///             let written = self.repository.update_checkpoint(lease, update).await;
+///             let lease = match written {
+///                 Ok(lease) => lease,
+///                 Err(e) => {
+///                     if e.is_lease_lost() {
+///                         *held = None;
+///                     }
+///                     return Err(e);
+///                 }
+///             };
+///             let counter = WrittenCheckpoint::from(&lease);
+///             *held = if release { None } else { Some(lease) };
+///             Ok(counter)
+///         })
+///     }
+///
+///     fn release<'a>(&'a self, lease_key: &'a LeaseKey) -> BoxFuture<'a, Result<(), LeaseError>> {
+///         Box::pin(async move {
+///             let mut held = self.held.lock().await;
+///             let lease = held.take().ok_or_else(|| LeaseError::lease_lost(lease_key))?;
+///             self.repository.release_lease(&lease).await.map(drop)
+///         })
+///     }
+/// }
+/// ```
+pub trait CheckpointSink: Send + Sync + fmt::Debug + 'static {
+    /// Writes `update` to the lease `lease_key` (conditional on the lease as this worker holds
+    /// it), releasing the lease in the same write when `update.release` is set, and returns the
+    /// lease counter after the write.
+    ///
+    /// `update.child_shard_ids` is set only with a `SHARD_END` checkpoint, when the consumer
+    /// reported the shard's children.
+    fn write<'a>(
+        &'a self,
+        lease_key: &'a LeaseKey,
+        update: CheckpointUpdate,
+    ) -> BoxFuture<'a, Result<WrittenCheckpoint, LeaseError>>;
+
+    /// Releases the lease `lease_key` without writing a checkpoint.
+    fn release<'a>(&'a self, lease_key: &'a LeaseKey) -> BoxFuture<'a, Result<(), LeaseError>>;
+}
+
+/// What a [`CheckpointSink`] reports after a successful write.
+///
+/// ```
+/// use kinesis_kcl_compat::lease::Lease;
+/// use kinesis_kcl_compat::sequence::Checkpoint;
+/// use kinesis_lease::checkpointer::WrittenCheckpoint;
+///
+/// let mut lease = Lease::new("shardId-000000000000".parse()?, Checkpoint::TRIM_HORIZON);
+/// lease.lease_counter = 7;
+/// assert_eq!(WrittenCheckpoint::from(&lease), WrittenCheckpoint::new(7));
+/// assert_eq!(WrittenCheckpoint::new(7).lease_counter, 7);
+/// # Ok::<(), kinesis_client::Error>(())
+/// ```
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct WrittenCheckpoint {
+    /// The lease's `leaseCounter` after the write: a fencing token for idempotent sinks.
+    pub lease_counter: u64,
+}
+
+impl WrittenCheckpoint {
+    /// A write that left the lease counter at `lease_counter`.
+    pub fn new(lease_counter: u64) -> Self {
+        Self { lease_counter }
+    }
+}
+
+impl From<&Lease> for WrittenCheckpoint {
+    /// The counter of the lease as stored after the write.
+    fn from(lease: &Lease) -> Self {
+        Self::new(lease.lease_counter)
+    }
+}
+
+// === InMemoryCheckpointSink ===
+
+/// A [`CheckpointSink`] that keeps one lease per key in memory: for tests of record processors,
+/// examples, and single-process use without a lease table.
+///
+/// Every key starts held by this worker with counter 0. A write increments the counter; a
+/// release (alone or with a write) gives the lease up, after which writes to that key fail with
+/// [`LeaseErrorKind::LeaseLost`].
+///
+/// ```
+/// use std::sync::Arc;
+///
+/// use kinesis_kcl_compat::sequence::{Checkpoint, ExtendedSequenceNumber};
+/// use kinesis_lease::checkpointer::{Checkpointer, InMemoryCheckpointSink};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let sink = Arc::new(InMemoryCheckpointSink::new());
+/// let checkpointer = Checkpointer::builder("shardId-000000000000".parse()?, sink.clone()).build();
+/// checkpointer.stage(ExtendedSequenceNumber::plain("5".parse()?));
+/// checkpointer.checkpoint().await?;
+/// assert_eq!(sink.writes().len(), 1);
+/// assert_eq!(sink.last_checkpoint(), Some("5".parse::<Checkpoint>()?));
+/// assert_eq!(sink.lease_counter(checkpointer.lease_key()), 1);
+/// checkpointer.checkpoint_and_release().await?;
+/// assert_eq!(sink.releases(), 1);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Default)]
+pub struct InMemoryCheckpointSink {
+    state: Mutex<InMemorySinkState>,
+}
+
+#[derive(Debug, Default)]
+struct InMemorySinkState {
+    counters: std::collections::HashMap<LeaseKey, u64>,
+    released: BTreeSet<LeaseKey>,
+    writes: Vec<(LeaseKey, CheckpointUpdate)>,
+    releases: usize,
+}
+
+impl InMemoryCheckpointSink {
+    /// An empty sink.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn state(&self) -> MutexGuard<'_, InMemorySinkState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Every successful write, oldest first, with its lease key.
+    pub fn writes(&self) -> Vec<(LeaseKey, CheckpointUpdate)> {
+        self.state().writes.clone()
+    }
+
+    /// The checkpoint of the latest successful write, to any key.
+    pub fn last_checkpoint(&self) -> Option<Checkpoint> {
+        self.state()
+            .writes
+            .last()
+            .map(|(_, u)| u.checkpoint.clone())
+    }
+
+    /// How many times a lease was released (alone or together with a checkpoint).
+    pub fn releases(&self) -> usize {
+        self.state().releases
+    }
+
+    /// The lease counter of `lease_key` (0 before any write).
+    pub fn lease_counter(&self, lease_key: &LeaseKey) -> u64 {
+        self.state().counters.get(lease_key).copied().unwrap_or(0)
+    }
+}
+
+impl CheckpointSink for InMemoryCheckpointSink {
+    fn write<'a>(
+        &'a self,
+        lease_key: &'a LeaseKey,
+        update: CheckpointUpdate,
+    ) -> BoxFuture<'a, Result<WrittenCheckpoint, LeaseError>> {
+        Box::pin(async move {
+            let mut st = self.state();
+            if st.released.contains(lease_key) {
+                return Err(LeaseError::lease_lost(lease_key));
+            }
+            let counter = st.counters.entry(lease_key.clone()).or_insert(0);
+            *counter += 1;
+            let counter = *counter;
+            if update.release {
+                st.released.insert(lease_key.clone());
+                st.releases += 1;
+            }
+            st.writes.push((lease_key.clone(), update));
+            Ok(WrittenCheckpoint::new(counter))
+        })
+    }
+
+    fn release<'a>(&'a self, lease_key: &'a LeaseKey) -> BoxFuture<'a, Result<(), LeaseError>> {
+        Box::pin(async move {
+            let mut st = self.state();
+            if !st.released.insert(lease_key.clone()) {
+                return Err(LeaseError::lease_lost(lease_key));
+            }
+            *st.counters.entry(lease_key.clone()).or_insert(0) += 1;
+            st.releases += 1;
+            Ok(())
+        })
+    }
+}
+
+// === CheckpointRetryPolicy ===
+
+/// How [`Checkpointer::checkpoint`] retries a write that failed with a storage error
+/// ([`LeaseErrorKind::Storage`]): exponential backoff, `base_delay × 2ⁿ` capped at `max_delay`,
+/// at most `max_retries` times after the first attempt. A lost lease is never retried.
+///
+/// The default is zio-kinesis's (`Schedule.exponential(1.second) && recurs(5)`, capped at one
+/// minute): waits of 1, 2, 4, 8 and 16 seconds, six attempts in all over about 31 seconds. The
+/// repository's own retry layer has already retried throttling and transient errors by then, so
+/// these are the slow retries of an outage.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use kinesis_lease::checkpointer::CheckpointRetryPolicy;
+///
+/// let policy = CheckpointRetryPolicy::default();
+/// assert_eq!(policy.max_retries(), 5);
+/// assert_eq!(policy.delay(0), Duration::from_secs(1));
+/// assert_eq!(policy.delay(4), Duration::from_secs(16));
+///
+/// let policy = policy.with_base_delay(Duration::from_secs(10)).with_max_delay(Duration::from_secs(30));
+/// assert_eq!(policy.delay(2), Duration::from_secs(30)); // 40 s, capped
+/// assert_eq!(CheckpointRetryPolicy::no_retries().max_retries(), 0);
+/// ```
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckpointRetryPolicy {
+    base_delay: Duration,
+    max_delay: Duration,
+    max_retries: u32,
+}
+
+impl Default for CheckpointRetryPolicy {
+    fn default() -> Self {
+        Self {
+            base_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(60),
+            max_retries: 5,
+        }
+    }
+}
+
+impl CheckpointRetryPolicy {
+    /// A policy that never retries: the first storage error is returned.
+    pub fn no_retries() -> Self {
+        Self::default().with_max_retries(0)
+    }
+
+    /// The wait before the first retry (default 1 s); each further retry waits twice as long.
+    #[must_use]
+    pub fn with_base_delay(mut self, base_delay: Duration) -> Self {
+        self.base_delay = base_delay;
+        self
+    }
+
+    /// The longest wait between two attempts (default 1 min).
+    #[must_use]
+    pub fn with_max_delay(mut self, max_delay: Duration) -> Self {
+        self.max_delay = max_delay;
+        self
+    }
+
+    /// How many times a failed write is retried (default 5).
+    #[must_use]
+    pub fn with_max_retries(mut self, max_retries: u32) -> Self {
+        self.max_retries = max_retries;
+        self
+    }
+
+    /// The wait before the first retry.
+    pub fn base_delay(&self) -> Duration {
+        self.base_delay
+    }
+
+    /// The longest wait between two attempts.
+    pub fn max_delay(&self) -> Duration {
+        self.max_delay
+    }
+
+    /// How many times a failed write is retried.
+    pub fn max_retries(&self) -> u32 {
+        self.max_retries
+    }
+
+    /// The wait before retry number `retry + 1` (the first retry is `retry = 0`).
+    pub fn delay(&self, retry: u32) -> Duration {
+        let factor = 1u32 << retry.min(31);
+        self.base_delay.saturating_mul(factor).min(self.max_delay)
+    }
+}
+
+// === Checkpointer ===
+
+/// The checkpointing handle of one shard's lease: cheap to clone (an [`Arc`] inside), `Send` and
+/// `Sync`, so that the processing task, a timer task and the consumer can share it.
+///
+/// See the [module documentation](self) for the model. In short:
+///
+/// - [`stage`](Self::stage) remembers a position (last wins, no I/O);
+/// - [`checkpoint`](Self::checkpoint) writes the last staged position, retrying storage errors;
+/// - [`checkpoint_and_release`](Self::checkpoint_and_release) is the final write when processing
+///   stops;
+/// - [`mark_shard_end`](Self::mark_shard_end) and [`mark_lease_lost`](Self::mark_lease_lost) are
+///   fed by the consumer and the lease coordinator.
+///
+/// Writes are serialised: a second [`checkpoint`](Self::checkpoint) waits for the one in flight.
+///
+/// ```
+/// use std::sync::Arc;
+///
+/// use kinesis_kcl_compat::sequence::{Checkpoint, ExtendedSequenceNumber};
+/// use kinesis_lease::checkpointer::{Checkpointer, CheckpointRetryPolicy, InMemoryCheckpointSink};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let sink = Arc::new(InMemoryCheckpointSink::new());
+/// let checkpointer = Checkpointer::builder("shardId-000000000000".parse()?, sink)
+///     .initial_checkpoint(Checkpoint::TRIM_HORIZON)
+///     .retry_policy(CheckpointRetryPolicy::default().with_max_retries(3))
+///     .build();
+/// let handle = checkpointer.clone(); // e.g. for another task
+/// handle.stage(ExtendedSequenceNumber::plain("42".parse()?));
+/// checkpointer.checkpoint().await?;
+/// assert_eq!(checkpointer.last_checkpoint(), Some("42".parse()?));
+/// assert_eq!(checkpointer.fencing_token(), Some(1));
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Checkpointer {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    lease_key: LeaseKey,
+    sink: Arc<dyn CheckpointSink>,
+    retry: CheckpointRetryPolicy,
+    state: Mutex<State>,
+    // NOTE: held (owned) by the task performing a write, so that writes are serialised even when
+    // the caller that started one stopped waiting for it.
+    write_lock: Arc<tokio::sync::Mutex<()>>,
+}
+
+#[derive(Debug)]
+struct State {
+    staged: Option<ExtendedSequenceNumber>,
+    last_checkpoint: Option<Checkpoint>,
+    lease_counter: Option<u64>,
+    shard_end: Option<ShardEnd>,
+    lease_lost: bool,
+    released: bool,
+}
+
+#[derive(Debug)]
+struct ShardEnd {
+    /// The last record the consumer delivered from this shard; `None` when it delivered none.
+    last: Option<ExtendedSequenceNumber>,
+    child_shard_ids: BTreeSet<ShardId>,
+}
+
+/// What one write attempt will do, decided under the state lock.
+#[derive(Debug)]
+enum Plan {
+    Nothing,
+    Write {
+        update: CheckpointUpdate,
+        /// The staged position being written, to clear it afterwards if it was not replaced.
+        staged: Option<ExtendedSequenceNumber>,
+    },
+    Release,
+}
+
+impl State {
+    /// Whether the shard ended and every record the consumer delivered was checkpointed.
+    fn fully_processed(&self) -> bool {
+        match &self.shard_end {
+            None => false,
+            // NOTE: zio-kinesis requires "no last checkpoint either" here; but if the consumer
+            // delivered nothing since this lease was taken, everything after the lease's
+            // checkpoint has been processed, whatever that checkpoint was.
+            Some(ShardEnd { last: None, .. }) => true,
+            Some(ShardEnd {
+                last: Some(last), ..
+            }) => self
+                .last_checkpoint
+                .as_ref()
+                .and_then(Checkpoint::sequence)
+                .is_some_and(|c| c >= last),
+        }
+    }
+
+    fn is_finished(&self) -> bool {
+        self.last_checkpoint
+            .as_ref()
+            .is_some_and(Checkpoint::is_shard_end)
+    }
+
+    fn update(&self, checkpoint: Checkpoint, release: bool) -> CheckpointUpdate {
+        let child_shard_ids = match &self.shard_end {
+            Some(end) if checkpoint.is_shard_end() && !end.child_shard_ids.is_empty() => {
+                Some(end.child_shard_ids.clone())
+            }
+            _ => None,
+        };
+        CheckpointUpdate {
+            checkpoint,
+            child_shard_ids,
+            release,
+        }
+    }
+
+    /// zio-kinesis's `DefaultCheckpointer.doCheckpoint`, decided without I/O.
+    fn plan(&mut self, release: bool) -> Plan {
+        match self.staged.clone() {
+            // SHARD_END was written: nothing may follow it (it would move the checkpoint back).
+            Some(_) if self.is_finished() => {
+                self.staged = None;
+                if release {
+                    Plan::Release
+                } else {
+                    Plan::Nothing
+                }
+            }
+            Some(staged) => {
+                let at_end = self
+                    .shard_end
+                    .as_ref()
+                    .and_then(|end| end.last.as_ref())
+                    .is_some_and(|last| staged >= *last);
+                let checkpoint = if at_end {
+                    Checkpoint::SHARD_END
+                } else {
+                    Checkpoint::Sequence(staged.clone())
+                };
+                if !release && self.last_checkpoint.as_ref() == Some(&checkpoint) {
+                    self.staged = None;
+                    return Plan::Nothing;
+                }
+                Plan::Write {
+                    update: self.update(checkpoint, release),
+                    staged: Some(staged),
+                }
+            }
+            None if release && !self.is_finished() && self.fully_processed() => Plan::Write {
+                update: self.update(Checkpoint::SHARD_END, true),
+                staged: None,
+            },
+            None if release => Plan::Release,
+            None => Plan::Nothing,
+        }
+    }
+}
+
+impl Inner {
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn released_error(&self) -> LeaseError {
+        LeaseError::new(
+            LeaseErrorKind::LeaseLost,
+            Some(&self.lease_key),
+            "the lease was released by this worker",
+        )
+    }
+
+    /// Records the outcome of a write attempt.
+    fn record(&self, plan: Plan, result: &Result<Option<WrittenCheckpoint>, LeaseError>) {
+        let mut st = self.state();
+        match result {
+            Ok(written) => {
+                if let Some(written) = *written {
+                    st.lease_counter = Some(written.lease_counter);
+                }
+                match plan {
+                    Plan::Write { update, staged } => {
+                        // A position staged while the write was in flight is kept for the next
+                        // checkpoint.
+                        if staged.is_some() && st.staged == staged {
+                            st.staged = None;
+                        }
+                        tracing::debug!(lease_key = %self.lease_key, checkpoint = %update.checkpoint, release = update.release, "checkpoint written");
+                        st.last_checkpoint = Some(update.checkpoint);
+                        st.released |= update.release;
+                    }
+                    Plan::Release => {
+                        tracing::debug!(lease_key = %self.lease_key, "lease released");
+                        st.released = true;
+                    }
+                    Plan::Nothing => {}
+                }
+            }
+            Err(e) => {
+                if e.is_lease_lost() {
+                    tracing::info!(lease_key = %self.lease_key, error = %e, "lease lost while checkpointing");
+                    st.lease_lost = true;
+                }
+            }
+        }
+    }
+}
+
+impl Checkpointer {
+    /// A builder for the checkpointer of the lease `lease_key`, writing through `sink`.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    ///
+    /// use kinesis_lease::checkpointer::{Checkpointer, InMemoryCheckpointSink};
+    ///
+    /// let checkpointer =
+    ///     Checkpointer::builder("shardId-000000000000".parse()?, Arc::new(InMemoryCheckpointSink::new()))
+    ///         .build();
+    /// assert_eq!(checkpointer.staged(), None);
+    /// # Ok::<(), kinesis_client::Error>(())
+    /// ```
+    pub fn builder(lease_key: LeaseKey, sink: Arc<dyn CheckpointSink>) -> CheckpointerBuilder {
+        CheckpointerBuilder {
+            lease_key,
+            sink,
+            initial_checkpoint: None,
+            lease_counter: None,
+            retry: CheckpointRetryPolicy::default(),
+        }
+    }
+
+    /// The lease this checkpointer writes to.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use kinesis_lease::checkpointer::{Checkpointer, InMemoryCheckpointSink};
+    /// let checkpointer =
+    ///     Checkpointer::builder("shardId-000000000003".parse()?, Arc::new(InMemoryCheckpointSink::new()))
+    ///         .build();
+    /// assert_eq!(checkpointer.lease_key().shard_id().as_str(), "shardId-000000000003");
+    /// # Ok::<(), kinesis_client::Error>(())
+    /// ```
+    pub fn lease_key(&self) -> &LeaseKey {
+        &self.inner.lease_key
+    }
+
+    /// The retry policy of [`checkpoint`](Self::checkpoint).
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use kinesis_lease::checkpointer::{Checkpointer, CheckpointRetryPolicy, InMemoryCheckpointSink};
+    /// let checkpointer =
+    ///     Checkpointer::builder("shardId-000000000000".parse()?, Arc::new(InMemoryCheckpointSink::new()))
+    ///         .build();
+    /// assert_eq!(checkpointer.retry_policy(), &CheckpointRetryPolicy::default());
+    /// # Ok::<(), kinesis_client::Error>(())
+    /// ```
+    pub fn retry_policy(&self) -> &CheckpointRetryPolicy {
+        &self.inner.retry
+    }
+
+    /// Stages `position` for the next checkpoint: no I/O, never fails, and the last stage wins,
+    /// whether or not it is later than the one it replaces (as in zio-kinesis: with parallel
+    /// processing the caller decides what is safe to checkpoint).
+    ///
+    /// Staging after the lease was lost or released has no effect on the lease; the next
+    /// [`checkpoint`](Self::checkpoint) reports the lost lease.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use kinesis_lease::checkpointer::{Checkpointer, InMemoryCheckpointSink};
+    /// use kinesis_kcl_compat::sequence::ExtendedSequenceNumber;
+    ///
+    /// # let checkpointer =
+    /// #     Checkpointer::builder("shardId-000000000000".parse()?, Arc::new(InMemoryCheckpointSink::new()))
+    /// #         .build();
+    /// checkpointer.stage("7:2".parse()?); // sub-record 2 of the aggregate with sequence number 7
+    /// checkpointer.stage(ExtendedSequenceNumber::plain("5".parse()?));
+    /// assert_eq!(checkpointer.staged(), Some("5".parse()?)); // last wins
+    /// # Ok::<(), kinesis_client::Error>(())
+    /// ```
+    pub fn stage(&self, position: ExtendedSequenceNumber) {
+        self.inner.state().staged = Some(position);
+    }
+
+    /// Runs `processing` and stages `position` if it returns `Ok`; returns its result.
+    ///
+    /// # Cancel safety
+    ///
+    /// The position is staged in the same poll in which `processing` completes, so a caller that
+    /// is cancelled after the processing succeeded still has it staged (zio-kinesis's "even if
+    /// the fiber is interrupted afterwards"). Dropping the future before `processing` completes
+    /// drops `processing` and stages nothing.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use kinesis_lease::checkpointer::{Checkpointer, InMemoryCheckpointSink};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let checkpointer =
+    /// #     Checkpointer::builder("shardId-000000000000".parse()?, Arc::new(InMemoryCheckpointSink::new()))
+    /// #         .build();
+    /// let failed: Result<(), &str> = checkpointer.stage_on_success(async { Err("boom") }, "1".parse()?).await;
+    /// assert!(failed.is_err());
+    /// assert_eq!(checkpointer.staged(), None);
+    ///
+    /// let n = checkpointer.stage_on_success(async { Ok::<_, &str>(3) }, "2".parse()?).await?;
+    /// assert_eq!(n, 3);
+    /// assert_eq!(checkpointer.staged(), Some("2".parse()?));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn stage_on_success<T, E>(
+        &self,
+        processing: impl Future<Output = Result<T, E>>,
+        position: ExtendedSequenceNumber,
+    ) -> Result<T, E> {
+        let output = processing.await;
+        if output.is_ok() {
+            self.stage(position);
+        }
+        output
+    }
+
+    /// The position staged and not yet written, if any.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use kinesis_lease::checkpointer::{Checkpointer, InMemoryCheckpointSink};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let checkpointer =
+    /// #     Checkpointer::builder("shardId-000000000000".parse()?, Arc::new(InMemoryCheckpointSink::new()))
+    /// #         .build();
+    /// checkpointer.stage("9".parse()?);
+    /// assert_eq!(checkpointer.staged(), Some("9".parse()?));
+    /// checkpointer.checkpoint().await?;
+    /// assert_eq!(checkpointer.staged(), None);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn staged(&self) -> Option<ExtendedSequenceNumber> {
+        self.inner.state().staged.clone()
+    }
+
+    /// The last checkpoint written (or the lease's checkpoint given to the builder): a position,
+    /// or `SHARD_END` once that was written.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use kinesis_lease::checkpointer::{Checkpointer, InMemoryCheckpointSink};
+    /// use kinesis_kcl_compat::sequence::Checkpoint;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let checkpointer =
+    ///     Checkpointer::builder("shardId-000000000000".parse()?, Arc::new(InMemoryCheckpointSink::new()))
+    ///         .initial_checkpoint(Checkpoint::TRIM_HORIZON)
+    ///         .build();
+    /// assert_eq!(checkpointer.last_checkpoint(), Some(Checkpoint::TRIM_HORIZON));
+    /// checkpointer.stage("11".parse()?);
+    /// checkpointer.checkpoint().await?;
+    /// assert_eq!(checkpointer.last_checkpoint(), Some("11".parse()?));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn last_checkpoint(&self) -> Option<Checkpoint> {
+        self.inner.state().last_checkpoint.clone()
+    }
+
+    /// The lease counter after the last successful write (or the one given to the builder): a
+    /// fencing token for sinks of processed data that must reject writes of a previous owner.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use kinesis_lease::checkpointer::{Checkpointer, InMemoryCheckpointSink};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let checkpointer =
+    ///     Checkpointer::builder("shardId-000000000000".parse()?, Arc::new(InMemoryCheckpointSink::new()))
+    ///         .lease_counter(0)
+    ///         .build();
+    /// assert_eq!(checkpointer.fencing_token(), Some(0));
+    /// checkpointer.stage("1".parse()?);
+    /// checkpointer.checkpoint().await?;
+    /// assert_eq!(checkpointer.fencing_token(), Some(1));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn fencing_token(&self) -> Option<u64> {
+        self.inner.state().lease_counter
+    }
+
+    /// Whether the lease was lost: every write fails from then on.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use kinesis_lease::checkpointer::{Checkpointer, InMemoryCheckpointSink};
+    /// # let checkpointer =
+    /// #     Checkpointer::builder("shardId-000000000000".parse()?, Arc::new(InMemoryCheckpointSink::new()))
+    /// #         .build();
+    /// assert!(!checkpointer.is_lease_lost());
+    /// checkpointer.mark_lease_lost();
+    /// assert!(checkpointer.is_lease_lost());
+    /// # Ok::<(), kinesis_client::Error>(())
+    /// ```
+    pub fn is_lease_lost(&self) -> bool {
+        self.inner.state().lease_lost
+    }
+
+    /// Whether the lease was released by [`checkpoint_and_release`](Self::checkpoint_and_release).
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use kinesis_lease::checkpointer::{Checkpointer, InMemoryCheckpointSink};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let checkpointer =
+    /// #     Checkpointer::builder("shardId-000000000000".parse()?, Arc::new(InMemoryCheckpointSink::new()))
+    /// #         .build();
+    /// assert!(!checkpointer.is_released());
+    /// checkpointer.checkpoint_and_release().await?;
+    /// assert!(checkpointer.is_released());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn is_released(&self) -> bool {
+        self.inner.state().released
+    }
+
+    /// Whether the consumer reported the end of the shard.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use kinesis_lease::checkpointer::{Checkpointer, InMemoryCheckpointSink};
+    /// # let checkpointer =
+    /// #     Checkpointer::builder("shardId-000000000000".parse()?, Arc::new(InMemoryCheckpointSink::new()))
+    /// #         .build();
+    /// assert!(!checkpointer.is_shard_ended());
+    /// checkpointer.mark_shard_end(None, []);
+    /// assert!(checkpointer.is_shard_ended());
+    /// # Ok::<(), kinesis_client::Error>(())
+    /// ```
+    pub fn is_shard_ended(&self) -> bool {
+        self.inner.state().shard_end.is_some()
+    }
+
+    /// Called by the consumer when it has read the shard to its end: `last` is the position of
+    /// the last record it delivered to the processor from this lease (`None` when it delivered
+    /// none), `child_shard_ids` the shard's children (written with `SHARD_END`).
+    ///
+    /// From then on, a write of `last` (or of a later position) is written as `SHARD_END`, and
+    /// [`checkpoint_and_release`](Self::checkpoint_and_release) writes `SHARD_END` when nothing is
+    /// staged and `last` was written already (or is `None`). A second call replaces the first.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use kinesis_lease::checkpointer::{Checkpointer, InMemoryCheckpointSink};
+    /// use kinesis_kcl_compat::sequence::Checkpoint;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let checkpointer =
+    /// #     Checkpointer::builder("shardId-000000000000".parse()?, Arc::new(InMemoryCheckpointSink::new()))
+    /// #         .build();
+    /// checkpointer.mark_shard_end(Some("20".parse()?), ["shardId-000000000002".parse()?]);
+    /// checkpointer.stage("20".parse()?);
+    /// checkpointer.checkpoint().await?;
+    /// assert_eq!(checkpointer.last_checkpoint(), Some(Checkpoint::SHARD_END));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn mark_shard_end(
+        &self,
+        last: Option<ExtendedSequenceNumber>,
+        child_shard_ids: impl IntoIterator<Item = ShardId>,
+    ) {
+        let end = ShardEnd {
+            last,
+            child_shard_ids: child_shard_ids.into_iter().collect(),
+        };
+        self.inner.state().shard_end = Some(end);
+    }
+
+    /// Called by the lease coordinator when it finds the lease lost (a renewal failed its
+    /// condition, or the lease expired): every later write fails with
+    /// [`LeaseErrorKind::LeaseLost`].
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use kinesis_lease::checkpointer::{Checkpointer, InMemoryCheckpointSink};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let checkpointer =
+    /// #     Checkpointer::builder("shardId-000000000000".parse()?, Arc::new(InMemoryCheckpointSink::new()))
+    /// #         .build();
+    /// checkpointer.mark_lease_lost();
+    /// checkpointer.stage("1".parse()?);
+    /// let err = checkpointer.checkpoint().await.unwrap_err();
+    /// assert!(err.is_lease_lost());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn mark_lease_lost(&self) {
+        self.inner.state().lease_lost = true;
+    }
+
+    /// Writes the last staged position to the lease (as `SHARD_END` when it is the shard's last
+    /// record after [`mark_shard_end`](Self::mark_shard_end)).
+    ///
+    /// Nothing is written when nothing was staged since the last write. On success the staged
+    /// position is cleared, unless another one was staged while the write was in flight (that
+    /// one is kept for the next checkpoint). On failure it is left staged.
+    ///
+    /// Storage errors are retried per the [`CheckpointRetryPolicy`]. Calls are serialised: a call
+    /// waits for a write in flight.
+    ///
+    /// # Errors
+    ///
+    /// - [`LeaseErrorKind::LeaseLost`] when the lease was lost (now or before: it is sticky) or
+    ///   released; the processor should stop processing the shard.
+    /// - The last [`LeaseErrorKind::Storage`] error when the retries are spent, or any other
+    ///   error of the sink at once.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe. A write attempt in progress runs to completion on a tokio task even if this
+    /// future is dropped, and records its outcome (the lease counter must not get out of step
+    /// with the table); only the retries that would follow are abandoned. The staged position is
+    /// kept until a write of it succeeds. Outside a tokio runtime the attempt runs inline and is
+    /// dropped with the future; the conditional write makes repeating it harmless.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use kinesis_lease::checkpointer::{Checkpointer, InMemoryCheckpointSink};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let sink = Arc::new(InMemoryCheckpointSink::new());
+    /// let checkpointer = Checkpointer::builder("shardId-000000000000".parse()?, sink.clone()).build();
+    /// checkpointer.stage("1".parse()?);
+    /// checkpointer.checkpoint().await?;
+    /// checkpointer.checkpoint().await?; // nothing new staged: no write
+    /// assert_eq!(sink.writes().len(), 1);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn checkpoint(&self) -> Result<(), LeaseError> {
+        let mut retries = 0;
+        loop {
+            match self.attempt(false).await {
+                Err(e)
+                    if e.kind() == LeaseErrorKind::Storage
+                        && retries < self.inner.retry.max_retries =>
+                {
+                    let delay = self.inner.retry.delay(retries);
+                    retries += 1;
+                    tracing::warn!(lease_key = %self.inner.lease_key, error = %e, retry = retries, ?delay, "checkpoint failed; retrying");
+                    tokio::time::sleep(delay).await;
+                }
+                result => return result,
+            }
+        }
+    }
+
+    /// The final write when the shard's processing stops (shard end, shutdown, rebalancing):
+    /// writes the staged position (as `SHARD_END` when it is the shard's last record) and
+    /// releases the lease in the same conditional write. With nothing staged, it writes
+    /// `SHARD_END` and releases when the shard ended and every delivered record was checkpointed
+    /// (or none was delivered); otherwise it only releases the lease.
+    ///
+    /// One attempt, not retried (as in zio-kinesis: a shutdown is bounded in time); a failure
+    /// leaves the staged position and the lease as they were, so the call may be repeated. A call
+    /// after the lease was released does nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`LeaseErrorKind::LeaseLost`] when the lease was lost (now or before), or the sink's
+    /// error.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`checkpoint`](Self::checkpoint): a write in progress completes even if this future is
+    /// dropped.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use kinesis_lease::checkpointer::{Checkpointer, InMemoryCheckpointSink};
+    /// use kinesis_kcl_compat::sequence::Checkpoint;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let sink = Arc::new(InMemoryCheckpointSink::new());
+    /// let checkpointer = Checkpointer::builder("shardId-000000000000".parse()?, sink.clone()).build();
+    /// checkpointer.stage("3".parse()?);
+    /// checkpointer.checkpoint_and_release().await?;
+    /// let (_, update) = &sink.writes()[0];
+    /// assert_eq!(update.checkpoint, "3".parse::<Checkpoint>()?);
+    /// assert!(update.release);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn checkpoint_and_release(&self) -> Result<(), LeaseError> {
+        self.attempt(true).await
+    }
+
+    /// One write attempt: zio-kinesis's `doCheckpoint(release)`.
+    async fn attempt(&self, release: bool) -> Result<(), LeaseError> {
+        let guard = Arc::clone(&self.inner.write_lock).lock_owned().await;
+        let plan = {
+            let mut st = self.inner.state();
+            if st.lease_lost {
+                return Err(LeaseError::lease_lost(&self.inner.lease_key));
+            }
+            if st.released {
+                return if release {
+                    Ok(())
+                } else {
+                    Err(self.inner.released_error())
+                };
+            }
+            st.plan(release)
+        };
+        if matches!(plan, Plan::Nothing) {
+            return Ok(());
+        }
+        let inner = Arc::clone(&self.inner);
+        let write = async move {
+            let _serialised = guard;
+            let result = match &plan {
+                Plan::Write { update, .. } => inner
+                    .sink
+                    .write(&inner.lease_key, update.clone())
+                    .await
+                    .map(Some),
+                Plan::Release => inner.sink.release(&inner.lease_key).await.map(|()| None),
+                Plan::Nothing => Ok(None),
+            };
+            inner.record(plan, &result);
+            result.map(drop)
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(handle) => match handle.spawn(write).await {
+                Ok(result) => result,
+                Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                Err(_) => Err(LeaseError::new(
+                    LeaseErrorKind::Storage,
+                    Some(&self.inner.lease_key),
+                    "the checkpoint write was cancelled (the runtime is shutting down)",
+                )),
+            },
+            Err(_) => write.await,
+        }
+    }
+}
+
+impl fmt::Debug for Checkpointer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Checkpointer")
+            .field("lease_key", &self.inner.lease_key)
+            .field("sink", &self.inner.sink)
+            .field("retry", &self.inner.retry)
+            .field("state", &*self.inner.state())
+            .finish()
+    }
+}
+
+// === CheckpointerBuilder ===
+
+/// Builds a [`Checkpointer`]; see [`Checkpointer::builder`].
+///
+/// ```
+/// use std::sync::Arc;
+///
+/// use kinesis_kcl_compat::sequence::Checkpoint;
+/// use kinesis_lease::checkpointer::{Checkpointer, CheckpointRetryPolicy, InMemoryCheckpointSink};
+///
+/// let checkpointer =
+///     Checkpointer::builder("shardId-000000000000".parse()?, Arc::new(InMemoryCheckpointSink::new()))
+///         .initial_checkpoint("1234".parse()?) // the lease's checkpoint when it was taken
+///         .lease_counter(17) // the lease's counter when it was taken
+///         .retry_policy(CheckpointRetryPolicy::no_retries())
+///         .build();
+/// assert_eq!(checkpointer.last_checkpoint(), Some("1234".parse::<Checkpoint>()?));
+/// assert_eq!(checkpointer.fencing_token(), Some(17));
+/// # Ok::<(), kinesis_client::Error>(())
+/// ```
+#[must_use]
+#[derive(Debug)]
+pub struct CheckpointerBuilder {
+    lease_key: LeaseKey,
+    sink: Arc<dyn CheckpointSink>,
+    initial_checkpoint: Option<Checkpoint>,
+    lease_counter: Option<u64>,
+    retry: CheckpointRetryPolicy,
+}
+
+impl CheckpointerBuilder {
+    /// The lease's checkpoint when it was taken: the initial
+    /// [`last_checkpoint`](Checkpointer::last_checkpoint). Default: none.
+    pub fn initial_checkpoint(mut self, checkpoint: Checkpoint) -> Self {
+        self.initial_checkpoint = Some(checkpoint);
+        self
+    }
+
+    /// The lease's counter when it was taken: the initial
+    /// [`fencing_token`](Checkpointer::fencing_token). Default: none.
+    pub fn lease_counter(mut self, lease_counter: u64) -> Self {
+        self.lease_counter = Some(lease_counter);
+        self
+    }
+
+    /// How [`checkpoint`](Checkpointer::checkpoint) retries storage errors. Default:
+    /// [`CheckpointRetryPolicy::default`].
+    pub fn retry_policy(mut self, retry: CheckpointRetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// The checkpointer.
+    pub fn build(self) -> Checkpointer {
+        Checkpointer {
+            inner: Arc::new(Inner {
+                lease_key: self.lease_key,
+                sink: self.sink,
+                retry: self.retry,
+                state: Mutex::new(State {
+                    staged: None,
+                    last_checkpoint: self.initial_checkpoint,
+                    lease_counter: self.lease_counter,
+                    shard_end: None,
+                    lease_lost: false,
+                    released: false,
+                }),
+                write_lock: Arc::new(tokio::sync::Mutex::new(())),
+            }),
+        }
+    }
+}
+
+// === CheckpointPolicy ===
+
+/// When a [`BatchingCheckpointer`] checkpoints: after `max_records` records or `max_interval`
+/// since the last checkpoint, whichever comes first. Either limit can be switched off.
+///
+/// The default is 1,000 records or 5 seconds. A shard takes at most 1,000 records a second, so
+/// this costs at most about one lease write a second per shard while a failover reprocesses at
+/// most a few seconds of records. (zio-kinesis's `CheckpointBehaviour.default` uses 200 records
+/// or 5 minutes, and its early README "1000 records or 5 seconds"; the KCL leaves it to the
+/// application, its samples checkpoint every 60 seconds.)
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use kinesis_lease::checkpointer::CheckpointPolicy;
+///
+/// let policy = CheckpointPolicy::default();
+/// assert_eq!(policy.max_records(), Some(1_000));
+/// assert_eq!(policy.max_interval(), Some(Duration::from_secs(5)));
+///
+/// let policy = CheckpointPolicy::default()
+///     .with_max_records(200)
+///     .with_max_interval(Duration::from_secs(300));
+/// assert_eq!(policy.max_records(), Some(200));
+///
+/// let manual = CheckpointPolicy::manual();
+/// assert_eq!((manual.max_records(), manual.max_interval()), (None, None));
+/// ```
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckpointPolicy {
+    max_records: Option<u64>,
+    max_interval: Option<Duration>,
+}
+
+impl Default for CheckpointPolicy {
+    fn default() -> Self {
+        Self {
+            max_records: Some(1_000),
+            max_interval: Some(Duration::from_secs(5)),
+        }
+    }
+}
+
+impl CheckpointPolicy {
+    /// Neither limit: checkpoints only when asked to.
+    pub fn manual() -> Self {
+        Self {
+            max_records: None,
+            max_interval: None,
+        }
+    }
+
+    /// Checkpoint after this many records (0 is taken as 1: after every record).
+    #[must_use]
+    pub fn with_max_records(mut self, max_records: u64) -> Self {
+        self.max_records = Some(max_records.max(1));
+        self
+    }
+
+    /// No limit on the number of records.
+    #[must_use]
+    pub fn without_max_records(mut self) -> Self {
+        self.max_records = None;
+        self
+    }
+
+    /// Checkpoint when this much time has passed since the last checkpoint (at least one
+    /// millisecond).
+    #[must_use]
+    pub fn with_max_interval(mut self, max_interval: Duration) -> Self {
+        self.max_interval = Some(max_interval.max(Duration::from_millis(1)));
+        self
+    }
+
+    /// No time limit.
+    #[must_use]
+    pub fn without_max_interval(mut self) -> Self {
+        self.max_interval = None;
+        self
+    }
+
+    /// The record limit.
+    pub fn max_records(&self) -> Option<u64> {
+        self.max_records
+    }
+
+    /// The time limit.
+    pub fn max_interval(&self) -> Option<Duration> {
+        self.max_interval
+    }
+}
+
+// === BatchingCheckpointer ===
+
+/// A [`Checkpointer`] driven by a [`CheckpointPolicy`]: [`record_processed`] stages each record
+/// and checkpoints when the record limit is reached (or the time limit passed), [`tick`] waits
+/// for the time limit of an idle shard. Cheap to clone; the clones share the counters.
+///
+/// Both limits count from the last checkpoint made through this handle (by either trigger or
+/// [`checkpoint`](Self::checkpoint)), whether it succeeded or not.
+///
+/// [`record_processed`]: Self::record_processed
+/// [`tick`]: Self::tick
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::time::Duration;
+///
+/// use kinesis_lease::checkpointer::{BatchingCheckpointer, CheckpointPolicy, Checkpointer, InMemoryCheckpointSink};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let sink = Arc::new(InMemoryCheckpointSink::new());
+/// let checkpointer = Checkpointer::builder("shardId-000000000000".parse()?, sink.clone()).build();
+/// let batching = BatchingCheckpointer::new(checkpointer, CheckpointPolicy::default().with_max_records(2));
+/// let (tx, mut records) = tokio::sync::mpsc::channel::<String>(8);
+/// for seq in ["1", "2", "3"] {
+///     tx.send(seq.to_owned()).await?;
+/// }
+/// drop(tx);
+/// loop {
+///     tokio::select! {
+///         record = records.recv() => match record {
+///             Some(seq) => {
+///                 // ... process the record, then:
+///                 batching.record_processed(seq.parse()?).await?;
+///             }
+///             None => break,
+///         },
+///         result = batching.tick() => result?,
+///     }
+/// }
+/// assert_eq!(sink.writes().len(), 1); // after record 2
+/// batching.checkpointer().checkpoint_and_release().await?; // writes 3
+/// assert_eq!(sink.writes().len(), 2);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Debug)]
+pub struct BatchingCheckpointer {
+    checkpointer: Checkpointer,
+    policy: CheckpointPolicy,
+    batch: Arc<Mutex<Batch>>,
+}
+
+#[derive(Debug)]
+struct Batch {
+    records: u64,
+    deadline: Option<Instant>,
+}
+
+impl BatchingCheckpointer {
+    /// Drives `checkpointer` by `policy`; the time limit counts from now.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use kinesis_lease::checkpointer::{BatchingCheckpointer, CheckpointPolicy, Checkpointer, InMemoryCheckpointSink};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let checkpointer =
+    /// #     Checkpointer::builder("shardId-000000000000".parse()?, Arc::new(InMemoryCheckpointSink::new()))
+    /// #         .build();
+    /// let batching = BatchingCheckpointer::new(checkpointer, CheckpointPolicy::default());
+    /// assert!(batching.next_deadline().is_some());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn new(checkpointer: Checkpointer, policy: CheckpointPolicy) -> Self {
+        let deadline = policy.max_interval.map(|d| Instant::now() + d);
+        Self {
+            checkpointer,
+            policy,
+            batch: Arc::new(Mutex::new(Batch {
+                records: 0,
+                deadline,
+            })),
+        }
+    }
+
+    fn batch(&self) -> MutexGuard<'_, Batch> {
+        self.batch.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The checkpointer driven.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use kinesis_lease::checkpointer::{BatchingCheckpointer, CheckpointPolicy, Checkpointer, InMemoryCheckpointSink};
+    /// # let checkpointer =
+    /// #     Checkpointer::builder("shardId-000000000000".parse()?, Arc::new(InMemoryCheckpointSink::new()))
+    /// #         .build();
+    /// let batching = BatchingCheckpointer::new(checkpointer, CheckpointPolicy::manual());
+    /// batching.checkpointer().stage("4".parse()?);
+    /// # Ok::<(), kinesis_client::Error>(())
+    /// ```
+    pub fn checkpointer(&self) -> &Checkpointer {
+        &self.checkpointer
+    }
+
+    /// The policy.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use kinesis_lease::checkpointer::{BatchingCheckpointer, CheckpointPolicy, Checkpointer, InMemoryCheckpointSink};
+    /// # let checkpointer =
+    /// #     Checkpointer::builder("shardId-000000000000".parse()?, Arc::new(InMemoryCheckpointSink::new()))
+    /// #         .build();
+    /// let batching = BatchingCheckpointer::new(checkpointer, CheckpointPolicy::manual());
+    /// assert_eq!(batching.policy(), &CheckpointPolicy::manual());
+    /// # Ok::<(), kinesis_client::Error>(())
+    /// ```
+    pub fn policy(&self) -> &CheckpointPolicy {
+        &self.policy
+    }
+
+    /// Records processed since the last checkpoint.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use kinesis_lease::checkpointer::{BatchingCheckpointer, CheckpointPolicy, Checkpointer, InMemoryCheckpointSink};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let checkpointer =
+    /// #     Checkpointer::builder("shardId-000000000000".parse()?, Arc::new(InMemoryCheckpointSink::new()))
+    /// #         .build();
+    /// let batching = BatchingCheckpointer::new(checkpointer, CheckpointPolicy::manual());
+    /// batching.record_processed("1".parse()?).await?;
+    /// assert_eq!(batching.pending_records(), 1);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn pending_records(&self) -> u64 {
+        self.batch().records
+    }
+
+    /// When the time limit falls (`None` without one).
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use kinesis_lease::checkpointer::{BatchingCheckpointer, CheckpointPolicy, Checkpointer, InMemoryCheckpointSink};
+    /// # let checkpointer =
+    /// #     Checkpointer::builder("shardId-000000000000".parse()?, Arc::new(InMemoryCheckpointSink::new()))
+    /// #         .build();
+    /// let batching = BatchingCheckpointer::new(checkpointer, CheckpointPolicy::manual());
+    /// assert_eq!(batching.next_deadline(), None);
+    /// # Ok::<(), kinesis_client::Error>(())
+    /// ```
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.batch().deadline
+    }
+
+    /// Stages `position` (a record just processed) and checkpoints if the policy says so: the
+    /// record limit is reached or the time limit has passed. Returns whether it checkpointed.
+    ///
+    /// # Errors
+    ///
+    /// As [`Checkpointer::checkpoint`]; [`LeaseErrorKind::LeaseLost`] at once (without staging)
+    /// once the lease was lost or released.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: the position is staged before any await, and the checkpoint it may start is
+    /// cancel-safe.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use kinesis_lease::checkpointer::{BatchingCheckpointer, CheckpointPolicy, Checkpointer, InMemoryCheckpointSink};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let checkpointer =
+    /// #     Checkpointer::builder("shardId-000000000000".parse()?, Arc::new(InMemoryCheckpointSink::new()))
+    /// #         .build();
+    /// let batching = BatchingCheckpointer::new(checkpointer, CheckpointPolicy::manual().with_max_records(2));
+    /// assert!(!batching.record_processed("1".parse()?).await?);
+    /// assert!(batching.record_processed("2".parse()?).await?);
+    /// assert_eq!(batching.checkpointer().last_checkpoint(), Some("2".parse()?));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn record_processed(
+        &self,
+        position: ExtendedSequenceNumber,
+    ) -> Result<bool, LeaseError> {
+        {
+            let st = self.checkpointer.inner.state();
+            if st.lease_lost {
+                return Err(LeaseError::lease_lost(self.checkpointer.lease_key()));
+            }
+            if st.released {
+                return Err(self.checkpointer.inner.released_error());
+            }
+        }
+        self.checkpointer.stage(position);
+        let due = {
+            let mut batch = self.batch();
+            batch.records += 1;
+            self.policy.max_records.is_some_and(|n| batch.records >= n)
+                || batch.deadline.is_some_and(|d| Instant::now() >= d)
+        };
+        if due {
+            self.checkpoint().await?;
+        }
+        Ok(due)
+    }
+
+    /// Waits for the time limit, then checkpoints (a no-op when nothing is staged). Never
+    /// completes without a time limit. Use it in a `select!` with the record stream so that an
+    /// idle shard still checkpoints what it staged.
+    ///
+    /// # Errors
+    ///
+    /// As [`Checkpointer::checkpoint`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: dropping it while it waits loses nothing, and the checkpoint it may have
+    /// started is cancel-safe.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use std::time::Duration;
+    /// # use kinesis_lease::checkpointer::{BatchingCheckpointer, CheckpointPolicy, Checkpointer, InMemoryCheckpointSink};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let checkpointer =
+    /// #     Checkpointer::builder("shardId-000000000000".parse()?, Arc::new(InMemoryCheckpointSink::new()))
+    /// #         .build();
+    /// let policy = CheckpointPolicy::manual().with_max_interval(Duration::from_millis(10));
+    /// let batching = BatchingCheckpointer::new(checkpointer, policy);
+    /// batching.record_processed("1".parse()?).await?;
+    /// batching.tick().await?; // about 10 ms later
+    /// assert_eq!(batching.checkpointer().last_checkpoint(), Some("1".parse()?));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn tick(&self) -> Result<(), LeaseError> {
+        loop {
+            let Some(deadline) = self.batch().deadline else {
+                return std::future::pending().await;
+            };
+            tokio::time::sleep_until(deadline).await;
+            // A checkpoint made meanwhile moved the deadline: wait for the new one.
+            if self.batch().deadline == Some(deadline) {
+                return self.checkpoint().await;
+            }
+        }
+    }
+
+    /// Checkpoints now and restarts both limits.
+    ///
+    /// # Errors
+    ///
+    /// As [`Checkpointer::checkpoint`].
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`Checkpointer::checkpoint`].
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use kinesis_lease::checkpointer::{BatchingCheckpointer, CheckpointPolicy, Checkpointer, InMemoryCheckpointSink};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let checkpointer =
+    /// #     Checkpointer::builder("shardId-000000000000".parse()?, Arc::new(InMemoryCheckpointSink::new()))
+    /// #         .build();
+    /// let batching = BatchingCheckpointer::new(checkpointer, CheckpointPolicy::default());
+    /// batching.record_processed("1".parse()?).await?;
+    /// batching.checkpoint().await?;
+    /// assert_eq!(batching.pending_records(), 0);
+    /// assert_eq!(batching.checkpointer().last_checkpoint(), Some("1".parse()?));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn checkpoint(&self) -> Result<(), LeaseError> {
+        {
+            let mut batch = self.batch();
+            batch.records = 0;
+            batch.deadline = self.policy.max_interval.map(|d| Instant::now() + d);
+        }
+        self.checkpointer.checkpoint().await
+    }
+}
