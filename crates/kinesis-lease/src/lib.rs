@@ -12,16 +12,19 @@
 //!   on storage errors, SHARD_END only once the last record is staged, a final checkpoint and
 //!   release in one write, and the lease counter as a fencing token.
 //!
-//! Not yet built: the lease coordinator that runs renewals, takes and releases on a schedule and
-//! implements [`CheckpointSink`] for the consumer (see the project's issue list).
+//! - [`LeaseCoordinator`]: one per worker; renews, takes (by the strategy) and releases leases on a
+//!   schedule, creates leases for new shards, detects lost leases, hands the consumer each
+//!   acquired lease with its [`Checkpointer`], and is their [`CheckpointSink`].
 
 pub mod checkpointer;
+pub mod coordinator;
 mod error;
 pub mod lineage;
 pub mod repository;
 pub mod strategy;
 
 pub use checkpointer::{CheckpointSink, Checkpointer};
+pub use coordinator::{CoordinatorSettings, LeaseCoordinator, LeaseEvent};
 pub use error::{LeaseError, LeaseErrorKind};
 pub use repository::{BoxFuture, CheckpointUpdate, LeaseRepository, LeaseScan};
 pub use repository::{DynamoDbLeaseRepository, InMemoryLeaseRepository};

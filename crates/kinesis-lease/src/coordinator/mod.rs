@@ -1,0 +1,1045 @@
+//! The lease coordinator: one per worker, it renews the leases this worker holds, takes leases
+//! on a schedule by an [`AssignmentStrategy`], creates leases for new shards, detects lost
+//! leases, and is the [`CheckpointSink`] of the checkpointers it hands out.
+//!
+//! # Model
+//!
+//! The coordinator runs two loops on tokio (all timing through [`tokio::time`], so tests can
+//! pause time):
+//!
+//! - **renew**, every [`renew_interval`](CoordinatorSettings::renew_interval): renews each held
+//!   lease (a write conditional on counter and owner that increments the counter), except the
+//!   leases this worker wrote otherwise (a checkpoint, a take) since the previous renew pass: a
+//!   checkpoint counts as a renewal. A conditional failure means the lease was taken: it is
+//!   lost ([`LeaseStatus::Lost`], [`LeaseEvent::Lost`]). A storage error is reported
+//!   ([`LeaseEvent::RenewalFailed`]) and the lease kept, until the failover time has passed
+//!   since its last successful write: then this worker's own view says it expired, and it is
+//!   dropped as lost.
+//! - **refresh and take**, every [`take_interval`](CoordinatorSettings::take_interval) (and once
+//!   at [`start`](LeaseCoordinator::start)): scans the table, notes for each lease when its
+//!   counter was last seen to change (on this worker's monotonic clock, as the KCL's
+//!   `lastCounterIncrementNanos`), drops held leases whose owner changed, resumes leases the
+//!   table says this worker owns but it does not hold (a restart with the same worker id:
+//!   no write), then asks the strategy for an [`Assignment`] and carries it out: creates leases
+//!   for shards ready to consume (conditional puts; losing the race is normal), takes free or
+//!   expired leases, steals, releases.
+//!
+//! The coordinator does not call Kinesis: the consumer feeds it the stream's shards with
+//! [`update_shards`](LeaseCoordinator::update_shards). New leases are created only for shards
+//! [ready to consume](crate::lineage::shards_ready_to_consume) (parents before children).
+//!
+//! Every acquired lease is handed to the consumer as an [`AcquiredLease`] through
+//! [`acquisitions`](LeaseCoordinator::acquisitions): its checkpoint, a [`LeaseSignal`] that
+//! resolves when it is lost, released or the coordinator shuts down, and a [`Checkpointer`]
+//! writing through the coordinator. All writes to one lease (renewal, checkpoint, release) are
+//! serialised by a per-lease async mutex, so a renewal never invalidates a checkpoint in flight.
+//!
+//! # Shutdown
+//!
+//! [`shutdown`](LeaseCoordinator::shutdown) stops both loops, signals every held lease
+//! [`LeaseStatus::ShuttingDown`], waits (up to the
+//! [`release_timeout`](CoordinatorSettings::release_timeout)) for the consumer to call
+//! [`Checkpointer::checkpoint_and_release`] on them, then releases the rest itself (one
+//! conditional write each that clears the owner and increments the counter, so other workers
+//! take them at their next take tick instead of after the failover time). Unlike the Java KCL,
+//! which leaves its leases to expire.
+//!
+//! Dropping the last handle without `shutdown` aborts the loops: the leases are then neither
+//! renewed nor released, and other workers take them once they have expired (after the failover
+//! time, plus up to one take interval) — what happens when a worker crashes.
+//!
+//! # Example
+//!
+//! ```
+//! use std::sync::Arc;
+//! use kinesis_lease::coordinator::{LeaseCoordinator, LeaseStatus};
+//! use kinesis_lease::lineage::ShardInfo;
+//! use kinesis_lease::InMemoryLeaseRepository;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let repository = Arc::new(InMemoryLeaseRepository::new());
+//! let coordinator = LeaseCoordinator::builder(repository, "worker-1").build();
+//! coordinator.update_shards([ShardInfo::new("shardId-000000000000".parse()?)]);
+//! let mut acquisitions = coordinator.acquisitions().expect("first call");
+//! coordinator.start().await?;
+//!
+//! let lease = acquisitions.recv().await.expect("one lease");
+//! assert_eq!(lease.lease_key.to_string(), "shardId-000000000000");
+//! let consumer = tokio::spawn(async move {
+//!     let mut signal = lease.signal.clone();
+//!     // ... process the shard until the signal resolves, staging positions ...
+//!     if signal.ended().await == LeaseStatus::ShuttingDown {
+//!         lease.checkpointer.checkpoint_and_release().await.ok();
+//!     }
+//! });
+//! coordinator.shutdown().await;
+//! consumer.await?;
+//! assert!(coordinator.held_leases().is_empty());
+//! # Ok(())
+//! # }
+//! ```
+
+mod events;
+mod settings;
+
+use std::collections::{BTreeSet, HashMap};
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use kinesis_kcl_compat::lease::{Lease, LeaseKey};
+use tokio::sync::{broadcast, mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio::time::{Instant, MissedTickBehavior};
+
+use crate::checkpointer::{CheckpointSink, Checkpointer, WrittenCheckpoint};
+use crate::error::{LeaseError, LeaseErrorKind};
+use crate::lineage::{self, ShardInfo, ShardLineage};
+use crate::repository::{BoxFuture, CheckpointUpdate, LeaseRepository};
+use crate::strategy::{Assignment, AssignmentStrategy, Balanced, LeaseView, Snapshot};
+
+pub use events::{AcquiredLease, Acquisitions, LeaseEvent, LeaseSignal, LeaseStatus};
+pub use settings::CoordinatorSettings;
+
+// === Builder ===
+
+/// Builds a [`LeaseCoordinator`]; see [`LeaseCoordinator::builder`].
+#[must_use]
+pub struct LeaseCoordinatorBuilder {
+    repository: Arc<dyn LeaseRepository>,
+    worker_id: String,
+    strategy: Option<Arc<dyn AssignmentStrategy>>,
+    settings: CoordinatorSettings,
+}
+
+impl fmt::Debug for LeaseCoordinatorBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LeaseCoordinatorBuilder")
+            .field("repository", &self.repository)
+            .field("worker_id", &self.worker_id)
+            .field("strategy", &self.strategy)
+            .field("settings", &self.settings)
+            .finish()
+    }
+}
+
+impl LeaseCoordinatorBuilder {
+    /// The assignment strategy. Default: [`Balanced`] (the KCL 2.x taker's rules).
+    pub fn strategy(mut self, strategy: Arc<dyn AssignmentStrategy>) -> Self {
+        self.strategy = Some(strategy);
+        self
+    }
+
+    /// The settings. Default: [`CoordinatorSettings::default`].
+    pub fn settings(mut self, settings: CoordinatorSettings) -> Self {
+        self.settings = settings;
+        self
+    }
+
+    /// The coordinator, not started yet: subscribe to [`events`](LeaseCoordinator::events) and
+    /// take the [`acquisitions`](LeaseCoordinator::acquisitions) before
+    /// [`start`](LeaseCoordinator::start) to see everything.
+    pub fn build(self) -> LeaseCoordinator {
+        let settings = self.settings;
+        let (events, _) = broadcast::channel(settings.event_capacity.max(1));
+        let (acq_tx, acq_rx) = mpsc::channel(settings.acquisition_capacity.max(1));
+        let (stop, _) = watch::channel(false);
+        let (held_count, _) = watch::channel(0usize);
+        let shared = Arc::new(Shared {
+            repository: self.repository,
+            worker_id: self.worker_id,
+            strategy: self
+                .strategy
+                .unwrap_or_else(|| Arc::new(Balanced::new()) as Arc<dyn AssignmentStrategy>),
+            settings,
+            state: Mutex::new(State::default()),
+            events,
+            acq_tx: Mutex::new(Some(acq_tx)),
+            acq_rx: Mutex::new(Some(acq_rx)),
+            stop,
+            held_count,
+            next_generation: AtomicU64::new(0),
+            take_lock: tokio::sync::Mutex::new(()),
+        });
+        LeaseCoordinator {
+            handle: Arc::new(Handle {
+                shared,
+                started: AtomicBool::new(false),
+                tasks: Mutex::new(Vec::new()),
+            }),
+        }
+    }
+}
+
+// === LeaseCoordinator ===
+
+/// The lease coordinator of one worker; see the [module documentation](self).
+///
+/// A cheap-clone handle (an [`Arc`] inside). Call [`shutdown`](Self::shutdown) to stop it
+/// cleanly; dropping the last handle without it aborts the loops (the leases then expire after
+/// the failover time).
+#[derive(Clone, Debug)]
+pub struct LeaseCoordinator {
+    handle: Arc<Handle>,
+}
+
+struct Handle {
+    shared: Arc<Shared>,
+    started: AtomicBool,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl fmt::Debug for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LeaseCoordinator")
+            .field("worker_id", &self.shared.worker_id)
+            .field("started", &self.started.load(Ordering::Relaxed))
+            .field("held", &self.shared.state().held.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        for task in lock(&self.tasks).drain(..) {
+            task.abort();
+        }
+        lock(&self.shared.acq_tx).take();
+    }
+}
+
+impl LeaseCoordinator {
+    /// A builder for the coordinator of worker `worker_id` (the `leaseOwner` it writes) over
+    /// `repository`.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use kinesis_lease::coordinator::{CoordinatorSettings, LeaseCoordinator};
+    /// use kinesis_lease::{Explicit, InMemoryLeaseRepository};
+    ///
+    /// let coordinator = LeaseCoordinator::builder(Arc::new(InMemoryLeaseRepository::new()), "w-1")
+    ///     .strategy(Arc::new(Explicit::new(["shardId-000000000000".parse::<kinesis_client::ShardId>()?])))
+    ///     .settings(CoordinatorSettings::default().with_failover_time(Duration::from_secs(5)))
+    ///     .build();
+    /// assert_eq!(coordinator.worker_id(), "w-1");
+    /// # Ok::<(), kinesis_client::Error>(())
+    /// ```
+    pub fn builder(
+        repository: Arc<dyn LeaseRepository>,
+        worker_id: impl Into<String>,
+    ) -> LeaseCoordinatorBuilder {
+        LeaseCoordinatorBuilder {
+            repository,
+            worker_id: worker_id.into(),
+            strategy: None,
+            settings: CoordinatorSettings::default(),
+        }
+    }
+
+    /// This worker's id.
+    pub fn worker_id(&self) -> &str {
+        &self.handle.shared.worker_id
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &CoordinatorSettings {
+        &self.handle.shared.settings
+    }
+
+    /// Subscribes to the [`LeaseEvent`]s (see there for the lag behaviour).
+    pub fn events(&self) -> broadcast::Receiver<LeaseEvent> {
+        self.handle.shared.events.subscribe()
+    }
+
+    /// The stream of acquired leases: `Some` on the first call only.
+    ///
+    /// If nobody ever takes it, [`shutdown`](Self::shutdown) does not wait for final
+    /// checkpoints.
+    pub fn acquisitions(&self) -> Option<Acquisitions> {
+        lock(&self.handle.shared.acq_rx)
+            .take()
+            .map(|rx| Acquisitions { rx })
+    }
+
+    /// Replaces the stream's shard list (from `ListShards`, or the child shards reported at a
+    /// shard end). Leases are created at the next take pass for the shards ready to consume.
+    pub fn update_shards<S: ShardLineage>(&self, shards: impl IntoIterator<Item = S>) {
+        let shards: Vec<ShardInfo> = shards.into_iter().map(|s| ShardInfo::of(&s)).collect();
+        self.handle.shared.state().shards = shards;
+    }
+
+    /// The leases this worker holds, as it last wrote or read them, sorted by key.
+    pub fn held_leases(&self) -> Vec<Lease> {
+        let mut leases: Vec<Lease> = self
+            .handle
+            .shared
+            .state()
+            .held
+            .values()
+            .map(|h| h.lease.clone())
+            .collect();
+        leases.sort_by(|a, b| a.lease_key.cmp(&b.lease_key));
+        leases
+    }
+
+    /// Ensures the lease table exists, runs a first refresh and take pass at once, then starts
+    /// the renew and take loops. A second call does nothing.
+    ///
+    /// Must be called within a tokio runtime. The first pass hands its acquisitions to the
+    /// bounded acquisition channel: with more new leases than
+    /// [`acquisition_capacity`](CoordinatorSettings::acquisition_capacity), take the
+    /// [`acquisitions`](Self::acquisitions) and read them concurrently.
+    ///
+    /// # Errors
+    ///
+    /// The error of [`LeaseRepository::ensure_table`]. Errors of the first pass are logged, not
+    /// returned (the loop retries at the next take tick).
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel-safe: dropped before it returns, the coordinator may have taken leases without
+    /// running its loops (they then expire). Call [`shutdown`](Self::shutdown) to release them.
+    pub async fn start(&self) -> Result<(), LeaseError> {
+        if self.handle.started.swap(true, Ordering::SeqCst) {
+            return Ok(());
+        }
+        let shared = &self.handle.shared;
+        shared.repository.ensure_table().await?;
+        shared.refresh_and_take().await;
+        let renew = tokio::spawn(Arc::clone(shared).renew_loop());
+        let take = tokio::spawn(Arc::clone(shared).take_loop());
+        lock(&self.handle.tasks).extend([renew, take]);
+        Ok(())
+    }
+
+    /// Runs a refresh and take pass now (for instance after a shard ended, so that its children
+    /// are picked up without waiting for the take tick). Passes never overlap: this waits for
+    /// one in progress.
+    ///
+    /// # Cancel safety
+    ///
+    /// Writes already made are kept, and their leases held; dropping it may lose an
+    /// [`AcquiredLease`] not yet delivered (its lease is then held but never processed, until
+    /// shutdown releases it).
+    pub async fn take_now(&self) {
+        if !self.handle.shared.is_stopping() {
+            self.handle.shared.refresh_and_take().await;
+        }
+    }
+
+    /// Stops the coordinator: stops the loops and taking, signals every held lease
+    /// [`LeaseStatus::ShuttingDown`], waits up to the
+    /// [`release_timeout`](CoordinatorSettings::release_timeout) for the consumer's
+    /// [`checkpoint_and_release`](Checkpointer::checkpoint_and_release) calls, then releases the
+    /// leases still held (bounded by the release timeout again), emitting
+    /// [`LeaseEvent::Released`]. Ends the [`Acquisitions`] stream. Idempotent.
+    ///
+    /// A lease whose release failed or timed out is dropped locally; it expires after the
+    /// failover time.
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel-safe: dropped part way, some leases stay held locally and in the table (they
+    /// expire). Calling it again finishes the job.
+    pub async fn shutdown(&self) {
+        let shared = &self.handle.shared;
+        shared.state().stopping = true;
+        shared.stop.send_replace(true);
+        let tasks: Vec<JoinHandle<()>> = lock(&self.handle.tasks).drain(..).collect();
+        for task in tasks {
+            if let Err(e) = task.await
+                && e.is_panic()
+            {
+                std::panic::resume_unwind(e.into_panic());
+            }
+        }
+        let consumer_present = {
+            let tx = lock(&shared.acq_tx).take();
+            lock(&shared.acq_rx).is_none() && tx.is_some_and(|tx| !tx.is_closed())
+        };
+        {
+            let st = shared.state();
+            for held in st.held.values() {
+                held.status.send_replace(LeaseStatus::ShuttingDown);
+            }
+        }
+        let timeout = shared.settings.release_timeout;
+        if consumer_present {
+            let mut count = shared.held_count.subscribe();
+            let _ = tokio::time::timeout(timeout, count.wait_for(|n| *n == 0)).await;
+        }
+        let rest: Vec<(LeaseKey, u64)> = shared
+            .state()
+            .held
+            .iter()
+            .map(|(k, h)| (k.clone(), h.generation))
+            .collect();
+        let releases = rest
+            .iter()
+            .map(|(k, g)| shared.release_held(k, *g, ReleaseMode::Shutdown));
+        if tokio::time::timeout(timeout, futures_util::future::join_all(releases))
+            .await
+            .is_err()
+        {
+            tracing::warn!(worker_id = %shared.worker_id, "lease releases timed out on shutdown");
+        }
+        for (k, g) in rest {
+            shared.end_held(&k, g, LeaseStatus::Released);
+        }
+    }
+}
+
+// === Shared state ===
+
+struct Shared {
+    repository: Arc<dyn LeaseRepository>,
+    worker_id: String,
+    strategy: Arc<dyn AssignmentStrategy>,
+    settings: CoordinatorSettings,
+    state: Mutex<State>,
+    events: broadcast::Sender<LeaseEvent>,
+    acq_tx: Mutex<Option<mpsc::Sender<AcquiredLease>>>,
+    acq_rx: Mutex<Option<mpsc::Receiver<AcquiredLease>>>,
+    stop: watch::Sender<bool>,
+    held_count: watch::Sender<usize>,
+    next_generation: AtomicU64,
+    /// Serialises refresh and take passes.
+    take_lock: tokio::sync::Mutex<()>,
+}
+
+impl fmt::Debug for Shared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LeaseCoordinator")
+            .field("worker_id", &self.worker_id)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Default)]
+struct State {
+    /// Every lease of the last scan: its counter, and when this worker saw it change (`None`:
+    /// an unowned lease never seen changing, which the KCL treats as never renewed).
+    seen: HashMap<LeaseKey, Seen>,
+    held: HashMap<LeaseKey, Held>,
+    shards: Vec<ShardInfo>,
+    owners: BTreeSet<String>,
+    /// When the previous renew pass started.
+    last_renew_pass: Option<Instant>,
+    stopping: bool,
+}
+
+struct Seen {
+    counter: u64,
+    last_change: Option<Instant>,
+}
+
+struct Held {
+    /// Tells this holding from a later holding of the same lease.
+    generation: u64,
+    /// The lease as this worker last wrote (or read) it.
+    lease: Lease,
+    /// Serialises the writes of this lease.
+    write_lock: Arc<tokio::sync::Mutex<()>>,
+    status: watch::Sender<LeaseStatus>,
+    checkpointer: Checkpointer,
+    /// The last successful write (or the acquisition).
+    last_success: Instant,
+    /// The last write other than a renewal (checkpoint, take, create).
+    last_other_write: Instant,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ReleaseMode {
+    /// The strategy asked: on a storage error, keep the lease and try again next pass.
+    Strategy,
+    /// Shutdown: on any error, give the lease up locally.
+    Shutdown,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Shared {
+    fn state(&self) -> MutexGuard<'_, State> {
+        lock(&self.state)
+    }
+
+    fn is_stopping(&self) -> bool {
+        self.state().stopping
+    }
+
+    fn emit(&self, event: LeaseEvent) {
+        // No subscriber is not an error.
+        let _ = self.events.send(event);
+    }
+
+    fn note_written(st: &mut State, lease: &Lease, now: Instant) {
+        st.seen.insert(
+            lease.lease_key.clone(),
+            Seen {
+                counter: lease.lease_counter,
+                last_change: Some(now),
+            },
+        );
+    }
+
+    fn publish_held_count(&self, st: &State) {
+        self.held_count.send_replace(st.held.len());
+    }
+
+    /// Starts holding `lease` (as stored after this worker's write, or resumed).
+    fn register(self: &Arc<Self>, lease: Lease, now: Instant) -> AcquiredLease {
+        let generation = self.next_generation.fetch_add(1, Ordering::Relaxed);
+        let key = lease.lease_key.clone();
+        let sink = Arc::new(HeldSink {
+            shared: Arc::clone(self),
+            lease_key: key.clone(),
+            generation,
+        });
+        let checkpointer = Checkpointer::builder(key.clone(), sink)
+            .initial_checkpoint(lease.checkpoint.clone())
+            .lease_counter(lease.lease_counter)
+            .build();
+        let (status, signal) = LeaseSignal::channel();
+        let checkpoint = lease.checkpoint.clone();
+        {
+            let mut st = self.state();
+            Self::note_written(&mut st, &lease, now);
+            if let Some(old) = st.held.insert(
+                key.clone(),
+                Held {
+                    generation,
+                    lease,
+                    write_lock: Arc::new(tokio::sync::Mutex::new(())),
+                    status,
+                    checkpointer: checkpointer.clone(),
+                    last_success: now,
+                    last_other_write: now,
+                },
+            ) {
+                // Cannot happen (a held lease is never taken again), but be safe.
+                old.status.send_replace(LeaseStatus::Lost);
+                old.checkpointer.mark_lease_lost();
+            }
+            self.publish_held_count(&st);
+        }
+        tracing::info!(worker_id = %self.worker_id, lease_key = %key, "lease acquired");
+        self.emit(LeaseEvent::Acquired {
+            key: key.clone(),
+            checkpoint: checkpoint.clone(),
+        });
+        AcquiredLease {
+            lease_key: key,
+            checkpoint,
+            signal,
+            checkpointer,
+        }
+    }
+
+    /// Hands an acquisition to the consumer, unless the coordinator stops meanwhile.
+    async fn deliver(&self, acquired: AcquiredLease) {
+        let tx = lock(&self.acq_tx).clone();
+        let Some(tx) = tx else { return };
+        let mut stop = self.stop.subscribe();
+        tokio::select! {
+            _ = tx.send(acquired) => {}
+            _ = stop.wait_for(|s| *s) => {}
+        }
+    }
+
+    /// Stops holding the lease `key` (if held as `generation`), with `status`.
+    fn end_held(&self, key: &LeaseKey, generation: u64, status: LeaseStatus) -> bool {
+        let held = {
+            let mut st = self.state();
+            if st.held.get(key).is_none_or(|h| h.generation != generation) {
+                return false;
+            }
+            let held = st.held.remove(key);
+            self.publish_held_count(&st);
+            held
+        };
+        let Some(held) = held else { return false };
+        held.status.send_replace(status);
+        match status {
+            LeaseStatus::Lost => {
+                held.checkpointer.mark_lease_lost();
+                tracing::info!(worker_id = %self.worker_id, lease_key = %key, "lease lost");
+                self.emit(LeaseEvent::Lost { key: key.clone() });
+            }
+            _ => {
+                tracing::info!(worker_id = %self.worker_id, lease_key = %key, "lease released");
+                self.emit(LeaseEvent::Released { key: key.clone() });
+            }
+        }
+        true
+    }
+
+    /// The write lock of the held lease `key`, if held as `generation` (any generation if
+    /// `None`).
+    fn held_lock(
+        &self,
+        key: &LeaseKey,
+        generation: Option<u64>,
+    ) -> Option<(u64, Arc<tokio::sync::Mutex<()>>)> {
+        let st = self.state();
+        let held = st.held.get(key)?;
+        if generation.is_some_and(|g| g != held.generation) {
+            return None;
+        }
+        Some((held.generation, Arc::clone(&held.write_lock)))
+    }
+
+    fn held_lease(&self, key: &LeaseKey, generation: u64) -> Option<Lease> {
+        let st = self.state();
+        st.held
+            .get(key)
+            .filter(|h| h.generation == generation)
+            .map(|h| h.lease.clone())
+    }
+
+    /// Records a successful write of a held lease.
+    fn wrote(&self, lease: &Lease, generation: u64, renewal: bool) {
+        let now = Instant::now();
+        let mut st = self.state();
+        Self::note_written(&mut st, lease, now);
+        if let Some(held) = st
+            .held
+            .get_mut(&lease.lease_key)
+            .filter(|h| h.generation == generation)
+        {
+            held.lease = lease.clone();
+            held.last_success = now;
+            if !renewal {
+                held.last_other_write = now;
+            }
+        }
+    }
+
+    async fn release_held(&self, key: &LeaseKey, generation: u64, mode: ReleaseMode) {
+        let Some((_, write_lock)) = self.held_lock(key, Some(generation)) else {
+            return;
+        };
+        let _serialised = write_lock.lock().await;
+        let Some(lease) = self.held_lease(key, generation) else {
+            return;
+        };
+        match self.repository.release_lease(&lease).await {
+            Ok(stored) => {
+                Self::note_written(&mut self.state(), &stored, Instant::now());
+                self.end_held(key, generation, LeaseStatus::Released);
+            }
+            Err(e) if e.is_lease_lost() => {
+                self.end_held(key, generation, LeaseStatus::Lost);
+            }
+            Err(e) => {
+                tracing::warn!(worker_id = %self.worker_id, lease_key = %key, error = %e, "lease release failed");
+                if mode == ReleaseMode::Shutdown {
+                    self.end_held(key, generation, LeaseStatus::Released);
+                }
+            }
+        }
+    }
+
+    // --- renew ---
+
+    async fn renew_loop(self: Arc<Self>) {
+        let period = self.settings.renew_interval();
+        let mut ticks = tokio::time::interval_at(Instant::now() + period, period);
+        ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut stop = self.stop.subscribe();
+        loop {
+            tokio::select! {
+                biased;
+                _ = stop.wait_for(|s| *s) => break,
+                _ = ticks.tick() => {}
+            }
+            self.renew_all().await;
+        }
+    }
+
+    async fn renew_all(&self) {
+        let now = Instant::now();
+        let (since, leases) = {
+            let mut st = self.state();
+            let since = st
+                .last_renew_pass
+                .replace(now)
+                .unwrap_or_else(|| now - self.settings.renew_interval());
+            let leases: Vec<(LeaseKey, u64)> = st
+                .held
+                .iter()
+                .map(|(k, h)| (k.clone(), h.generation))
+                .collect();
+            (since, leases)
+        };
+        let renewals = leases.iter().map(|(k, g)| self.renew_one(k, *g, since));
+        futures_util::future::join_all(renewals).await;
+    }
+
+    async fn renew_one(&self, key: &LeaseKey, generation: u64, since: Instant) {
+        let Some((_, write_lock)) = self.held_lock(key, Some(generation)) else {
+            return;
+        };
+        let _serialised = write_lock.lock().await;
+        let lease = {
+            let st = self.state();
+            let Some(held) = st.held.get(key).filter(|h| h.generation == generation) else {
+                return;
+            };
+            if held.last_other_write > since {
+                // Checkpointed (or taken) since the previous pass: that write renewed it.
+                return;
+            }
+            held.lease.clone()
+        };
+        match self.repository.renew_lease(&lease).await {
+            Ok(stored) => {
+                self.wrote(&stored, generation, true);
+                self.emit(LeaseEvent::Renewed { key: key.clone() });
+            }
+            Err(e) if e.is_lease_lost() => {
+                self.end_held(key, generation, LeaseStatus::Lost);
+            }
+            Err(e) => {
+                tracing::warn!(worker_id = %self.worker_id, lease_key = %key, error = %e, "lease renewal failed");
+                self.emit(LeaseEvent::RenewalFailed {
+                    key: key.clone(),
+                    error: Arc::new(e),
+                });
+                let expired = self
+                    .state()
+                    .held
+                    .get(key)
+                    .filter(|h| h.generation == generation)
+                    .is_some_and(|h| h.last_success.elapsed() > self.settings.failover_time());
+                if expired {
+                    self.end_held(key, generation, LeaseStatus::Lost);
+                }
+            }
+        }
+    }
+
+    // --- refresh and take ---
+
+    async fn take_loop(self: Arc<Self>) {
+        let period = self.settings.take_interval();
+        let mut ticks = tokio::time::interval_at(Instant::now() + period, period);
+        ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut stop = self.stop.subscribe();
+        loop {
+            tokio::select! {
+                biased;
+                _ = stop.wait_for(|s| *s) => break,
+                _ = ticks.tick() => {}
+            }
+            self.refresh_and_take().await;
+        }
+    }
+
+    async fn refresh_and_take(self: &Arc<Self>) {
+        let _pass = self.take_lock.lock().await;
+        let scan = match self.repository.list_leases().await {
+            Ok(scan) => scan,
+            Err(e) => {
+                tracing::warn!(worker_id = %self.worker_id, error = %e, "lease table scan failed");
+                return;
+            }
+        };
+        for row in &scan.corrupt {
+            tracing::warn!(worker_id = %self.worker_id, error = %row, "unreadable lease row skipped");
+        }
+        let now = Instant::now();
+        let leases = scan.leases;
+        let (lost, resumed) = self.refresh(&leases, now);
+        for (key, generation) in lost {
+            self.end_held(&key, generation, LeaseStatus::Lost);
+        }
+        for lease in resumed {
+            let acquired = self.register(lease, now);
+            self.deliver(acquired).await;
+        }
+        if self.is_stopping() {
+            return;
+        }
+        let (assignment, new_leases) = self.assign(&leases, now);
+        self.apply(&leases, assignment, new_leases).await;
+    }
+
+    /// Updates the local view from a scan: last-change instants, worker diffs, lost leases (to
+    /// end) and own leases not held (to resume).
+    fn refresh(&self, leases: &[Lease], now: Instant) -> (Vec<(LeaseKey, u64)>, Vec<Lease>) {
+        let me = self.worker_id.as_str();
+        let mut st = self.state();
+        let mut seen = HashMap::with_capacity(leases.len());
+        for lease in leases {
+            let last_change = match st.seen.get(&lease.lease_key) {
+                Some(prev) if prev.counter == lease.lease_counter => prev.last_change,
+                None if lease.lease_owner.is_none() => None,
+                _ => Some(now),
+            };
+            seen.insert(
+                lease.lease_key.clone(),
+                Seen {
+                    counter: lease.lease_counter,
+                    last_change,
+                },
+            );
+        }
+        st.seen = seen;
+
+        let owners: BTreeSet<String> = leases
+            .iter()
+            .filter(|l| !l.checkpoint.is_shard_end())
+            .filter_map(|l| l.lease_owner.clone())
+            .collect();
+        let previous = std::mem::replace(&mut st.owners, owners);
+        for id in st.owners.difference(&previous) {
+            self.emit(LeaseEvent::WorkerJoined { id: id.clone() });
+        }
+        for id in previous.difference(&st.owners) {
+            self.emit(LeaseEvent::WorkerLeft { id: id.clone() });
+        }
+
+        let by_key: HashMap<&LeaseKey, &Lease> = leases.iter().map(|l| (&l.lease_key, l)).collect();
+        let mut lost = Vec::new();
+        for (key, held) in &mut st.held {
+            match by_key.get(key) {
+                Some(row) if row.lease_owner.as_deref() == Some(me) => {
+                    if row.lease_counter > held.lease.lease_counter {
+                        held.lease = (*row).clone();
+                    }
+                }
+                _ => lost.push((key.clone(), held.generation)),
+            }
+        }
+        let resumed = if st.stopping {
+            Vec::new()
+        } else {
+            leases
+                .iter()
+                .filter(|l| {
+                    l.lease_owner.as_deref() == Some(me)
+                        && !l.checkpoint.is_shard_end()
+                        && !st.held.contains_key(&l.lease_key)
+                })
+                .cloned()
+                .collect()
+        };
+        (lost, resumed)
+    }
+
+    /// Asks the strategy; returns its assignment and the rows of the leases to create.
+    fn assign(&self, leases: &[Lease], now: Instant) -> (Assignment, Vec<Lease>) {
+        let st = self.state();
+        let views: Vec<LeaseView<'_>> = leases
+            .iter()
+            .map(
+                |l| match st.seen.get(&l.lease_key).and_then(|s| s.last_change) {
+                    Some(changed) => LeaseView::observed(l, changed, now),
+                    None => LeaseView::new(l, Duration::MAX),
+                },
+            )
+            .collect();
+        let leased: BTreeSet<&LeaseKey> = leases.iter().map(|l| &l.lease_key).collect();
+        let ready = lineage::shards_ready_to_consume(&st.shards, leases);
+        let unleased: Vec<LeaseKey> = ready
+            .iter()
+            .map(|s| LeaseKey::from(s.id.clone()))
+            .filter(|k| !leased.contains(k))
+            .collect();
+        let snapshot = Snapshot::new(&self.worker_id, &views, &unleased, &self.settings.strategy);
+        let assignment = self.strategy.assign(&snapshot);
+        let new_leases = assignment
+            .create
+            .iter()
+            .filter_map(|key| {
+                let shard = ready
+                    .iter()
+                    .find(|s| LeaseKey::from(s.id.clone()) == *key)?;
+                let checkpoint = lineage::initial_checkpoint_for_shard(
+                    *shard,
+                    &self.settings.initial_position,
+                    leases,
+                );
+                let mut lease = lineage::new_lease_for_shard(*shard, checkpoint);
+                lease.lease_owner = Some(self.worker_id.clone());
+                Some(lease)
+            })
+            .collect();
+        (assignment, new_leases)
+    }
+
+    async fn apply(self: &Arc<Self>, leases: &[Lease], assignment: Assignment, new: Vec<Lease>) {
+        let by_key: HashMap<&LeaseKey, &Lease> = leases.iter().map(|l| (&l.lease_key, l)).collect();
+        for lease in new {
+            if self.is_stopping() {
+                return;
+            }
+            match self.repository.create_lease(&lease).await {
+                Ok(stored) => {
+                    self.emit(LeaseEvent::Created {
+                        key: stored.lease_key.clone(),
+                    });
+                    let acquired = self.register(stored, Instant::now());
+                    self.deliver(acquired).await;
+                }
+                Err(e) if e.kind() == LeaseErrorKind::AlreadyExists => {
+                    tracing::debug!(worker_id = %self.worker_id, lease_key = %lease.lease_key, "lease created by another worker first");
+                }
+                Err(e) => {
+                    tracing::warn!(worker_id = %self.worker_id, lease_key = %lease.lease_key, error = %e, "lease creation failed");
+                }
+            }
+        }
+        let takes = assignment.take.iter().map(|k| (k, None));
+        let steals = assignment
+            .steal
+            .iter()
+            .map(|s| (&s.lease_key, Some(s.from.as_str())));
+        for (key, from) in takes.chain(steals) {
+            if self.is_stopping() {
+                return;
+            }
+            let Some(lease) = by_key.get(key) else {
+                continue;
+            };
+            if self.state().held.contains_key(key) {
+                continue;
+            }
+            match self.repository.take_lease(lease, &self.worker_id).await {
+                Ok(stored) => {
+                    if let Some(from) = from {
+                        self.emit(LeaseEvent::Stolen {
+                            key: key.clone(),
+                            from: from.to_owned(),
+                        });
+                    }
+                    let acquired = self.register(stored, Instant::now());
+                    self.deliver(acquired).await;
+                }
+                Err(e) if e.is_lease_lost() => {
+                    tracing::debug!(worker_id = %self.worker_id, lease_key = %key, "lease taken by another worker first");
+                }
+                Err(e) => {
+                    tracing::warn!(worker_id = %self.worker_id, lease_key = %key, error = %e, "lease take failed");
+                }
+            }
+        }
+        for key in &assignment.release {
+            let generation = self.state().held.get(key).map(|h| h.generation);
+            if let Some(generation) = generation {
+                self.release_held(key, generation, ReleaseMode::Strategy)
+                    .await;
+            }
+        }
+    }
+}
+
+// === CheckpointSink ===
+
+/// The sink of one holding of one lease: writes go through the coordinator while that holding
+/// lasts.
+struct HeldSink {
+    shared: Arc<Shared>,
+    lease_key: LeaseKey,
+    generation: u64,
+}
+
+impl fmt::Debug for HeldSink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LeaseCoordinatorSink")
+            .field("worker_id", &self.shared.worker_id)
+            .field("lease_key", &self.lease_key)
+            .field("generation", &self.generation)
+            .finish()
+    }
+}
+
+impl HeldSink {
+    fn not_held(&self) -> LeaseError {
+        LeaseError::new(
+            LeaseErrorKind::LeaseLost,
+            Some(&self.lease_key),
+            "this worker no longer holds the lease",
+        )
+    }
+
+    fn check_key(&self, key: &LeaseKey) -> Result<(), LeaseError> {
+        if *key == self.lease_key {
+            Ok(())
+        } else {
+            Err(LeaseError::new(
+                LeaseErrorKind::NotFound,
+                Some(key),
+                "this checkpointer writes another lease",
+            ))
+        }
+    }
+}
+
+impl CheckpointSink for HeldSink {
+    fn write<'a>(
+        &'a self,
+        lease_key: &'a LeaseKey,
+        update: CheckpointUpdate,
+    ) -> BoxFuture<'a, Result<WrittenCheckpoint, LeaseError>> {
+        Box::pin(async move {
+            self.check_key(lease_key)?;
+            let shared = &self.shared;
+            let (_, write_lock) = shared
+                .held_lock(lease_key, Some(self.generation))
+                .ok_or_else(|| self.not_held())?;
+            let _serialised = write_lock.lock().await;
+            let lease = shared
+                .held_lease(lease_key, self.generation)
+                .ok_or_else(|| self.not_held())?;
+            let release = update.release;
+            match shared.repository.update_checkpoint(&lease, update).await {
+                Ok(stored) => {
+                    shared.wrote(&stored, self.generation, false);
+                    if release {
+                        shared.end_held(lease_key, self.generation, LeaseStatus::Released);
+                    }
+                    Ok(WrittenCheckpoint::from(&stored))
+                }
+                Err(e) => {
+                    if e.is_lease_lost() {
+                        shared.end_held(lease_key, self.generation, LeaseStatus::Lost);
+                    }
+                    Err(e)
+                }
+            }
+        })
+    }
+
+    fn release<'a>(&'a self, lease_key: &'a LeaseKey) -> BoxFuture<'a, Result<(), LeaseError>> {
+        Box::pin(async move {
+            self.check_key(lease_key)?;
+            let shared = &self.shared;
+            let (_, write_lock) = shared
+                .held_lock(lease_key, Some(self.generation))
+                .ok_or_else(|| self.not_held())?;
+            let _serialised = write_lock.lock().await;
+            let lease = shared
+                .held_lease(lease_key, self.generation)
+                .ok_or_else(|| self.not_held())?;
+            match shared.repository.release_lease(&lease).await {
+                Ok(stored) => {
+                    Shared::note_written(&mut shared.state(), &stored, Instant::now());
+                    shared.end_held(lease_key, self.generation, LeaseStatus::Released);
+                    Ok(())
+                }
+                Err(e) => {
+                    if e.is_lease_lost() {
+                        shared.end_held(lease_key, self.generation, LeaseStatus::Lost);
+                    }
+                    Err(e)
+                }
+            }
+        })
+    }
+}

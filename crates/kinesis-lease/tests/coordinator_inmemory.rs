@@ -1,0 +1,562 @@
+//! The lease coordinator over the in-memory repository, under paused tokio time: several
+//! coordinators share one table, as several workers share a DynamoDB lease table.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use kinesis_kcl_compat::lease::{Lease, LeaseKey};
+use kinesis_kcl_compat::sequence::{Checkpoint, ExtendedSequenceNumber};
+use kinesis_lease::coordinator::{
+    AcquiredLease, CoordinatorSettings, LeaseCoordinator, LeaseEvent, LeaseSignal, LeaseStatus,
+};
+use kinesis_lease::lineage::{InitialPosition, ShardInfo};
+use kinesis_lease::repository::{InMemoryLeaseRepository, RepositoryMethod};
+use kinesis_lease::{Balanced, Checkpointer, LeaseRepository};
+use tokio::time::Instant;
+
+const RENEW: Duration = Duration::from_millis(3308);
+const TAKE: Duration = Duration::from_millis(20050);
+const FAILOVER: Duration = Duration::from_secs(10);
+
+fn shard_id(i: usize) -> String {
+    format!("shardId-{i:012}")
+}
+
+fn shard(i: usize) -> ShardInfo {
+    ShardInfo::new(shard_id(i).parse().unwrap())
+}
+
+fn key(i: usize) -> LeaseKey {
+    shard_id(i).parse().unwrap()
+}
+
+fn settings() -> CoordinatorSettings {
+    CoordinatorSettings::default().with_initial_position(InitialPosition::TrimHorizon)
+}
+
+/// What a test consumer got: each acquisition's signal and checkpointer.
+type Got = Arc<Mutex<Vec<(LeaseKey, LeaseSignal, Checkpointer)>>>;
+
+/// A worker: its coordinator and what its consumer received. The consumer makes the final
+/// checkpoint (and release) when told the coordinator shuts down.
+struct Worker {
+    coordinator: LeaseCoordinator,
+    got: Got,
+    events: tokio::sync::broadcast::Receiver<LeaseEvent>,
+}
+
+async fn worker(
+    repo: &InMemoryLeaseRepository,
+    id: &str,
+    seed: u64,
+    shards: &[ShardInfo],
+) -> Worker {
+    let coordinator = LeaseCoordinator::builder(Arc::new(repo.clone()), id)
+        .strategy(Arc::new(Balanced::with_seed(seed)))
+        .settings(settings())
+        .build();
+    coordinator.update_shards(shards.iter());
+    let events = coordinator.events();
+    let mut acquisitions = coordinator.acquisitions().unwrap();
+    let got: Got = Arc::default();
+    let sink = Arc::clone(&got);
+    tokio::spawn(async move {
+        while let Some(AcquiredLease {
+            lease_key,
+            signal,
+            checkpointer,
+            ..
+        }) = acquisitions.recv().await
+        {
+            sink.lock()
+                .unwrap()
+                .push((lease_key, signal.clone(), checkpointer.clone()));
+            let mut signal = signal;
+            tokio::spawn(async move {
+                if signal.ended().await == LeaseStatus::ShuttingDown {
+                    checkpointer.checkpoint_and_release().await.unwrap();
+                }
+            });
+        }
+    });
+    coordinator.start().await.unwrap();
+    Worker {
+        coordinator,
+        got,
+        events,
+    }
+}
+
+impl Worker {
+    fn held(&self) -> Vec<LeaseKey> {
+        self.coordinator
+            .held_leases()
+            .into_iter()
+            .map(|l| l.lease_key)
+            .collect()
+    }
+
+    fn checkpointer(&self, key: &LeaseKey) -> Checkpointer {
+        let got = self.got.lock().unwrap();
+        let (_, _, c) = got.iter().rev().find(|(k, _, _)| k == key).unwrap();
+        c.clone()
+    }
+
+    fn signal(&self, key: &LeaseKey) -> LeaseSignal {
+        let got = self.got.lock().unwrap();
+        let (_, s, _) = got.iter().rev().find(|(k, _, _)| k == key).unwrap();
+        s.clone()
+    }
+
+    fn drain_events(&mut self) -> Vec<LeaseEvent> {
+        let mut out = Vec::new();
+        while let Ok(e) = self.events.try_recv() {
+            out.push(e);
+        }
+        out
+    }
+}
+
+async fn table(repo: &InMemoryLeaseRepository) -> BTreeMap<LeaseKey, Lease> {
+    repo.list_leases()
+        .await
+        .unwrap()
+        .leases
+        .into_iter()
+        .map(|l| (l.lease_key.clone(), l))
+        .collect()
+}
+
+fn calls(repo: &InMemoryLeaseRepository, m: RepositoryMethod) -> u64 {
+    repo.call_count(m)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_single_worker_takes_all_leases_of_new_shards() {
+    let repo = InMemoryLeaseRepository::new();
+    let shards: Vec<ShardInfo> = (0..4).map(shard).collect();
+    let mut w = worker(&repo, "w1", 1, &shards).await;
+    assert_eq!(w.held(), (0..4).map(key).collect::<Vec<_>>());
+    let t = table(&repo).await;
+    assert_eq!(t.len(), 4);
+    for lease in t.values() {
+        assert_eq!(lease.lease_owner.as_deref(), Some("w1"));
+        assert_eq!(lease.checkpoint, Checkpoint::TRIM_HORIZON);
+    }
+    assert_eq!(calls(&repo, RepositoryMethod::CreateLease), 4);
+    assert_eq!(calls(&repo, RepositoryMethod::TakeLease), 0);
+    tokio::task::yield_now().await;
+    assert_eq!(w.got.lock().unwrap().len(), 4);
+    let events = w.drain_events();
+    let created = events
+        .iter()
+        .filter(|e| matches!(e, LeaseEvent::Created { .. }))
+        .count();
+    let acquired = events
+        .iter()
+        .filter(|e| matches!(e, LeaseEvent::Acquired { .. }))
+        .count();
+    assert_eq!((created, acquired), (4, 4));
+    w.coordinator.shutdown().await;
+}
+
+/// Checks after each step: a lease's table owner holds it locally, with the table's counter;
+/// any other local holding is stale and must be detected (and dropped) within one renew
+/// interval of being first seen.
+struct ExclusiveCheck {
+    stale_since: HashMap<(String, LeaseKey), Instant>,
+}
+
+impl ExclusiveCheck {
+    fn new() -> Self {
+        Self {
+            stale_since: HashMap::new(),
+        }
+    }
+
+    async fn check(&mut self, repo: &InMemoryLeaseRepository, workers: &[&Worker], step: Duration) {
+        let t = table(repo).await;
+        let now = Instant::now();
+        let mut stale_now = HashMap::new();
+        for w in workers {
+            let id = w.coordinator.worker_id().to_owned();
+            for lease in w.coordinator.held_leases() {
+                let row = &t[&lease.lease_key];
+                let valid = row.lease_owner.as_deref() == Some(id.as_str())
+                    && row.lease_counter == lease.lease_counter;
+                if !valid {
+                    let k = (id.clone(), lease.lease_key.clone());
+                    let since = self.stale_since.get(&k).copied().unwrap_or(now);
+                    assert!(
+                        now - since <= RENEW + step,
+                        "{id} believes it holds {} for too long after losing it",
+                        lease.lease_key
+                    );
+                    stale_now.insert(k, since);
+                }
+            }
+        }
+        self.stale_since = stale_now;
+        // At most one valid holder per lease (the table has one owner; two workers must not both
+        // believe they hold it with the current counter).
+        for (k, row) in &t {
+            let holders = workers
+                .iter()
+                .filter(|w| {
+                    w.coordinator
+                        .held_leases()
+                        .iter()
+                        .any(|l| &l.lease_key == k && l.lease_counter == row.lease_counter)
+                })
+                .count();
+            assert!(holders <= 1, "{k} has {holders} holders");
+        }
+    }
+}
+
+fn counts(workers: &[&Worker]) -> Vec<usize> {
+    workers.iter().map(|w| w.held().len()).collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn three_workers_converge_to_a_fair_share_without_double_holders() {
+    let repo = InMemoryLeaseRepository::new();
+    let shards: Vec<ShardInfo> = (0..10).map(shard).collect();
+    let w1 = worker(&repo, "w1", 1, &shards).await;
+    assert_eq!(w1.held().len(), 10);
+    let w2 = worker(&repo, "w2", 2, &shards).await;
+    let w3 = worker(&repo, "w3", 3, &shards).await;
+    let step = Duration::from_millis(500);
+    let mut check = ExclusiveCheck::new();
+    let deadline = Instant::now() + TAKE * 15;
+    let mut settled_at = None;
+    while Instant::now() < deadline {
+        tokio::time::sleep(step).await;
+        let ws = [&w1, &w2, &w3];
+        check.check(&repo, &ws, step).await;
+        let c = counts(&ws);
+        // 10 leases, 3 workers: each within [floor, ceil] = [3, 4], all held.
+        if c.iter().sum::<usize>() == 10 && c.iter().all(|n| (3..=4).contains(n)) {
+            settled_at.get_or_insert(Instant::now());
+        } else {
+            assert!(settled_at.is_none(), "the fleet unsettled again: {c:?}");
+        }
+    }
+    assert!(
+        settled_at.is_some(),
+        "never settled: {:?}",
+        counts(&[&w1, &w2, &w3])
+    );
+    let t = table(&repo).await;
+    let mut per_owner: BTreeMap<String, usize> = BTreeMap::new();
+    for l in t.values() {
+        *per_owner.entry(l.lease_owner.clone().unwrap()).or_default() += 1;
+    }
+    assert_eq!(per_owner.len(), 3);
+    for w in [&w1, &w2, &w3] {
+        w.coordinator.shutdown().await;
+    }
+}
+
+async fn converged_pair(repo: &InMemoryLeaseRepository, n: usize) -> (Worker, Worker) {
+    let shards: Vec<ShardInfo> = (0..n).map(shard).collect();
+    let w1 = worker(repo, "w1", 1, &shards).await;
+    let w2 = worker(repo, "w2", 2, &shards).await;
+    for _ in 0..(n + 2) {
+        if counts(&[&w1, &w2]) == [n / 2, n / 2] {
+            break;
+        }
+        tokio::time::sleep(TAKE).await;
+    }
+    assert_eq!(counts(&[&w1, &w2]), [n / 2, n / 2]);
+    (w1, w2)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_shut_down_workers_leases_are_taken_within_one_take_interval() {
+    let repo = InMemoryLeaseRepository::new();
+    let (w1, mut w2) = converged_pair(&repo, 6).await;
+    let w2_leases = w2.held();
+    w2.drain_events();
+    w2.coordinator.shutdown().await;
+    assert!(w2.held().is_empty());
+    // The consumer made the final checkpoints; every lease was released in the table.
+    let t = table(&repo).await;
+    for k in &w2_leases {
+        assert_eq!(t[k].lease_owner, None);
+        assert_eq!(w2.signal(k).status(), LeaseStatus::Released);
+    }
+    let released = w2
+        .drain_events()
+        .into_iter()
+        .filter(|e| matches!(e, LeaseEvent::Released { .. }))
+        .count();
+    assert_eq!(released, 3);
+    // Released by the consumer's final checkpointer calls (nothing staged: a plain release).
+    assert_eq!(calls(&repo, RepositoryMethod::ReleaseLease), 3);
+
+    let stopped = Instant::now();
+    let mut check = ExclusiveCheck::new();
+    loop {
+        check
+            .check(&repo, &[&w1, &w2], Duration::from_millis(100))
+            .await;
+        if w1.held().len() == 6 {
+            break;
+        }
+        assert!(
+            Instant::now() - stopped < TAKE,
+            "not taken within one take interval"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let t = table(&repo).await;
+    assert!(t.values().all(|l| l.lease_owner.as_deref() == Some("w1")));
+    w1.coordinator.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_without_a_consumer_releases_the_leases_itself() {
+    let repo = InMemoryLeaseRepository::new();
+    repo.ensure_table().await.unwrap();
+    let c = LeaseCoordinator::builder(Arc::new(repo.clone()), "w1")
+        .settings(settings())
+        .build();
+    c.update_shards((0..3).map(shard));
+    let mut events = c.events();
+    c.start().await.unwrap();
+    assert_eq!(c.held_leases().len(), 3);
+    c.shutdown().await;
+    assert_eq!(calls(&repo, RepositoryMethod::ReleaseLease), 3);
+    let t = table(&repo).await;
+    assert!(
+        t.values()
+            .all(|l| l.lease_owner.is_none() && l.lease_counter == 1)
+    );
+    let mut released = 0;
+    while let Ok(e) = events.try_recv() {
+        released += usize::from(matches!(e, LeaseEvent::Released { .. }));
+    }
+    assert_eq!(released, 3);
+    c.shutdown().await; // idempotent
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_crashed_workers_leases_are_taken_after_they_expire() {
+    let repo = InMemoryLeaseRepository::new();
+    let (w1, w2) = converged_pair(&repo, 4).await;
+    let w2_leases = w2.held();
+    let crashed = Instant::now();
+    drop(w2); // aborts its loops: no renewal, no release
+    let mut check = ExclusiveCheck::new();
+    while w1.held().len() < 4 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        check.check(&repo, &[&w1], Duration::from_millis(100)).await;
+        let elapsed = Instant::now() - crashed;
+        // Not before they expired; and the others see the last renewal at their next scan (at
+        // most one take interval later), then take at the first scan after the failover time.
+        if w2_leases.iter().any(|k| w1.held().contains(k)) {
+            assert!(elapsed > FAILOVER, "taken before expiry, after {elapsed:?}");
+        }
+        assert!(
+            elapsed <= FAILOVER + TAKE * 2,
+            "not taken within failover + 2 take intervals"
+        );
+    }
+    w1.coordinator.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stolen_lease_is_lost_at_the_victims_next_renewal() {
+    let repo = InMemoryLeaseRepository::new();
+    let shards: Vec<ShardInfo> = (0..2).map(shard).collect();
+    let mut w = worker(&repo, "w1", 1, &shards).await;
+    tokio::task::yield_now().await;
+    tokio::time::sleep(RENEW / 2).await;
+    let row = table(&repo).await[&key(0)].clone();
+    repo.take_lease(&row, "thief").await.unwrap();
+    let stolen_at = Instant::now();
+    w.drain_events();
+    let mut signal = w.signal(&key(0));
+    let status = tokio::time::timeout(RENEW, signal.ended()).await.unwrap();
+    assert_eq!(status, LeaseStatus::Lost);
+    assert!(Instant::now() - stolen_at <= RENEW);
+    assert_eq!(w.held(), [key(1)]);
+    assert!(w.checkpointer(&key(0)).is_lease_lost());
+    let events = w.drain_events();
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, LeaseEvent::Lost { key: k } if *k == key(0)))
+    );
+    assert_eq!(w.signal(&key(1)).status(), LeaseStatus::Held);
+    w.coordinator.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_worker_restarted_with_the_same_id_resumes_its_leases_without_a_write() {
+    let repo = InMemoryLeaseRepository::new();
+    let shards: Vec<ShardInfo> = (0..3).map(shard).collect();
+    let w = worker(&repo, "w1", 1, &shards).await;
+    tokio::time::sleep(RENEW * 2).await;
+    let before = table(&repo).await;
+    drop(w);
+    repo.reset_call_counts();
+    let w = worker(&repo, "w1", 1, &shards).await;
+    tokio::task::yield_now().await;
+    assert_eq!(w.held(), (0..3).map(key).collect::<Vec<_>>());
+    assert_eq!(w.got.lock().unwrap().len(), 3);
+    for m in [
+        RepositoryMethod::CreateLease,
+        RepositoryMethod::TakeLease,
+        RepositoryMethod::RenewLease,
+        RepositoryMethod::UpdateCheckpoint,
+        RepositoryMethod::ReleaseLease,
+    ] {
+        assert_eq!(calls(&repo, m), 0, "{m}");
+    }
+    assert_eq!(table(&repo).await, before);
+    // And it renews them from then on.
+    tokio::time::sleep(RENEW + RENEW / 2).await;
+    assert_eq!(calls(&repo, RepositoryMethod::RenewLease), 3);
+    w.coordinator.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_checkpoint_bumps_the_counter_and_replaces_the_next_renewal() {
+    let repo = InMemoryLeaseRepository::new();
+    let shards: Vec<ShardInfo> = (0..2).map(shard).collect();
+    let w = worker(&repo, "w1", 1, &shards).await;
+    tokio::task::yield_now().await;
+    // Just after the first renew pass.
+    tokio::time::sleep(RENEW + RENEW / 2).await;
+    assert_eq!(calls(&repo, RepositoryMethod::RenewLease), 2);
+    let counter_before = table(&repo).await[&key(0)].lease_counter;
+    let checkpointer = w.checkpointer(&key(0));
+    checkpointer.stage(ExtendedSequenceNumber::plain("12345".parse().unwrap()));
+    checkpointer.checkpoint().await.unwrap();
+    let row = table(&repo).await[&key(0)].clone();
+    assert_eq!(row.lease_counter, counter_before + 1);
+    assert_eq!(row.checkpoint, "12345".parse::<Checkpoint>().unwrap());
+    assert_eq!(checkpointer.fencing_token(), Some(row.lease_counter));
+    assert_eq!(
+        w.coordinator.held_leases()[0].lease_counter,
+        row.lease_counter
+    );
+    repo.reset_call_counts();
+    // Second pass: only the other lease is renewed.
+    tokio::time::sleep(RENEW).await;
+    assert_eq!(calls(&repo, RepositoryMethod::RenewLease), 1);
+    assert_eq!(table(&repo).await[&key(0)].lease_counter, row.lease_counter);
+    // Third pass: both again.
+    tokio::time::sleep(RENEW).await;
+    assert_eq!(calls(&repo, RepositoryMethod::RenewLease), 3);
+    // The checkpointer still writes (the renewal did not invalidate its counter).
+    checkpointer.stage(ExtendedSequenceNumber::plain("12346".parse().unwrap()));
+    checkpointer.checkpoint().await.unwrap();
+    w.coordinator.shutdown().await;
+    assert_eq!(
+        table(&repo).await[&key(0)].checkpoint,
+        "12346".parse::<Checkpoint>().unwrap()
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn steady_state_costs_one_renewal_per_lease_per_interval_and_one_scan_per_take() {
+    let repo = InMemoryLeaseRepository::new();
+    const H: u64 = 4;
+    const N: u32 = 13;
+    let shards: Vec<ShardInfo> = (0..H as usize).map(shard).collect();
+    let w = worker(&repo, "w1", 1, &shards).await;
+    repo.reset_call_counts();
+    let start = Instant::now();
+    tokio::time::sleep(RENEW * N + RENEW / 2).await;
+    // Renew ticks at k × 3308 ms (k = 1..=13); take ticks at 20050 and 40100 ms.
+    assert_eq!(Instant::now() - start, RENEW * N + RENEW / 2);
+    assert_eq!(calls(&repo, RepositoryMethod::RenewLease), H * u64::from(N));
+    assert_eq!(calls(&repo, RepositoryMethod::ListLeases), 2);
+    for m in [
+        RepositoryMethod::CreateLease,
+        RepositoryMethod::TakeLease,
+        RepositoryMethod::UpdateCheckpoint,
+        RepositoryMethod::ReleaseLease,
+        RepositoryMethod::GetLease,
+        RepositoryMethod::DeleteLease,
+        RepositoryMethod::EnsureTable,
+    ] {
+        assert_eq!(calls(&repo, m), 0, "{m}");
+    }
+    // One checkpoint in an interval saves one renewal.
+    repo.reset_call_counts();
+    let c = w.checkpointer(&key(2));
+    c.stage(ExtendedSequenceNumber::plain("7".parse().unwrap()));
+    c.checkpoint().await.unwrap();
+    tokio::time::sleep(RENEW * 3).await;
+    assert_eq!(calls(&repo, RepositoryMethod::UpdateCheckpoint), 1);
+    assert_eq!(calls(&repo, RepositoryMethod::RenewLease), H * 3 - 1);
+    w.coordinator.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_child_lease_is_created_only_after_its_parent_is_at_shard_end() {
+    let repo = InMemoryLeaseRepository::new();
+    let parent = shard(0);
+    let child = shard(1).with_parent(parent.id.clone());
+    let w = worker(&repo, "w1", 1, &[parent.clone(), child.clone()]).await;
+    tokio::task::yield_now().await;
+    assert_eq!(w.held(), [key(0)]);
+    tokio::time::sleep(TAKE * 2 + Duration::from_secs(1)).await;
+    assert!(!table(&repo).await.contains_key(&key(1)));
+    assert_eq!(calls(&repo, RepositoryMethod::CreateLease), 1);
+
+    // The consumer reaches the parent's end and makes its final checkpoint.
+    let c = w.checkpointer(&key(0));
+    c.mark_shard_end(None, [child.id.clone()]);
+    c.checkpoint_and_release().await.unwrap();
+    let row = table(&repo).await[&key(0)].clone();
+    assert!(row.checkpoint.is_shard_end());
+    assert!(!table(&repo).await.contains_key(&key(1)));
+    assert!(w.held().is_empty());
+
+    tokio::time::sleep(TAKE + Duration::from_secs(1)).await;
+    let t = table(&repo).await;
+    let child_lease = &t[&key(1)];
+    assert_eq!(child_lease.lease_owner.as_deref(), Some("w1"));
+    assert!(child_lease.parent_shard_ids.contains(&parent.id));
+    assert_eq!(child_lease.checkpoint, Checkpoint::TRIM_HORIZON);
+    assert_eq!(w.held(), [key(1)]);
+    w.coordinator.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn renewal_failures_keep_the_lease_until_it_expires_locally() {
+    let repo = InMemoryLeaseRepository::new();
+    let w = worker(&repo, "w1", 1, &[shard(0)]).await;
+    let mut events = w.coordinator.events();
+    tokio::task::yield_now().await;
+    repo.fail_next(RepositoryMethod::RenewLease, 2);
+    tokio::time::sleep(RENEW * 2 + RENEW / 2).await;
+    // Two failures (6.6 s < failover): still held; the third renewal succeeds.
+    assert_eq!(w.held(), [key(0)]);
+    let mut failed = 0;
+    while let Ok(e) = events.try_recv() {
+        failed += usize::from(matches!(e, LeaseEvent::RenewalFailed { .. }));
+    }
+    assert_eq!(failed, 2);
+    tokio::time::sleep(RENEW).await;
+    assert_eq!(w.held(), [key(0)]);
+    // Persistent failures: dropped as lost once the failover time passed since the last success.
+    repo.fail_next(RepositoryMethod::RenewLease, 100);
+    repo.fail_next(RepositoryMethod::ListLeases, 100);
+    let mut signal = w.signal(&key(0));
+    let since = Instant::now();
+    assert_eq!(signal.ended().await, LeaseStatus::Lost);
+    let elapsed = Instant::now() - since;
+    assert!(
+        elapsed > FAILOVER - RENEW && elapsed <= FAILOVER + RENEW,
+        "{elapsed:?}"
+    );
+    assert!(w.held().is_empty());
+    w.coordinator.shutdown().await;
+}
