@@ -309,8 +309,16 @@ impl LeaseCoordinator {
         let shared = &self.handle.shared;
         shared.repository.ensure_table().await?;
         shared.refresh_and_take().await;
-        let renew = tokio::spawn(Arc::clone(shared).renew_loop());
-        let take = tokio::spawn(Arc::clone(shared).take_loop());
+        let renew = tokio::spawn(
+            Arc::clone(shared).every(shared.settings.renew_interval(), |c| async move {
+                c.renew_all().await
+            }),
+        );
+        let take = tokio::spawn(
+            Arc::clone(shared).every(shared.settings.take_interval(), |c| async move {
+                c.refresh_and_take().await
+            }),
+        );
         lock(&self.handle.tasks).extend([renew, take]);
         Ok(())
     }
@@ -646,8 +654,13 @@ impl Shared {
 
     // --- renew ---
 
-    async fn renew_loop(self: Arc<Self>) {
-        let period = self.settings.renew_interval();
+    /// Runs `pass` every `period` (the first run one period from now) until shutdown. A pass in
+    /// progress is never cancelled; a late tick delays the following ones.
+    async fn every<F, Fut>(self: Arc<Self>, period: Duration, pass: F)
+    where
+        F: Fn(Arc<Self>) -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
         let mut ticks = tokio::time::interval_at(Instant::now() + period, period);
         ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut stop = self.stop.subscribe();
@@ -657,7 +670,7 @@ impl Shared {
                 _ = stop.wait_for(|s| *s) => break,
                 _ = ticks.tick() => {}
             }
-            self.renew_all().await;
+            pass(Arc::clone(&self)).await;
         }
     }
 
@@ -724,21 +737,6 @@ impl Shared {
     }
 
     // --- refresh and take ---
-
-    async fn take_loop(self: Arc<Self>) {
-        let period = self.settings.take_interval();
-        let mut ticks = tokio::time::interval_at(Instant::now() + period, period);
-        ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        let mut stop = self.stop.subscribe();
-        loop {
-            tokio::select! {
-                biased;
-                _ = stop.wait_for(|s| *s) => break,
-                _ = ticks.tick() => {}
-            }
-            self.refresh_and_take().await;
-        }
-    }
 
     async fn refresh_and_take(self: &Arc<Self>) {
         let _pass = self.take_lock.lock().await;
