@@ -979,6 +979,36 @@ impl HeldSink {
     }
 }
 
+impl HeldSink {
+    /// Takes this holding's write lock (so no renewal runs meanwhile) and returns the lease as
+    /// held, or a lost-lease error when this holding has ended.
+    async fn lock_held(
+        &self,
+        lease_key: &LeaseKey,
+    ) -> Result<(tokio::sync::OwnedMutexGuard<()>, Lease), LeaseError> {
+        self.check_key(lease_key)?;
+        let (_, write_lock) = self
+            .shared
+            .held_lock(lease_key, Some(self.generation))
+            .ok_or_else(|| self.not_held())?;
+        let guard = write_lock.lock_owned().await;
+        let lease = self
+            .shared
+            .held_lease(lease_key, self.generation)
+            .ok_or_else(|| self.not_held())?;
+        Ok((guard, lease))
+    }
+
+    /// Ends this holding when a write found the lease changed.
+    fn on_error(&self, lease_key: &LeaseKey, e: LeaseError) -> LeaseError {
+        if e.is_lease_lost() {
+            self.shared
+                .end_held(lease_key, self.generation, LeaseStatus::Lost);
+        }
+        e
+    }
+}
+
 impl CheckpointSink for HeldSink {
     fn write<'a>(
         &'a self,
@@ -986,58 +1016,36 @@ impl CheckpointSink for HeldSink {
         update: CheckpointUpdate,
     ) -> BoxFuture<'a, Result<WrittenCheckpoint, LeaseError>> {
         Box::pin(async move {
-            self.check_key(lease_key)?;
-            let shared = &self.shared;
-            let (_, write_lock) = shared
-                .held_lock(lease_key, Some(self.generation))
-                .ok_or_else(|| self.not_held())?;
-            let _serialised = write_lock.lock().await;
-            let lease = shared
-                .held_lease(lease_key, self.generation)
-                .ok_or_else(|| self.not_held())?;
+            let (_serialised, lease) = self.lock_held(lease_key).await?;
             let release = update.release;
-            match shared.repository.update_checkpoint(&lease, update).await {
-                Ok(stored) => {
-                    shared.wrote(&stored, self.generation, false);
-                    if release {
-                        shared.end_held(lease_key, self.generation, LeaseStatus::Released);
-                    }
-                    Ok(WrittenCheckpoint::from(&stored))
-                }
-                Err(e) => {
-                    if e.is_lease_lost() {
-                        shared.end_held(lease_key, self.generation, LeaseStatus::Lost);
-                    }
-                    Err(e)
-                }
+            let stored = self
+                .shared
+                .repository
+                .update_checkpoint(&lease, update)
+                .await
+                .map_err(|e| self.on_error(lease_key, e))?;
+            self.shared.wrote(&stored, self.generation, false);
+            if release {
+                self.shared
+                    .end_held(lease_key, self.generation, LeaseStatus::Released);
             }
+            Ok(WrittenCheckpoint::from(&stored))
         })
     }
 
     fn release<'a>(&'a self, lease_key: &'a LeaseKey) -> BoxFuture<'a, Result<(), LeaseError>> {
         Box::pin(async move {
-            self.check_key(lease_key)?;
-            let shared = &self.shared;
-            let (_, write_lock) = shared
-                .held_lock(lease_key, Some(self.generation))
-                .ok_or_else(|| self.not_held())?;
-            let _serialised = write_lock.lock().await;
-            let lease = shared
-                .held_lease(lease_key, self.generation)
-                .ok_or_else(|| self.not_held())?;
-            match shared.repository.release_lease(&lease).await {
-                Ok(stored) => {
-                    Shared::note_written(&mut shared.state(), &stored, Instant::now());
-                    shared.end_held(lease_key, self.generation, LeaseStatus::Released);
-                    Ok(())
-                }
-                Err(e) => {
-                    if e.is_lease_lost() {
-                        shared.end_held(lease_key, self.generation, LeaseStatus::Lost);
-                    }
-                    Err(e)
-                }
-            }
+            let (_serialised, lease) = self.lock_held(lease_key).await?;
+            let stored = self
+                .shared
+                .repository
+                .release_lease(&lease)
+                .await
+                .map_err(|e| self.on_error(lease_key, e))?;
+            Shared::note_written(&mut self.shared.state(), &stored, Instant::now());
+            self.shared
+                .end_held(lease_key, self.generation, LeaseStatus::Released);
+            Ok(())
         })
     }
 }
