@@ -1,6 +1,7 @@
 //! Three coordinators on one DynamoDB lease table (the embedded emulator, or the server the
 //! standard endpoint variables name), in real time with short intervals: they converge to a fair
-//! share, and each lease ends up held by exactly its table owner.
+//! share, each lease ends up held by exactly its table owner, and a stopped worker's released
+//! leases are held by the others within one take interval.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -8,7 +9,7 @@ use std::time::Duration;
 
 use kinesis_client::ClientConfig;
 use kinesis_kcl_compat::lease::LeaseKey;
-use kinesis_lease::coordinator::{CoordinatorSettings, LeaseCoordinator};
+use kinesis_lease::coordinator::{CoordinatorSettings, Handover, LeaseCoordinator};
 use kinesis_lease::lineage::{InitialPosition, ShardInfo};
 use kinesis_lease::repository::{DynamoDbLeaseRepository, TableOptions};
 use kinesis_lease::{Balanced, LeaseRepository};
@@ -36,11 +37,13 @@ async fn three_workers_converge_with_exclusive_ownership() {
         .with_failover_time(Duration::from_secs(1))
         .with_initial_position(InitialPosition::TrimHorizon)
         .with_release_timeout(Duration::from_secs(2));
+    let handover = Handover::new();
     let mut workers = Vec::new();
     for (i, id) in ["w1", "w2", "w3"].into_iter().enumerate() {
         let c = LeaseCoordinator::builder(Arc::clone(&repo), id)
             .strategy(Arc::new(Balanced::with_seed(i as u64)))
             .settings(settings.clone())
+            .handover(handover.clone())
             .build();
         c.update_shards(shards.iter());
         c.start().await.unwrap();
@@ -86,6 +89,29 @@ async fn three_workers_converge_with_exclusive_ownership() {
     }
     assert_eq!(holders.len(), 6);
     assert!(holders.values().all(|n| *n == 1));
+
+    // w3 stops: its leases are released, and the other two hold all six within one take
+    // interval (the handover makes it a matter of milliseconds).
+    let w3 = workers.pop().unwrap();
+    w3.shutdown().await;
+    let stopped = tokio::time::Instant::now();
+    loop {
+        let held: usize = workers.iter().map(|w| w.held_leases().len()).sum();
+        if held == 6 {
+            break;
+        }
+        assert!(
+            stopped.elapsed() < settings.take_interval(),
+            "released leases not taken within one take interval"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let scan = repo.list_leases().await.unwrap();
+    assert!(
+        scan.leases
+            .iter()
+            .all(|l| matches!(l.lease_owner.as_deref(), Some("w1" | "w2")))
+    );
 
     for w in &workers {
         w.shutdown().await;

@@ -8,11 +8,14 @@ use std::time::Duration;
 use kinesis_kcl_compat::lease::{Lease, LeaseKey};
 use kinesis_kcl_compat::sequence::{Checkpoint, ExtendedSequenceNumber};
 use kinesis_lease::coordinator::{
-    AcquiredLease, CoordinatorSettings, LeaseCoordinator, LeaseEvent, LeaseSignal, LeaseStatus,
+    AcquiredLease, CoordinatorSettings, Handover, LeaseCoordinator, LeaseEvent, LeaseSignal,
+    LeaseStatus,
 };
 use kinesis_lease::lineage::{InitialPosition, ShardInfo};
-use kinesis_lease::repository::{InMemoryLeaseRepository, RepositoryMethod};
-use kinesis_lease::{Balanced, Checkpointer, LeaseRepository};
+use kinesis_lease::repository::{
+    BoxFuture, CheckpointUpdate, InMemoryLeaseRepository, LeaseScan, RepositoryMethod,
+};
+use kinesis_lease::{Balanced, Checkpointer, LeaseError, LeaseRepository};
 use tokio::time::Instant;
 
 const RENEW: Duration = Duration::from_millis(3308);
@@ -52,10 +55,23 @@ async fn worker(
     seed: u64,
     shards: &[ShardInfo],
 ) -> Worker {
-    let coordinator = LeaseCoordinator::builder(Arc::new(repo.clone()), id)
+    worker_on(repo, id, seed, shards, None).await
+}
+
+async fn worker_on(
+    repo: &InMemoryLeaseRepository,
+    id: &str,
+    seed: u64,
+    shards: &[ShardInfo],
+    handover: Option<&Handover>,
+) -> Worker {
+    let mut builder = LeaseCoordinator::builder(Arc::new(repo.clone()), id)
         .strategy(Arc::new(Balanced::with_seed(seed)))
-        .settings(settings())
-        .build();
+        .settings(settings());
+    if let Some(handover) = handover {
+        builder = builder.handover(handover.clone());
+    }
+    let coordinator = builder.build();
     coordinator.update_shards(shards.iter());
     let events = coordinator.events();
     let mut acquisitions = coordinator.acquisitions().unwrap();
@@ -314,6 +330,127 @@ async fn a_shut_down_workers_leases_are_taken_within_one_take_interval() {
     let t = table(&repo).await;
     assert!(t.values().all(|l| l.lease_owner.as_deref() == Some("w1")));
     w1.coordinator.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn with_a_handover_released_leases_change_hands_in_milliseconds() {
+    let repo = InMemoryLeaseRepository::new();
+    let handover = Handover::new();
+    let shards: Vec<ShardInfo> = (0..6).map(shard).collect();
+    let w1 = worker_on(&repo, "w1", 1, &shards, Some(&handover)).await;
+    let w2 = worker_on(&repo, "w2", 2, &shards, Some(&handover)).await;
+    for _ in 0..8 {
+        if counts(&[&w1, &w2]) == [3, 3] {
+            break;
+        }
+        tokio::time::sleep(TAKE).await;
+    }
+    assert_eq!(counts(&[&w1, &w2]), [3, 3]);
+
+    // Steady state: the handover adds no call.
+    repo.reset_call_counts();
+    tokio::time::sleep(TAKE * 3).await;
+    assert_eq!(calls(&repo, RepositoryMethod::ListLeases), 2 * 3);
+
+    // Halfway between take ticks, so that only the handover can explain a quick take.
+    tokio::time::sleep(TAKE / 2).await;
+    repo.reset_call_counts();
+    let stopped = Instant::now();
+    w2.coordinator.shutdown().await;
+    while w1.held().len() < 6 {
+        assert!(
+            Instant::now() - stopped < Duration::from_secs(1),
+            "released leases not taken within a second"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // w1 scanned once for the burst of three releases, and took the three leases.
+    assert_eq!(calls(&repo, RepositoryMethod::ListLeases), 1);
+    assert_eq!(calls(&repo, RepositoryMethod::TakeLease), 3);
+    let t = table(&repo).await;
+    assert!(t.values().all(|l| l.lease_owner.as_deref() == Some("w1")));
+    w1.coordinator.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn renewals_in_flight_are_bounded() {
+    let inner = InMemoryLeaseRepository::new();
+    let repo = Arc::new(SlowRenewals {
+        inner: inner.clone(),
+        in_flight: Arc::default(),
+        peak: Arc::default(),
+    });
+    let coordinator = LeaseCoordinator::builder(repo.clone(), "w1")
+        .settings(settings().with_max_concurrent_writes(4))
+        .build();
+    coordinator.update_shards((0..30).map(shard));
+    let mut acquisitions = coordinator.acquisitions().unwrap();
+    tokio::spawn(async move { while acquisitions.recv().await.is_some() {} });
+    coordinator.start().await.unwrap();
+    assert_eq!(coordinator.held_leases().len(), 30);
+    tokio::time::sleep(RENEW * 2 + RENEW / 2).await;
+    assert_eq!(calls(&inner, RepositoryMethod::RenewLease), 60);
+    assert_eq!(*repo.peak.lock().unwrap(), 4);
+    coordinator.shutdown().await;
+}
+
+/// The in-memory repository with renewals that take 100 ms, counting how many overlap.
+#[derive(Debug)]
+struct SlowRenewals {
+    inner: InMemoryLeaseRepository,
+    in_flight: Arc<Mutex<usize>>,
+    peak: Arc<Mutex<usize>>,
+}
+
+impl LeaseRepository for SlowRenewals {
+    fn ensure_table(&self) -> BoxFuture<'_, Result<bool, LeaseError>> {
+        self.inner.ensure_table()
+    }
+    fn list_leases(&self) -> BoxFuture<'_, Result<LeaseScan, LeaseError>> {
+        self.inner.list_leases()
+    }
+    fn get_lease<'a>(
+        &'a self,
+        key: &'a LeaseKey,
+    ) -> BoxFuture<'a, Result<Option<Lease>, LeaseError>> {
+        self.inner.get_lease(key)
+    }
+    fn create_lease<'a>(&'a self, lease: &'a Lease) -> BoxFuture<'a, Result<Lease, LeaseError>> {
+        self.inner.create_lease(lease)
+    }
+    fn take_lease<'a>(
+        &'a self,
+        lease: &'a Lease,
+        owner: &'a str,
+    ) -> BoxFuture<'a, Result<Lease, LeaseError>> {
+        self.inner.take_lease(lease, owner)
+    }
+    fn renew_lease<'a>(&'a self, lease: &'a Lease) -> BoxFuture<'a, Result<Lease, LeaseError>> {
+        Box::pin(async move {
+            {
+                let mut n = self.in_flight.lock().unwrap();
+                *n += 1;
+                let mut peak = self.peak.lock().unwrap();
+                *peak = (*peak).max(*n);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            *self.in_flight.lock().unwrap() -= 1;
+            self.inner.renew_lease(lease).await
+        })
+    }
+    fn update_checkpoint<'a>(
+        &'a self,
+        lease: &'a Lease,
+        update: CheckpointUpdate,
+    ) -> BoxFuture<'a, Result<Lease, LeaseError>> {
+        self.inner.update_checkpoint(lease, update)
+    }
+    fn release_lease<'a>(&'a self, lease: &'a Lease) -> BoxFuture<'a, Result<Lease, LeaseError>> {
+        self.inner.release_lease(lease)
+    }
+    fn delete_lease<'a>(&'a self, lease: &'a Lease) -> BoxFuture<'a, Result<(), LeaseError>> {
+        self.inner.delete_lease(lease)
+    }
 }
 
 #[tokio::test(start_paused = true)]

@@ -44,6 +44,11 @@
 //! take them at their next take tick instead of after the failover time). Unlike the Java KCL,
 //! which leaves its leases to expire.
 //!
+//! With a [`Handover`] shared by the workers ([`LeaseCoordinatorBuilder::handover`]), every
+//! release is announced, and the workers that hear it run a take pass at once: the leases
+//! change hands in milliseconds, at the cost of one scan per burst of releases and nothing in
+//! steady state.
+//!
 //! Dropping the last handle without `shutdown` aborts the loops: the leases are then neither
 //! renewed nor released, and other workers take them once they have expired (after the failover
 //! time, plus up to one take interval) — what happens when a worker crashes.
@@ -81,6 +86,7 @@
 //! ```
 
 mod events;
+mod handover;
 mod settings;
 
 use std::collections::{BTreeSet, HashMap};
@@ -101,7 +107,11 @@ use crate::repository::{BoxFuture, CheckpointUpdate, LeaseRepository};
 use crate::strategy::{Assignment, AssignmentStrategy, Balanced, LeaseView, Snapshot};
 
 pub use events::{AcquiredLease, Acquisitions, LeaseEvent, LeaseSignal, LeaseStatus};
+pub use handover::{Handover, Released};
 pub use settings::CoordinatorSettings;
+
+/// How long a coordinator that heard a release waits for more before it scans.
+const HANDOVER_GATHER: Duration = Duration::from_millis(50);
 
 // === Builder ===
 
@@ -112,6 +122,7 @@ pub struct LeaseCoordinatorBuilder {
     worker_id: String,
     strategy: Option<Arc<dyn AssignmentStrategy>>,
     settings: CoordinatorSettings,
+    handover: Option<Handover>,
 }
 
 impl fmt::Debug for LeaseCoordinatorBuilder {
@@ -121,11 +132,20 @@ impl fmt::Debug for LeaseCoordinatorBuilder {
             .field("worker_id", &self.worker_id)
             .field("strategy", &self.strategy)
             .field("settings", &self.settings)
+            .field("handover", &self.handover)
             .finish()
     }
 }
 
 impl LeaseCoordinatorBuilder {
+    /// The [`Handover`] on which this coordinator announces the leases it releases and hears
+    /// those the other workers release (then running a take pass at once). Default: none, so
+    /// released leases are taken at the next take tick.
+    pub fn handover(mut self, handover: Handover) -> Self {
+        self.handover = Some(handover);
+        self
+    }
+
     /// The assignment strategy. Default: [`Balanced`] (the KCL 2.x taker's rules).
     pub fn strategy(mut self, strategy: Arc<dyn AssignmentStrategy>) -> Self {
         self.strategy = Some(strategy);
@@ -154,6 +174,7 @@ impl LeaseCoordinatorBuilder {
                 .strategy
                 .unwrap_or_else(|| Arc::new(Balanced::new()) as Arc<dyn AssignmentStrategy>),
             settings,
+            handover: self.handover,
             state: Mutex::new(State::default()),
             events,
             acq_tx: Mutex::new(Some(acq_tx)),
@@ -236,6 +257,7 @@ impl LeaseCoordinator {
             worker_id: worker_id.into(),
             strategy: None,
             settings: CoordinatorSettings::default(),
+            handover: None,
         }
     }
 
@@ -319,7 +341,12 @@ impl LeaseCoordinator {
                 c.refresh_and_take().await
             }),
         );
-        lock(&self.handle.tasks).extend([renew, take]);
+        let mut tasks = lock(&self.handle.tasks);
+        tasks.extend([renew, take]);
+        if let Some(handover) = &shared.handover {
+            let heard = handover.subscribe();
+            tasks.push(tokio::spawn(Arc::clone(shared).take_on_handover(heard)));
+        }
         Ok(())
     }
 
@@ -385,13 +412,12 @@ impl LeaseCoordinator {
             .iter()
             .map(|(k, h)| (k.clone(), h.generation))
             .collect();
-        let releases = rest
+        let releases: Vec<_> = rest
             .iter()
-            .map(|(k, g)| shared.release_held(k, *g, ReleaseMode::Shutdown));
-        if tokio::time::timeout(timeout, futures_util::future::join_all(releases))
-            .await
-            .is_err()
-        {
+            .map(|(k, g)| shared.release_held(k, *g, ReleaseMode::Shutdown))
+            .collect();
+        let releases = bounded(releases, shared.settings.max_concurrent_writes);
+        if tokio::time::timeout(timeout, releases).await.is_err() {
             tracing::warn!(worker_id = %shared.worker_id, "lease releases timed out on shutdown");
         }
         for (k, g) in rest {
@@ -407,6 +433,7 @@ struct Shared {
     worker_id: String,
     strategy: Arc<dyn AssignmentStrategy>,
     settings: CoordinatorSettings,
+    handover: Option<Handover>,
     state: Mutex<State>,
     events: broadcast::Sender<LeaseEvent>,
     acq_tx: Mutex<Option<mpsc::Sender<AcquiredLease>>>,
@@ -467,6 +494,15 @@ enum ReleaseMode {
     Shutdown,
 }
 
+/// Runs `writes` with at most `limit` (at least 1) in flight.
+async fn bounded<F: std::future::Future<Output = ()>>(writes: Vec<F>, limit: usize) {
+    use futures_util::StreamExt as _;
+    futures_util::stream::iter(writes)
+        .buffer_unordered(limit.max(1))
+        .for_each(|()| std::future::ready(()))
+        .await;
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
@@ -483,6 +519,13 @@ impl Shared {
     fn emit(&self, event: LeaseEvent) {
         // No subscriber is not an error.
         let _ = self.events.send(event);
+    }
+
+    /// Tells the other workers on the [`Handover`] (if any) that `key` is free.
+    fn announce_release(&self, key: &LeaseKey) {
+        if let Some(handover) = &self.handover {
+            handover.announce(Released::new(key.clone(), self.worker_id.clone()));
+        }
     }
 
     fn note_written(st: &mut State, lease: &Lease, now: Instant) {
@@ -639,6 +682,7 @@ impl Shared {
             Ok(stored) => {
                 Self::note_written(&mut self.state(), &stored, Instant::now());
                 self.end_held(key, generation, LeaseStatus::Released);
+                self.announce_release(key);
             }
             Err(e) if e.is_lease_lost() => {
                 self.end_held(key, generation, LeaseStatus::Lost);
@@ -649,6 +693,37 @@ impl Shared {
                     self.end_held(key, generation, LeaseStatus::Released);
                 }
             }
+        }
+    }
+
+    // --- handover ---
+
+    /// Runs a take pass whenever another worker announces a release on the [`Handover`]: after
+    /// a short pause that gathers a burst of releases (a shutting-down worker releases all its
+    /// leases at once) into one scan.
+    async fn take_on_handover(self: Arc<Self>, mut heard: broadcast::Receiver<Released>) {
+        let mut stop = self.stop.subscribe();
+        loop {
+            let from_other = tokio::select! {
+                biased;
+                _ = stop.wait_for(|s| *s) => break,
+                heard = heard.recv() => match heard {
+                    Ok(released) => released.worker_id != self.worker_id,
+                    Err(broadcast::error::RecvError::Lagged(_)) => true,
+                    Err(broadcast::error::RecvError::Closed) => break,
+                },
+            };
+            if !from_other {
+                continue;
+            }
+            tokio::select! {
+                biased;
+                _ = stop.wait_for(|s| *s) => break,
+                () = tokio::time::sleep(HANDOVER_GATHER) => {}
+            }
+            // Announcements heard meanwhile are covered by the pass below.
+            heard = heard.resubscribe();
+            self.refresh_and_take().await;
         }
     }
 
@@ -689,8 +764,12 @@ impl Shared {
                 .collect();
             (since, leases)
         };
-        let renewals = leases.iter().map(|(k, g)| self.renew_one(k, *g, since));
-        futures_util::future::join_all(renewals).await;
+        // Collected first: a lazy iterator over a borrow would make this future not `Send`.
+        let renewals: Vec<_> = leases
+            .iter()
+            .map(|(k, g)| self.renew_one(k, *g, since))
+            .collect();
+        bounded(renewals, self.settings.max_concurrent_writes).await;
     }
 
     async fn renew_one(&self, key: &LeaseKey, generation: u64, since: Instant) {
@@ -1028,6 +1107,7 @@ impl CheckpointSink for HeldSink {
             if release {
                 self.shared
                     .end_held(lease_key, self.generation, LeaseStatus::Released);
+                self.shared.announce_release(lease_key);
             }
             Ok(WrittenCheckpoint::from(&stored))
         })
@@ -1045,6 +1125,7 @@ impl CheckpointSink for HeldSink {
             Shared::note_written(&mut self.shared.state(), &stored, Instant::now());
             self.shared
                 .end_held(lease_key, self.generation, LeaseStatus::Released);
+            self.shared.announce_release(lease_key);
             Ok(())
         })
     }

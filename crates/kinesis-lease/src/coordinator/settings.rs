@@ -57,6 +57,10 @@ pub struct CoordinatorSettings {
     /// The capacity of the acquisition channel ([`Acquisitions`](super::Acquisitions)).
     /// Default 128, as zio-kinesis.
     pub acquisition_capacity: usize,
+    /// How many lease writes of one pass (renewals, the releases of shutdown) may be in flight
+    /// at once. Default 20, the KCL's `maxLeaseRenewalThreads`. Takes and creations run one at
+    /// a time, as in the KCL's taker.
+    pub max_concurrent_writes: usize,
 }
 
 impl Default for CoordinatorSettings {
@@ -69,6 +73,7 @@ impl Default for CoordinatorSettings {
             release_timeout: Duration::from_secs(10),
             event_capacity: 1024,
             acquisition_capacity: 128,
+            max_concurrent_writes: 20,
         }
     }
 }
@@ -145,6 +150,13 @@ impl CoordinatorSettings {
     #[must_use]
     pub fn with_event_capacity(mut self, capacity: usize) -> Self {
         self.event_capacity = capacity.max(1);
+        self
+    }
+
+    /// Sets how many lease writes of one pass may be in flight at once (at least 1).
+    #[must_use]
+    pub fn with_max_concurrent_writes(mut self, limit: usize) -> Self {
+        self.max_concurrent_writes = limit.max(1);
         self
     }
 
