@@ -1,5 +1,86 @@
 //! The consumer: parallel per-shard streams of deserialized records over polling or enhanced
-//! fan-out, with checkpointing, lease coordination, resharding, graceful shutdown and
-//! diagnostic events.
+//! fan-out, with checkpointing, lease coordination shared with Java KCL workers, resharding,
+//! graceful shutdown and diagnostic events.
 //!
-//! This crate is being built (see the project's issue list); no API is published yet.
+//! # A worker
+//!
+//! A [`Consumer`] is one worker of an *application* (its name is the DynamoDB lease table's,
+//! as in the KCL). Workers of one application share the stream's shards through the lease
+//! table: each shard is processed by one worker at a time; a new worker steals its fair share;
+//! a worker that stops releases its leases and the others take them at once.
+//!
+//! ```no_run
+//! use futures_util::StreamExt;
+//! use kinesis_client::ClientConfig;
+//! use kinesis_consumer::Consumer;
+//! use kinesis_lease::lineage::InitialPosition;
+//! use kinesis_serde::Utf8;
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let config = ClientConfig::from_env().await?;
+//! let consumer = Consumer::builder(&config, "orders", "order-audit")
+//!     .deserializer(Utf8)
+//!     .initial_position(InitialPosition::TrimHorizon)
+//!     .build()
+//!     .await?;
+//! let mut shards = consumer.shards()?;
+//! while let Some(mut shard) = shards.next().await {
+//!     tokio::spawn(async move {
+//!         while let Some(Ok(record)) = shard.next().await {
+//!             println!("{}: {}", record.partition_key(), record.data());
+//!             shard.checkpointer().stage(record.position());
+//!         }
+//!         // The stream ended: the last staged position was checkpointed.
+//!     });
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! # Checkpoints
+//!
+//! A checkpoint means "up to and including": after a restart, or on another worker, processing
+//! resumes with the record after the checkpointed one. [`stage`](kinesis_lease::Checkpointer::stage)
+//! is free; [`checkpoint`](kinesis_lease::Checkpointer::checkpoint) writes. When a shard stream
+//! ends or is dropped, the last staged position is checkpointed and the lease released in one
+//! write. [`Consumer::consume_with`] checkpoints for you, every N records or T seconds.
+//!
+//! KPL aggregates are split; each user record has a sub-sequence number, and a checkpoint
+//! inside an aggregate resumes at the next user record.
+//!
+//! # Fetching
+//!
+//! [`FetchMode::Polling`] calls `GetRecords` (within 5 calls per second per shard, again at
+//! once while behind); [`FetchMode::EnhancedFanOut`] registers a stream consumer and holds a
+//! `SubscribeToShard` subscription per shard, renewed from its continuation sequence number.
+//! Either way a bounded prefetch buffer stops fetching while the handler is busy.
+//!
+//! # Resharding
+//!
+//! When a shard ends (split or merge), its stream ends after its last record; stage that
+//! record and its checkpoint becomes `SHARD_END`. Children start only once all their parents
+//! are at `SHARD_END`, on whichever worker holds them, so records of one partition key stay in
+//! order.
+//!
+//! # Diagnostics
+//!
+//! Every poll, subscription event, lease change, shard start and end, and checkpoint is a
+//! [`DiagnosticEvent`], to a callback ([`ConsumerBuilder::on_event`]) or a broadcast receiver
+//! ([`Consumer::events`]); neither ever blocks the consumer.
+
+mod consume_with;
+mod consumer;
+mod error;
+mod events;
+mod fetch;
+mod record;
+mod settings;
+mod shard;
+
+pub use consume_with::HandlerError;
+pub use consumer::{Consumer, ConsumerBuilder, Shards};
+pub use error::{ConsumerError, ConsumerErrorKind};
+pub use events::DiagnosticEvent;
+pub use kinesis_lease::checkpointer::CheckpointPolicy;
+pub use record::ConsumerRecord;
+pub use settings::{ConsumerSettings, FanOutSettings, FetchMode, PollingSettings};
+pub use shard::ShardStream;

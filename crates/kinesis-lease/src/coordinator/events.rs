@@ -10,7 +10,7 @@ use kinesis_kcl_compat::sequence::Checkpoint;
 use tokio::sync::{mpsc, watch};
 
 use crate::checkpointer::Checkpointer;
-use crate::error::LeaseError;
+use crate::error::{LeaseError, LeaseErrorKind};
 
 /// Something that happened to this worker's leases or to the fleet, for logs and metrics.
 ///
@@ -23,6 +23,23 @@ use crate::error::LeaseError;
 #[non_exhaustive]
 #[derive(Clone, Debug)]
 pub enum LeaseEvent {
+    /// A checkpoint of a held lease was written.
+    Checkpointed {
+        /// The lease.
+        key: LeaseKey,
+        /// The checkpoint now stored (`SHARD_END` at a shard's end).
+        checkpoint: Checkpoint,
+    },
+    /// A checkpoint write attempt failed (the checkpointer may retry it; a lost lease is never
+    /// retried).
+    CheckpointFailed {
+        /// The lease.
+        key: LeaseKey,
+        /// The kind of failure.
+        kind: LeaseErrorKind,
+        /// The error's message.
+        message: String,
+    },
     /// This worker now holds the lease (taken, created, stolen or resumed after a restart).
     Acquired {
         /// The lease.

@@ -1097,13 +1097,28 @@ impl CheckpointSink for HeldSink {
         Box::pin(async move {
             let (_serialised, lease) = self.lock_held(lease_key).await?;
             let release = update.release;
-            let stored = self
+            let stored = match self
                 .shared
                 .repository
                 .update_checkpoint(&lease, update)
                 .await
-                .map_err(|e| self.on_error(lease_key, e))?;
+            {
+                Ok(stored) => stored,
+                Err(e) => {
+                    let e = self.on_error(lease_key, e);
+                    self.shared.emit(LeaseEvent::CheckpointFailed {
+                        key: lease_key.clone(),
+                        kind: e.kind(),
+                        message: e.to_string(),
+                    });
+                    return Err(e);
+                }
+            };
             self.shared.wrote(&stored, self.generation, false);
+            self.shared.emit(LeaseEvent::Checkpointed {
+                key: lease_key.clone(),
+                checkpoint: stored.checkpoint.clone(),
+            });
             if release {
                 self.shared
                     .end_held(lease_key, self.generation, LeaseStatus::Released);

@@ -1,0 +1,685 @@
+//! [`Consumer`] and its builder: one worker of an application reading a stream.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use futures_core::Stream;
+use futures_util::StreamExt as _;
+use kinesis_client::{AdminClient, Client, ClientConfig, ConsumerArn, Shard, StreamId};
+use kinesis_lease::coordinator::{Handover, LeaseCoordinator};
+use kinesis_lease::{AssignmentStrategy, DynamoDbLeaseRepository, LeaseRepository};
+use kinesis_serde::{Deserializer, Raw};
+use tokio::sync::{Notify, broadcast, mpsc, watch};
+use tokio::task::JoinHandle;
+
+use crate::error::{ConsumerError, ConsumerErrorKind};
+use crate::events::{DiagnosticEvent, Diagnostics, EventCallback};
+use crate::fetch::fanout::{FanOutFetcher, SubscribeLimiter};
+use crate::fetch::polling::PollingFetcher;
+use crate::fetch::{FetchContext, Fetcher};
+use crate::settings::{ConsumerSettings, FetchMode};
+use crate::shard::{self, ShardContext, ShardStream};
+
+type ShutdownSignal = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// Builds a [`Consumer`]; see [`Consumer::builder`].
+#[must_use]
+pub struct ConsumerBuilder<T> {
+    config: ClientConfig,
+    stream: StreamId,
+    application_name: String,
+    worker_id: Option<String>,
+    deserializer: Arc<dyn Deserializer<T> + Send + Sync>,
+    settings: ConsumerSettings,
+    strategy: Option<Arc<dyn AssignmentStrategy>>,
+    repository: Option<Arc<dyn LeaseRepository>>,
+    handover: Option<Handover>,
+    on_event: Option<EventCallback>,
+    shutdown_signal: Option<ShutdownSignal>,
+}
+
+impl<T> fmt::Debug for ConsumerBuilder<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConsumerBuilder")
+            .field("stream", &self.stream)
+            .field("application_name", &self.application_name)
+            .field("worker_id", &self.worker_id)
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: Send + 'static> ConsumerBuilder<T> {
+    /// This worker's id: unique among the application's workers. Default: a random id.
+    pub fn worker_id(mut self, worker_id: impl Into<String>) -> Self {
+        self.worker_id = Some(worker_id.into());
+        self
+    }
+
+    /// How payloads become values. Default [`Raw`] (the bytes as they are).
+    pub fn deserializer<U, D>(self, deserializer: D) -> ConsumerBuilder<U>
+    where
+        D: Deserializer<U> + Send + Sync + 'static,
+    {
+        ConsumerBuilder {
+            config: self.config,
+            stream: self.stream,
+            application_name: self.application_name,
+            worker_id: self.worker_id,
+            deserializer: Arc::new(deserializer),
+            settings: self.settings,
+            strategy: self.strategy,
+            repository: self.repository,
+            handover: self.handover,
+            on_event: self.on_event,
+            shutdown_signal: self.shutdown_signal,
+        }
+    }
+
+    /// All settings at once.
+    pub fn settings(mut self, settings: ConsumerSettings) -> Self {
+        self.settings = settings;
+        self
+    }
+
+    /// Polling or enhanced fan-out.
+    pub fn fetch_mode(mut self, mode: FetchMode) -> Self {
+        self.settings.fetch_mode = mode;
+        self
+    }
+
+    /// Where shards without a checkpoint start.
+    pub fn initial_position(mut self, position: kinesis_lease::lineage::InitialPosition) -> Self {
+        self.settings.initial_position = position;
+        self
+    }
+
+    /// The lease coordinator's settings.
+    pub fn lease_settings(mut self, lease: kinesis_lease::CoordinatorSettings) -> Self {
+        self.settings.lease = lease;
+        self
+    }
+
+    /// How leases are shared among workers. Default [`Balanced`](kinesis_lease::Balanced).
+    pub fn strategy(mut self, strategy: Arc<dyn AssignmentStrategy>) -> Self {
+        self.strategy = Some(strategy);
+        self
+    }
+
+    /// Where leases are stored. Default: the DynamoDB table named after the application, in
+    /// the KCL's format (created when missing).
+    pub fn lease_repository(mut self, repository: Arc<dyn LeaseRepository>) -> Self {
+        self.repository = Some(repository);
+        self
+    }
+
+    /// The channel on which released leases are announced to the application's other workers.
+    /// Default: [`Handover::for_table`] of the application name (the workers of this process).
+    pub fn handover(mut self, handover: Handover) -> Self {
+        self.handover = Some(handover);
+        self
+    }
+
+    /// A callback for every [`DiagnosticEvent`], called inline: keep it quick and
+    /// non-blocking.
+    pub fn on_event(mut self, callback: impl Fn(&DiagnosticEvent) + Send + Sync + 'static) -> Self {
+        self.on_event = Some(Arc::new(callback));
+        self
+    }
+
+    /// Shuts the consumer down when `signal` completes (for instance `tokio::signal::ctrl_c`).
+    pub fn shutdown_on(mut self, signal: impl Future<Output = ()> + Send + 'static) -> Self {
+        self.shutdown_signal = Some(Box::pin(signal));
+        self
+    }
+
+    /// Checks the stream, registers the fan-out consumer (when fetching so), ensures the lease
+    /// table, reads the shard list and starts the lease coordinator.
+    ///
+    /// # Errors
+    ///
+    /// [`ConsumerErrorKind::Kinesis`] when the stream is missing or cannot be described, or
+    /// the fan-out consumer cannot be registered; [`ConsumerErrorKind::Lease`] when the lease
+    /// table cannot be used; [`ConsumerErrorKind::Usage`] for an empty application name.
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel-safe: dropped part way, leases may have been taken; they expire.
+    pub async fn build(self) -> Result<Consumer<T>, ConsumerError> {
+        if self.application_name.is_empty() {
+            return Err(ConsumerError::new(
+                ConsumerErrorKind::Usage,
+                "the application name (the lease table's name) must not be empty",
+            ));
+        }
+        let client = Client::new(&self.config);
+        let admin = AdminClient::new(&self.config);
+        client
+            .describe_stream_summary(self.stream.clone())
+            .await
+            .map_err(ConsumerError::kinesis)?;
+        let worker_id = self.worker_id.unwrap_or_else(random_worker_id);
+        let settings = self.settings;
+        let diagnostics = Diagnostics::new(settings.event_capacity, self.on_event);
+
+        let fan_out = match &settings.fetch_mode {
+            FetchMode::EnhancedFanOut(fo) => {
+                let name = fo
+                    .consumer_name
+                    .clone()
+                    .unwrap_or_else(|| self.application_name.clone());
+                let arn = register_consumer(&admin, &self.stream, &name).await?;
+                let limiter = Arc::new(SubscribeLimiter::new(fo.max_subscriptions_per_second));
+                Some((arn, limiter))
+            }
+            _ => None,
+        };
+
+        let repository = self.repository.unwrap_or_else(|| {
+            Arc::new(DynamoDbLeaseRepository::new(
+                &self.config,
+                self.application_name.clone(),
+            ))
+        });
+        let handover = self
+            .handover
+            .unwrap_or_else(|| Handover::for_table(&self.application_name));
+        let mut coordinator = LeaseCoordinator::builder(repository, worker_id.clone())
+            .settings(
+                settings
+                    .lease
+                    .clone()
+                    .with_initial_position(settings.initial_position),
+            )
+            .handover(handover);
+        if let Some(strategy) = self.strategy {
+            coordinator = coordinator.strategy(strategy);
+        }
+        let coordinator = coordinator.build();
+
+        let shards = list_shards(&client, &self.stream)
+            .await
+            .map_err(ConsumerError::kinesis)?;
+        let known: BTreeSet<_> = shards.iter().map(|s| s.id().clone()).collect();
+        coordinator.update_shards(shards.iter());
+        let acquisitions = coordinator
+            .acquisitions()
+            .expect("a new coordinator's acquisitions are not taken");
+
+        let (stop, _) = watch::channel(false);
+        let forward = tokio::spawn(forward_lease_events(
+            coordinator.events(),
+            diagnostics.clone(),
+            stop.subscribe(),
+        ));
+        coordinator.start().await.map_err(ConsumerError::lease)?;
+
+        let prefetch_batches = match &settings.fetch_mode {
+            FetchMode::Polling(p) => p.prefetch_batches,
+            FetchMode::EnhancedFanOut(f) => f.prefetch_batches,
+        };
+        let shard_sync = Arc::new(Notify::new());
+        let ctx = Arc::new(ShardContext {
+            client: client.clone(),
+            stream: self.stream.clone(),
+            deserializer: self.deserializer,
+            diagnostics: diagnostics.clone(),
+            initial_position: settings.initial_position,
+            prefetch_batches,
+            release_timeout: settings.lease.release_timeout,
+            shard_sync: Arc::clone(&shard_sync),
+        });
+
+        let (shards_tx, shards_rx) = mpsc::channel(settings.lease.acquisition_capacity.max(1));
+        let fetch_mode = settings.fetch_mode.clone();
+        let dispatch = tokio::spawn({
+            let ctx = Arc::clone(&ctx);
+            let fan_out = fan_out.clone();
+            let mut acquisitions = acquisitions;
+            async move {
+                while let Some(lease) = acquisitions.recv().await {
+                    let fetch = FetchContext {
+                        client: ctx.client.clone(),
+                        stream: ctx.stream.clone(),
+                        shard: lease.lease_key.shard_id().clone(),
+                        diagnostics: ctx.diagnostics.clone(),
+                    };
+                    let make = |position| match (&fetch_mode, &fan_out) {
+                        (FetchMode::EnhancedFanOut(fo), Some((arn, limiter))) => {
+                            Fetcher::FanOut(FanOutFetcher::new(
+                                fetch,
+                                fo,
+                                arn.clone(),
+                                Arc::clone(limiter),
+                                position,
+                            ))
+                        }
+                        (FetchMode::Polling(p), _) => {
+                            Fetcher::Polling(PollingFetcher::new(fetch, p.clone(), position))
+                        }
+                        _ => Fetcher::Polling(PollingFetcher::new(
+                            fetch,
+                            Default::default(),
+                            position,
+                        )),
+                    };
+                    let stream = shard::start(Arc::clone(&ctx), lease, make);
+                    // Nobody takes shard streams any more: dropping it checkpoints and
+                    // releases its lease.
+                    let _ = shards_tx.send(stream).await;
+                }
+            }
+        });
+
+        let sync = tokio::spawn(sync_shards(
+            client.clone(),
+            self.stream.clone(),
+            coordinator.clone(),
+            diagnostics.clone(),
+            known,
+            settings.shard_sync_interval,
+            shard_sync,
+            stop.subscribe(),
+        ));
+
+        let consumer = Consumer {
+            inner: Arc::new(Inner {
+                stream: self.stream,
+                application_name: self.application_name,
+                worker_id,
+                admin,
+                coordinator,
+                diagnostics,
+                settings,
+                fan_out_consumer: fan_out.map(|(arn, _)| arn),
+                shards: Mutex::new(Some(shards_rx)),
+                tasks: Mutex::new(vec![dispatch, sync, forward]),
+                stop,
+                shut_down: tokio::sync::Mutex::new(false),
+            }),
+        };
+        if let Some(signal) = self.shutdown_signal {
+            let handle = consumer.clone();
+            tokio::spawn(async move {
+                signal.await;
+                handle.shutdown().await;
+            });
+        }
+        Ok(consumer)
+    }
+}
+
+fn random_worker_id() -> String {
+    format!("worker-{:016x}", rand::random::<u64>())
+}
+
+async fn register_consumer(
+    admin: &AdminClient,
+    stream: &StreamId,
+    name: &str,
+) -> Result<ConsumerArn, ConsumerError> {
+    match admin
+        .describe_stream_consumer_by_name(stream.clone(), name)
+        .await
+    {
+        Ok(existing) => {
+            let active = admin
+                .wait_until_consumer_active(&existing.arn)
+                .await
+                .map_err(ConsumerError::kinesis)?;
+            Ok(active.arn)
+        }
+        Err(e) if e.is_not_found() => {
+            match admin.register_stream_consumer(stream.clone(), name).await {
+                Ok(registered) => Ok(registered.arn),
+                // Registered by another worker meanwhile.
+                Err(e) if e.kind() == kinesis_client::ErrorKind::ResourceInUse => {
+                    let existing = admin
+                        .describe_stream_consumer_by_name(stream.clone(), name)
+                        .await
+                        .map_err(ConsumerError::kinesis)?;
+                    let active = admin
+                        .wait_until_consumer_active(&existing.arn)
+                        .await
+                        .map_err(ConsumerError::kinesis)?;
+                    Ok(active.arn)
+                }
+                Err(e) => Err(ConsumerError::kinesis(e)),
+            }
+        }
+        Err(e) => Err(ConsumerError::kinesis(e)),
+    }
+}
+
+async fn list_shards(
+    client: &Client,
+    stream: &StreamId,
+) -> Result<Vec<Shard>, kinesis_client::Error> {
+    let mut out = Vec::new();
+    let mut pages = client.list_shards(stream.clone(), None);
+    while let Some(shard) = pages.next().await {
+        out.push(shard?);
+    }
+    Ok(out)
+}
+
+async fn forward_lease_events(
+    mut events: broadcast::Receiver<kinesis_lease::LeaseEvent>,
+    diagnostics: Diagnostics,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            biased;
+            event = events.recv() => match event {
+                Ok(event) => diagnostics.emit(DiagnosticEvent::Lease(event)),
+                Err(broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::warn!(missed = n, "lease events were dropped: the diagnostics could not keep up");
+                }
+                Err(broadcast::error::RecvError::Closed) => break,
+            },
+            _ = stop.wait_for(|s| *s) => {
+                // Deliver what the shutdown itself produced, then stop.
+                while let Ok(event) = events.try_recv() {
+                    diagnostics.emit(DiagnosticEvent::Lease(event));
+                }
+                break;
+            }
+        }
+    }
+}
+
+/// Reads the shard list every `interval`, and at once when a shard ended; feeds the
+/// coordinator (which creates leases for ready shards) and takes at once when it changed.
+#[allow(clippy::too_many_arguments)]
+async fn sync_shards(
+    client: Client,
+    stream: StreamId,
+    coordinator: LeaseCoordinator,
+    diagnostics: Diagnostics,
+    mut known: BTreeSet<kinesis_client::ShardId>,
+    interval: std::time::Duration,
+    wake: Arc<Notify>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let woken = tokio::select! {
+            biased;
+            _ = stop.wait_for(|s| *s) => break,
+            () = wake.notified() => true,
+            _ = ticks.tick() => false,
+        };
+        let shards = match list_shards(&client, &stream).await {
+            Ok(shards) => shards,
+            Err(e) => {
+                tracing::warn!(stream = %stream, error = %e, "listing shards failed; trying again at the next sync");
+                continue;
+            }
+        };
+        let mut changed = false;
+        for shard in &shards {
+            if known.insert(shard.id().clone()) {
+                changed = true;
+                diagnostics.emit(DiagnosticEvent::NewShardDetected {
+                    shard_id: shard.id().clone(),
+                });
+            }
+        }
+        coordinator.update_shards(shards.iter());
+        if changed || woken {
+            coordinator.take_now().await;
+        }
+    }
+}
+
+// === Consumer ===
+
+/// One worker of an application consuming a Kinesis stream.
+///
+/// Build it with [`Consumer::builder`]; then either take [`shards`](Self::shards), a stream of
+/// per-shard record streams to process in parallel, or hand a record handler to
+/// [`consume_with`](Self::consume_with). [`shutdown`](Self::shutdown) stops it cleanly:
+/// every shard's last staged position is checkpointed and its lease released, so another worker
+/// continues at once.
+///
+/// A cheap-clone handle: clone it to shut down from another task.
+///
+/// ```no_run
+/// use futures_util::StreamExt;
+/// use kinesis_client::ClientConfig;
+/// use kinesis_consumer::Consumer;
+/// use kinesis_serde::Utf8;
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let config = ClientConfig::from_env().await?;
+/// let consumer = Consumer::builder(&config, "orders", "order-audit")
+///     .worker_id("audit-1")
+///     .deserializer(Utf8)
+///     .build()
+///     .await?;
+/// let mut shards = consumer.shards()?;
+/// let stopper = consumer.clone();
+/// tokio::spawn(async move {
+///     tokio::signal::ctrl_c().await.ok();
+///     stopper.shutdown().await;
+/// });
+/// while let Some(mut shard) = shards.next().await {
+///     tokio::spawn(async move {
+///         while let Some(Ok(record)) = shard.next().await {
+///             println!("{}", record.data());
+///             shard.checkpointer().stage(record.position());
+///         }
+///     });
+/// }
+/// # Ok(()) }
+/// ```
+pub struct Consumer<T> {
+    inner: Arc<Inner<T>>,
+}
+
+impl<T> Clone for Consumer<T> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+impl<T> fmt::Debug for Consumer<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Consumer")
+            .field("stream", &self.inner.stream)
+            .field("application_name", &self.inner.application_name)
+            .field("worker_id", &self.inner.worker_id)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Inner<T> {
+    stream: StreamId,
+    application_name: String,
+    worker_id: String,
+    admin: AdminClient,
+    coordinator: LeaseCoordinator,
+    diagnostics: Diagnostics,
+    settings: ConsumerSettings,
+    fan_out_consumer: Option<ConsumerArn>,
+    shards: Mutex<Option<mpsc::Receiver<ShardStream<T>>>>,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+    stop: watch::Sender<bool>,
+    shut_down: tokio::sync::Mutex<bool>,
+}
+
+impl<T> Drop for Inner<T> {
+    fn drop(&mut self) {
+        // Dropped without shutdown: stop the background tasks (leases then expire).
+        for task in self
+            .tasks
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .drain(..)
+        {
+            task.abort();
+        }
+    }
+}
+
+impl Consumer<Bytes> {
+    /// A builder for a worker of `application_name` (the lease table's name, and the fan-out
+    /// consumer's name by default) reading `stream` (a name or an ARN), with the clients of
+    /// `config`.
+    ///
+    /// ```no_run
+    /// # async fn run(config: kinesis_client::ClientConfig) -> Result<(), kinesis_consumer::ConsumerError> {
+    /// use kinesis_consumer::{Consumer, FetchMode, FanOutSettings};
+    /// use kinesis_lease::lineage::InitialPosition;
+    ///
+    /// let consumer = Consumer::builder(&config, "orders", "order-audit")
+    ///     .initial_position(InitialPosition::TrimHorizon)
+    ///     .fetch_mode(FetchMode::EnhancedFanOut(FanOutSettings::default()))
+    ///     .build()
+    ///     .await?;
+    /// # let _ = consumer; Ok(()) }
+    /// ```
+    pub fn builder(
+        config: &ClientConfig,
+        stream: impl Into<StreamId>,
+        application_name: impl Into<String>,
+    ) -> ConsumerBuilder<Bytes> {
+        ConsumerBuilder {
+            config: config.clone(),
+            stream: stream.into(),
+            application_name: application_name.into(),
+            worker_id: None,
+            deserializer: Arc::new(Raw),
+            settings: ConsumerSettings::default(),
+            strategy: None,
+            repository: None,
+            handover: None,
+            on_event: None,
+            shutdown_signal: None,
+        }
+    }
+}
+
+impl<T: Send + 'static> Consumer<T> {
+    /// The stream of this worker's shard streams: one [`ShardStream`] each time a lease is
+    /// acquired (the same shard may come again after its lease was released and taken back).
+    /// Process them in parallel. Ends after [`shutdown`](Self::shutdown).
+    ///
+    /// # Errors
+    ///
+    /// [`ConsumerErrorKind::Usage`] when called a second time (or after
+    /// [`consume_with`](Self::consume_with)).
+    pub fn shards(&self) -> Result<Shards<T>, ConsumerError> {
+        let rx = self
+            .inner
+            .shards
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+            .ok_or_else(|| {
+                ConsumerError::new(
+                    ConsumerErrorKind::Usage,
+                    "the shard streams were already taken",
+                )
+            })?;
+        Ok(Shards { rx })
+    }
+
+    /// Every diagnostic event from now on. A receiver that falls more than
+    /// [`event_capacity`](ConsumerSettings::event_capacity) events behind misses the oldest.
+    pub fn events(&self) -> broadcast::Receiver<DiagnosticEvent> {
+        self.inner.diagnostics.subscribe()
+    }
+
+    /// This worker's id.
+    pub fn worker_id(&self) -> &str {
+        &self.inner.worker_id
+    }
+
+    /// The application name (the lease table's name).
+    pub fn application_name(&self) -> &str {
+        &self.inner.application_name
+    }
+
+    /// The stream.
+    pub fn stream(&self) -> &StreamId {
+        &self.inner.stream
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &ConsumerSettings {
+        &self.inner.settings
+    }
+
+    /// The lease coordinator (to read the leases held, or subscribe to its events).
+    pub fn lease_coordinator(&self) -> &LeaseCoordinator {
+        &self.inner.coordinator
+    }
+
+    /// Stops the worker: stops taking leases, ends every shard stream, writes each shard's last
+    /// staged checkpoint and releases its lease (in one write), waiting up to the lease
+    /// settings' release timeout for the shard streams to end; then deregisters the fan-out
+    /// consumer when so configured. Idempotent.
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel-safe: dropped part way, some leases stay held and expire. Calling it again
+    /// finishes the job.
+    pub async fn shutdown(&self) {
+        let mut shut_down = self.inner.shut_down.lock().await;
+        if *shut_down {
+            return;
+        }
+        self.inner.coordinator.shutdown().await;
+        self.inner.stop.send_replace(true);
+        let tasks: Vec<JoinHandle<()>> = self
+            .inner
+            .tasks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .drain(..)
+            .collect();
+        for task in tasks {
+            let _ = task.await;
+        }
+        if let (Some(arn), FetchMode::EnhancedFanOut(fo)) = (
+            &self.inner.fan_out_consumer,
+            &self.inner.settings.fetch_mode,
+        ) && fo.deregister_on_shutdown
+            && let Err(e) = self.inner.admin.deregister_stream_consumer(arn).await
+        {
+            tracing::warn!(consumer = %arn, error = %e, "deregistering the fan-out consumer failed");
+        }
+        *shut_down = true;
+    }
+}
+
+/// The stream of a worker's [`ShardStream`]s; see [`Consumer::shards`].
+#[must_use = "streams do nothing unless polled"]
+pub struct Shards<T> {
+    rx: mpsc::Receiver<ShardStream<T>>,
+}
+
+impl<T> fmt::Debug for Shards<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Shards").finish_non_exhaustive()
+    }
+}
+
+impl<T> Stream for Shards<T> {
+    type Item = ShardStream<T>;
+
+    /// Cancel safe.
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<ShardStream<T>>> {
+        self.rx.poll_recv(cx)
+    }
+}

@@ -1,0 +1,139 @@
+//! [`DiagnosticEvent`]: what the consumer did, for logs, metrics and tests.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use kinesis_client::ShardId;
+use kinesis_kcl_compat::sequence::Checkpoint;
+use kinesis_lease::LeaseEvent;
+use tokio::sync::broadcast;
+
+/// Something the consumer did. Delivered without ever blocking the consumer: to the callback
+/// given to [`ConsumerBuilder::on_event`](crate::ConsumerBuilder::on_event) (called inline, so
+/// it must be quick), and to every [`Consumer::events`](crate::Consumer::events) receiver (a
+/// bounded broadcast: a receiver that falls behind misses the oldest events).
+///
+/// The lease cases (acquired, lost, released, renewal failed, stolen, checkpoint written or
+/// failed, worker joined or left) come from the lease coordinator as [`LeaseEvent`]s.
+///
+/// ```
+/// use kinesis_consumer::DiagnosticEvent;
+/// use kinesis_lease::LeaseEvent;
+///
+/// fn log(event: &DiagnosticEvent) {
+///     match event {
+///         DiagnosticEvent::PollComplete { shard_id, records, .. } => {
+///             println!("{shard_id}: {records} records")
+///         }
+///         DiagnosticEvent::Lease(LeaseEvent::Lost { key }) => println!("lost {key}"),
+///         _ => {}
+///     }
+/// }
+/// # log(&DiagnosticEvent::ShardStarted {
+/// #     shard_id: "shardId-000000000000".parse().unwrap(),
+/// #     checkpoint: kinesis_kcl_compat::sequence::Checkpoint::TRIM_HORIZON,
+/// # });
+/// ```
+#[non_exhaustive]
+#[derive(Clone, Debug)]
+pub enum DiagnosticEvent {
+    /// A `GetRecords` call returned (polling).
+    PollComplete {
+        /// The shard.
+        shard_id: ShardId,
+        /// Kinesis records in the response (aggregates count once).
+        records: usize,
+        /// How far the shard's newest record is ahead of this batch.
+        millis_behind_latest: Option<i64>,
+        /// How long the call took, rate-limit waits and client retries included.
+        duration: Duration,
+    },
+    /// An enhanced fan-out event arrived.
+    SubscriptionEvent {
+        /// The shard.
+        shard_id: ShardId,
+        /// Kinesis records in the event.
+        records: usize,
+        /// How far the shard's newest record is ahead of this event.
+        millis_behind_latest: i64,
+    },
+    /// A fetch failed for a retryable reason; it is retried after `delay`.
+    FetchRetry {
+        /// The shard.
+        shard_id: ShardId,
+        /// The failure, as text.
+        error: String,
+        /// The pause before the retry.
+        delay: Duration,
+    },
+    /// A shard's processing started (its lease was acquired), at `checkpoint`.
+    ShardStarted {
+        /// The shard.
+        shard_id: ShardId,
+        /// Where processing resumes.
+        checkpoint: Checkpoint,
+    },
+    /// The end of a shard was reached (it was split or merged); its children follow.
+    ShardEnded {
+        /// The shard.
+        shard_id: ShardId,
+        /// Its child shards.
+        children: Vec<ShardId>,
+    },
+    /// A shard's processing stopped on this worker (shard end, lease lost or released,
+    /// shutdown, the stream dropped, or an error).
+    ShardStopped {
+        /// The shard.
+        shard_id: ShardId,
+    },
+    /// A shard was seen for the first time in the shard list.
+    NewShardDetected {
+        /// The shard.
+        shard_id: ShardId,
+    },
+    /// A lease event of this worker's coordinator.
+    Lease(LeaseEvent),
+}
+
+/// A callback for diagnostic events.
+pub(crate) type EventCallback = Arc<dyn Fn(&DiagnosticEvent) + Send + Sync>;
+
+/// Where diagnostic events go.
+#[derive(Clone)]
+pub(crate) struct Diagnostics {
+    tx: broadcast::Sender<DiagnosticEvent>,
+    callback: Option<EventCallback>,
+}
+
+impl fmt::Debug for Diagnostics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Diagnostics")
+            .field("receivers", &self.tx.receiver_count())
+            .field("callback", &self.callback.is_some())
+            .finish()
+    }
+}
+
+impl Diagnostics {
+    pub(crate) fn new(
+        capacity: usize,
+        callback: Option<EventCallback>,
+    ) -> Self {
+        let (tx, _) = broadcast::channel(capacity.max(1));
+        Self { tx, callback }
+    }
+
+    pub(crate) fn emit(&self, event: DiagnosticEvent) {
+        if let Some(callback) = &self.callback {
+            callback(&event);
+        }
+        if self.tx.receiver_count() > 0 {
+            let _ = self.tx.send(event);
+        }
+    }
+
+    pub(crate) fn subscribe(&self) -> broadcast::Receiver<DiagnosticEvent> {
+        self.tx.subscribe()
+    }
+}

@@ -1,0 +1,136 @@
+//! The enhanced fan-out fetcher: a `SubscribeToShard` subscription, renewed from its last
+//! continuation sequence number whenever it ends (every 5 minutes on AWS) or fails.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use futures_util::StreamExt as _;
+use kinesis_client::{ConsumerArn, StartingPosition, SubscribeToShardStream};
+use tokio::time::Instant;
+
+use super::{Batch, FetchContext};
+use crate::error::ConsumerError;
+use crate::events::DiagnosticEvent;
+use crate::settings::{Backoff, FanOutSettings};
+
+/// Spaces the subscribe calls of all of a worker's shards: at most `per_second` a second.
+#[derive(Debug)]
+pub(crate) struct SubscribeLimiter {
+    spacing: Duration,
+    next: Mutex<Option<Instant>>,
+}
+
+impl SubscribeLimiter {
+    pub(crate) fn new(per_second: u32) -> Self {
+        Self {
+            spacing: Duration::from_secs(1) / per_second.max(1),
+            next: Mutex::new(None),
+        }
+    }
+
+    /// Waits for this call's slot.
+    async fn acquire(&self) {
+        let slot = {
+            let mut next = self.next.lock().unwrap_or_else(PoisonError::into_inner);
+            let now = Instant::now();
+            let slot = next.map_or(now, |n| n.max(now));
+            *next = Some(slot + self.spacing);
+            slot
+        };
+        tokio::time::sleep_until(slot).await;
+    }
+}
+
+/// Reads one shard through an enhanced fan-out subscription.
+#[derive(Debug)]
+pub(crate) struct FanOutFetcher {
+    ctx: FetchContext,
+    consumer: ConsumerArn,
+    limiter: Arc<SubscribeLimiter>,
+    position: StartingPosition,
+    subscription: Option<SubscribeToShardStream>,
+    backoff: Backoff,
+    ended: bool,
+}
+
+impl FanOutFetcher {
+    pub(crate) fn new(
+        ctx: FetchContext,
+        settings: &FanOutSettings,
+        consumer: ConsumerArn,
+        limiter: Arc<SubscribeLimiter>,
+        position: StartingPosition,
+    ) -> Self {
+        Self {
+            ctx,
+            consumer,
+            limiter,
+            position,
+            subscription: None,
+            backoff: Backoff::new(settings.retry_base_delay, settings.retry_max_delay),
+            ended: false,
+        }
+    }
+
+    pub(crate) async fn next_batch(&mut self) -> Result<Option<Batch>, ConsumerError> {
+        loop {
+            if self.ended {
+                return Ok(None);
+            }
+            let subscription = match &mut self.subscription {
+                Some(subscription) => subscription,
+                None => {
+                    self.limiter.acquire().await;
+                    let subscribed = self
+                        .ctx
+                        .client
+                        .subscribe_to_shard(&self.consumer, &self.ctx.shard, self.position.clone())
+                        .await;
+                    match subscribed {
+                        Ok(subscription) => self.subscription.insert(subscription),
+                        // A subscription to this shard from the last seconds is still open
+                        // (a quick resubscribe): wait and try again.
+                        Err(e) if e.kind() == kinesis_client::ErrorKind::ResourceInUse => {
+                            let delay = self.backoff.next_delay();
+                            tracing::debug!(shard_id = %self.ctx.shard, ?delay, "subscription still in use; waiting");
+                            tokio::time::sleep(delay).await;
+                            continue;
+                        }
+                        Err(e) => {
+                            self.ctx.retry_or_fail(&mut self.backoff, e).await?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match subscription.next().await {
+                Some(Ok(mut event)) => {
+                    self.backoff.reset();
+                    let records = event.take_records();
+                    self.ctx
+                        .diagnostics
+                        .emit(DiagnosticEvent::SubscriptionEvent {
+                            shard_id: self.ctx.shard.clone(),
+                            records: records.len(),
+                            millis_behind_latest: event.millis_behind_latest(),
+                        });
+                    match event.continuation_sequence_number() {
+                        Some(next) if !event.is_shard_end() => {
+                            self.position = StartingPosition::AfterSequenceNumber(next.clone());
+                        }
+                        _ => self.ended = true,
+                    }
+                    let end = self.ended.then(|| event.child_shards().to_vec());
+                    return Ok(Some(Batch { records, end }));
+                }
+                Some(Err(e)) => {
+                    self.subscription = None;
+                    self.ctx.retry_or_fail(&mut self.backoff, e).await?;
+                }
+                // The subscription ended (after 5 minutes on AWS): subscribe again from the
+                // continuation sequence number.
+                None => self.subscription = None,
+            }
+        }
+    }
+}

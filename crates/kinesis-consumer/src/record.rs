@@ -1,0 +1,88 @@
+//! [`ConsumerRecord`]: one user record, deserialized, with where it came from.
+
+use std::time::SystemTime;
+
+use kinesis_client::{SequenceNumber, ShardId};
+use kinesis_kcl_compat::sequence::ExtendedSequenceNumber;
+
+/// One user record of a shard: a plain Kinesis record, or one sub-record of a KPL aggregate.
+///
+/// Stage its [`position`](Self::position) on the shard's checkpointer once it is processed.
+///
+/// ```no_run
+/// # async fn run(mut shard: kinesis_consumer::ShardStream<String>) {
+/// use futures_util::StreamExt;
+///
+/// while let Some(record) = shard.next().await {
+///     let record = record.expect("readable");
+///     println!("{} {}: {}", record.shard_id(), record.position(), record.data());
+///     shard.checkpointer().stage(record.position());
+/// }
+/// # }
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConsumerRecord<T> {
+    pub(crate) shard_id: ShardId,
+    pub(crate) sequence_number: SequenceNumber,
+    pub(crate) sub_sequence_number: Option<u64>,
+    pub(crate) partition_key: String,
+    pub(crate) explicit_hash_key: Option<String>,
+    pub(crate) approximate_arrival_timestamp: Option<SystemTime>,
+    pub(crate) data: T,
+}
+
+impl<T> ConsumerRecord<T> {
+    /// The shard the record was read from.
+    pub fn shard_id(&self) -> &ShardId {
+        &self.shard_id
+    }
+
+    /// The sequence number of the Kinesis record (shared by the sub-records of one aggregate).
+    pub fn sequence_number(&self) -> &SequenceNumber {
+        &self.sequence_number
+    }
+
+    /// The index of this user record inside its KPL aggregate; `None` for a plain record.
+    pub fn sub_sequence_number(&self) -> Option<u64> {
+        self.sub_sequence_number
+    }
+
+    /// Whether the record came out of a KPL aggregate.
+    pub fn is_aggregated(&self) -> bool {
+        self.sub_sequence_number.is_some()
+    }
+
+    /// The position to checkpoint: sequence number and sub-sequence number (0 for a plain
+    /// record), as the KCL stores it.
+    pub fn position(&self) -> ExtendedSequenceNumber {
+        ExtendedSequenceNumber::new(
+            self.sequence_number.clone(),
+            self.sub_sequence_number.unwrap_or(0),
+        )
+    }
+
+    /// The partition key the record was written with.
+    pub fn partition_key(&self) -> &str {
+        &self.partition_key
+    }
+
+    /// The explicit hash key of an aggregated user record, if its producer set one.
+    pub fn explicit_hash_key(&self) -> Option<&str> {
+        self.explicit_hash_key.as_deref()
+    }
+
+    /// When Kinesis accepted the (outer) record.
+    pub fn approximate_arrival_timestamp(&self) -> Option<SystemTime> {
+        self.approximate_arrival_timestamp
+    }
+
+    /// The deserialized payload.
+    pub fn data(&self) -> &T {
+        &self.data
+    }
+
+    /// Consumes the record into its payload.
+    pub fn into_data(self) -> T {
+        self.data
+    }
+}

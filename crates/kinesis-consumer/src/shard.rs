@@ -1,0 +1,427 @@
+//! One shard's processing: [`ShardStream`], what the user reads, and the task behind it that
+//! fetches, splits aggregates, skips what the checkpoint covers, deserializes, and makes the
+//! final checkpoint when the shard's processing stops.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use futures_core::Stream;
+use futures_util::StreamExt as _;
+use kinesis_client::{Client, Record, ShardId, StartingPosition, StreamId};
+use kinesis_kcl_compat::aggregation::{self, Decoded};
+use kinesis_kcl_compat::sequence::{Checkpoint, ExtendedSequenceNumber, Sentinel};
+use kinesis_lease::Checkpointer;
+use kinesis_lease::coordinator::{AcquiredLease, LeaseStatus};
+use kinesis_lease::lineage::InitialPosition;
+use kinesis_serde::Deserializer;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::error::{ConsumerError, ConsumerErrorKind};
+use crate::events::{DiagnosticEvent, Diagnostics};
+use crate::fetch::{Batch, Fetcher};
+use crate::record::ConsumerRecord;
+
+/// What the shard task sends to the [`ShardStream`]: one fetched batch, converted.
+type Delivery<T> = Vec<Result<ConsumerRecord<T>, ConsumerError>>;
+
+/// The records of one shard whose lease this worker holds, in order, deserialized, with KPL
+/// aggregates split; and the shard's [`Checkpointer`].
+///
+/// Process the records, [`stage`](Checkpointer::stage) each one's
+/// [`position`](ConsumerRecord::position) once it is done, and
+/// [`checkpoint`](Checkpointer::checkpoint) from time to time (or use
+/// [`Consumer::consume_with`](crate::Consumer::consume_with), which does it for you).
+///
+/// The stream ends when:
+/// - the shard ended (it was split or merged) and every record was delivered; stage the last
+///   one and its checkpoint becomes `SHARD_END`, after which the child shards start;
+/// - the lease was lost to another worker (records fetched but not delivered are dropped; the
+///   new owner reads them again from the checkpoint);
+/// - the consumer shuts down.
+///
+/// When it has ended, or when it is dropped, the last staged position is checkpointed and the
+/// lease released in one write, so another worker (or this one) continues from there. An item
+/// `Err` reports a record that could not be deserialized (the stream goes on) or a fetch
+/// failure that ends the stream.
+///
+/// ```no_run
+/// # async fn run(consumer: kinesis_consumer::Consumer<String>) -> Result<(), Box<dyn std::error::Error>> {
+/// use futures_util::StreamExt;
+///
+/// let mut shards = consumer.shards()?;
+/// while let Some(mut shard) = shards.next().await {
+///     tokio::spawn(async move {
+///         while let Some(record) = shard.next().await {
+///             match record {
+///                 Ok(record) => {
+///                     println!("{}", record.data());
+///                     shard.checkpointer().stage(record.position());
+///                 }
+///                 Err(e) => eprintln!("{e}"),
+///             }
+///         }
+///     });
+/// }
+/// # Ok(()) }
+/// ```
+#[must_use = "a shard stream does nothing unless polled"]
+pub struct ShardStream<T> {
+    shard_id: ShardId,
+    checkpointer: Checkpointer,
+    rx: mpsc::Receiver<Delivery<T>>,
+    current: std::vec::IntoIter<Result<ConsumerRecord<T>, ConsumerError>>,
+    discard: Arc<AtomicBool>,
+    done: Option<oneshot::Sender<()>>,
+}
+
+impl<T> std::fmt::Debug for ShardStream<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ShardStream")
+            .field("shard_id", &self.shard_id)
+            .field("buffered", &self.current.len())
+            .field("ended", &self.done.is_none())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T> ShardStream<T> {
+    /// The shard.
+    pub fn shard_id(&self) -> &ShardId {
+        &self.shard_id
+    }
+
+    /// The shard's checkpointer (a cheap clone shares it).
+    pub fn checkpointer(&self) -> &Checkpointer {
+        &self.checkpointer
+    }
+
+    fn finish(&mut self) {
+        self.current = Vec::new().into_iter();
+        self.rx.close();
+        if let Some(done) = self.done.take() {
+            let _ = done.send(());
+        }
+    }
+}
+
+impl<T> Unpin for ShardStream<T> {}
+
+impl<T> Stream for ShardStream<T> {
+    type Item = Result<ConsumerRecord<T>, ConsumerError>;
+
+    /// Cancel safe: records are only taken out of the stream when returned.
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        loop {
+            if self.done.is_none() {
+                return Poll::Ready(None);
+            }
+            if self.discard.load(Ordering::Acquire) {
+                self.finish();
+                return Poll::Ready(None);
+            }
+            if let Some(item) = self.current.next() {
+                return Poll::Ready(Some(item));
+            }
+            match self.rx.poll_recv(cx) {
+                Poll::Ready(Some(batch)) => self.current = batch.into_iter(),
+                Poll::Ready(None) => {
+                    self.finish();
+                    return Poll::Ready(None);
+                }
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+}
+
+/// What a shard task needs from its consumer.
+pub(crate) struct ShardContext<T> {
+    pub(crate) client: Client,
+    pub(crate) stream: StreamId,
+    pub(crate) deserializer: Arc<dyn Deserializer<T> + Send + Sync>,
+    pub(crate) diagnostics: Diagnostics,
+    pub(crate) initial_position: InitialPosition,
+    pub(crate) prefetch_batches: usize,
+    pub(crate) release_timeout: Duration,
+    /// Wakes the shard sync (after a shard ended).
+    pub(crate) shard_sync: Arc<tokio::sync::Notify>,
+}
+
+/// Where to start reading a shard, from its checkpoint; `None` when the shard is finished.
+pub(crate) fn starting_position(
+    checkpoint: &Checkpoint,
+    initial: &InitialPosition,
+) -> Option<StartingPosition> {
+    if let Some(esn) = checkpoint.sequence() {
+        // AT, not AFTER: the checkpoint may be inside an aggregate; records up to and
+        // including it are skipped after fetching.
+        return Some(StartingPosition::AtSequenceNumber(
+            esn.sequence_number().clone(),
+        ));
+    }
+    match checkpoint.sentinel()? {
+        Sentinel::TrimHorizon => Some(StartingPosition::TrimHorizon),
+        Sentinel::Latest => Some(StartingPosition::Latest),
+        Sentinel::AtTimestamp => Some(match initial {
+            InitialPosition::AtTimestamp(t) => StartingPosition::AtTimestamp(*t),
+            // The time is not stored in the lease: without it in the settings, read everything.
+            _ => StartingPosition::TrimHorizon,
+        }),
+        _ => None,
+    }
+}
+
+/// Splits, filters and deserializes one batch of Kinesis records.
+pub(crate) fn convert<T>(
+    shard_id: &ShardId,
+    records: Vec<Record>,
+    skip_through: &mut Option<ExtendedSequenceNumber>,
+    deserializer: &(dyn Deserializer<T> + Send + Sync),
+) -> Delivery<T> {
+    let mut out = Vec::with_capacity(records.len());
+    let mut push = |record: &Record,
+                    sub: Option<u64>,
+                    data: bytes::Bytes,
+                    partition_key: &str,
+                    explicit_hash_key: Option<&str>| {
+        let position =
+            ExtendedSequenceNumber::new(record.sequence_number().clone(), sub.unwrap_or(0));
+        if let Some(skip) = skip_through {
+            if position <= *skip {
+                return;
+            }
+            *skip_through = None;
+        }
+        out.push(match deserializer.deserialize(data) {
+            Ok(data) => Ok(ConsumerRecord {
+                shard_id: shard_id.clone(),
+                sequence_number: record.sequence_number().clone(),
+                sub_sequence_number: sub,
+                partition_key: partition_key.to_owned(),
+                explicit_hash_key: explicit_hash_key.map(str::to_owned),
+                approximate_arrival_timestamp: record.approximate_arrival_timestamp(),
+                data,
+            }),
+            Err(e) => Err(ConsumerError::new(
+                ConsumerErrorKind::Deserialize,
+                "a record could not be deserialized",
+            )
+            .with_source(e)
+            .for_shard(shard_id)
+            .at(position)),
+        });
+    };
+    for record in &records {
+        match aggregation::decode(record.data()) {
+            Ok(Decoded::Aggregate(aggregate)) => {
+                for sub in aggregate.iter() {
+                    push(
+                        record,
+                        Some(sub.sub_sequence_number()),
+                        sub.data().clone(),
+                        sub.partition_key(),
+                        sub.explicit_hash_key(),
+                    );
+                }
+            }
+            Ok(Decoded::Plain { data, reason }) => {
+                if reason.is_corrupt() {
+                    tracing::warn!(shard_id = %shard_id, sequence_number = %record.sequence_number(), ?reason, "corrupt KPL aggregate delivered as a plain record");
+                }
+                push(record, None, data, record.partition_key(), None);
+            }
+            Err(e) => {
+                tracing::warn!(shard_id = %shard_id, sequence_number = %record.sequence_number(), error = %e, "KPL aggregate cannot be split; delivered as a plain record");
+                push(
+                    record,
+                    None,
+                    record.data().clone(),
+                    record.partition_key(),
+                    None,
+                );
+            }
+        }
+    }
+    out
+}
+
+/// Why a shard's fetching stopped.
+enum Stop {
+    /// The lease ended (lost, released, shutdown).
+    Lease(LeaseStatus),
+    /// The shard's end was delivered.
+    ShardEnd,
+    /// A fetch failed for good (delivered as the stream's last item).
+    Failed,
+    /// The user dropped the stream.
+    Dropped,
+}
+
+/// Creates the stream of an acquired lease and spawns its task.
+pub(crate) fn start<T: Send + 'static>(
+    ctx: Arc<ShardContext<T>>,
+    lease: AcquiredLease,
+    fetcher: impl FnOnce(StartingPosition) -> Fetcher,
+) -> ShardStream<T> {
+    let shard_id = lease.lease_key.shard_id().clone();
+    let (tx, rx) = mpsc::channel(ctx.prefetch_batches.max(1));
+    let (done_tx, done_rx) = oneshot::channel();
+    let discard = Arc::new(AtomicBool::new(false));
+    let position = starting_position(&lease.checkpoint, &ctx.initial_position);
+    let fetcher = position.map(fetcher);
+    let stream = ShardStream {
+        shard_id: shard_id.clone(),
+        checkpointer: lease.checkpointer.clone(),
+        rx,
+        current: Vec::new().into_iter(),
+        discard: Arc::clone(&discard),
+        done: Some(done_tx),
+    };
+    ctx.diagnostics.emit(DiagnosticEvent::ShardStarted {
+        shard_id: shard_id.clone(),
+        checkpoint: lease.checkpoint.clone(),
+    });
+    tokio::spawn(run(ctx, shard_id, lease, fetcher, tx, discard, done_rx));
+    stream
+}
+
+async fn run<T: Send + 'static>(
+    ctx: Arc<ShardContext<T>>,
+    shard_id: ShardId,
+    lease: AcquiredLease,
+    fetcher: Option<Fetcher>,
+    tx: mpsc::Sender<Delivery<T>>,
+    discard: Arc<AtomicBool>,
+    mut done: oneshot::Receiver<()>,
+) {
+    let checkpointer = lease.checkpointer;
+    let mut signal = lease.signal;
+    let mut skip_through = lease.checkpoint.sequence().cloned();
+    let mut last_delivered: Option<ExtendedSequenceNumber> = None;
+
+    let stop = match fetcher {
+        // Already at SHARD_END: nothing to read.
+        None => Stop::ShardEnd,
+        Some(mut fetcher) => loop {
+            let fetched = tokio::select! {
+                biased;
+                status = signal.ended() => break Stop::Lease(status),
+                _ = &mut done => break Stop::Dropped,
+                fetched = fetcher.next_batch() => fetched,
+            };
+            let Batch { records, end } = match fetched {
+                Ok(Some(batch)) => batch,
+                Ok(None) => break Stop::ShardEnd,
+                Err(e) => {
+                    let _ = tx.send(vec![Err(e)]).await;
+                    break Stop::Failed;
+                }
+            };
+            let delivery = convert(&shard_id, records, &mut skip_through, &*ctx.deserializer);
+            if let Some(last) = delivery.iter().rev().find_map(|r| match r {
+                Ok(record) => Some(record.position()),
+                Err(e) => e.record_position().cloned(),
+            }) {
+                last_delivered = Some(last);
+            }
+            if let Some(children) = end {
+                let children = children_of(&ctx, &shard_id, children).await;
+                // The checkpoint of the last record delivered becomes SHARD_END.
+                checkpointer.mark_shard_end(last_delivered.clone(), children.clone());
+                ctx.diagnostics.emit(DiagnosticEvent::ShardEnded {
+                    shard_id: shard_id.clone(),
+                    children: children.clone(),
+                });
+                if !delivery.is_empty() {
+                    let _ = tx.send(delivery).await;
+                }
+                break Stop::ShardEnd;
+            }
+            if delivery.is_empty() {
+                continue;
+            }
+            tokio::select! {
+                biased;
+                status = signal.ended() => break Stop::Lease(status),
+                _ = &mut done => break Stop::Dropped,
+                sent = tx.send(delivery) => if sent.is_err() { break Stop::Dropped },
+            }
+        },
+    };
+
+    if let Stop::Lease(_) = stop {
+        // Lost, released or shutting down: end the user's stream now; what was fetched but not
+        // delivered is read again by the next holder.
+        discard.store(true, Ordering::Release);
+    }
+    drop(tx);
+
+    // Wait until the user is done with the stream (it ended, or was dropped), so that the
+    // final checkpoint covers the last record staged. A lost lease needs no wait.
+    let lost =
+        matches!(stop, Stop::Lease(LeaseStatus::Lost)) || signal.status() == LeaseStatus::Lost;
+    if !lost && !matches!(stop, Stop::Dropped) {
+        loop {
+            tokio::select! {
+                biased;
+                _ = &mut done => break,
+                status = signal.ended(), if !signal.is_ended() => {
+                    if status == LeaseStatus::Lost {
+                        break;
+                    }
+                    discard.store(true, Ordering::Release);
+                }
+                // Shutting down: the coordinator waits this long for the final checkpoint.
+                () = tokio::time::sleep(ctx.release_timeout), if signal.is_ended() => break,
+            }
+        }
+    }
+
+    if signal.status() != LeaseStatus::Lost {
+        match checkpointer.checkpoint_and_release().await {
+            Ok(()) => {}
+            Err(e) if e.is_lease_lost() => {}
+            Err(e) => {
+                tracing::warn!(shard_id = %shard_id, error = %e, "final checkpoint failed");
+            }
+        }
+    }
+    ctx.diagnostics.emit(DiagnosticEvent::ShardStopped {
+        shard_id: shard_id.clone(),
+    });
+    if let Stop::ShardEnd = stop {
+        // The children may be ready now: read the shard list and take at once.
+        ctx.shard_sync.notify_one();
+    }
+}
+
+/// The children of an ended shard: as the service reported them, or from the shard list when
+/// it did not.
+async fn children_of<T>(
+    ctx: &ShardContext<T>,
+    shard_id: &ShardId,
+    reported: Vec<kinesis_client::ChildShard>,
+) -> Vec<ShardId> {
+    if !reported.is_empty() {
+        return reported.iter().map(|c| c.id().clone()).collect();
+    }
+    let mut children = Vec::new();
+    let mut shards = ctx.client.list_shards(ctx.stream.clone(), None);
+    while let Some(shard) = shards.next().await {
+        match shard {
+            Ok(shard) => {
+                if shard.parents().any(|p| p == shard_id) {
+                    children.push(shard.id().clone());
+                }
+            }
+            Err(e) => {
+                tracing::warn!(shard_id = %shard_id, error = %e, "listing shards to find the children of an ended shard failed");
+                break;
+            }
+        }
+    }
+    children
+}

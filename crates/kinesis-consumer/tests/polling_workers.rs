@@ -1,0 +1,107 @@
+//! The consumer in polling mode on the DynamoDB and Kinesis emulators (embedded, or the
+//! servers the standard endpoint variables name): records from every shard, checkpoints at
+//! shutdown, a second worker continuing after them, and the hand-over of leases.
+
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use kinesis_consumer::DiagnosticEvent;
+use kinesis_kcl_compat::sequence::{Checkpoint, ExtendedSequenceNumber};
+use kinesis_lease::LeaseEvent;
+use support::{Fixture, eventually};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_every_shard_checkpoints_the_last_staged_record_and_releases_at_shutdown() {
+    let fx = Fixture::new(3).await;
+    let written = fx.put((0..60).map(|i| format!("v{i}")), 12).await;
+    let worker = fx.worker("w1").await;
+    eventually("all 60 records", Duration::from_secs(30), || {
+        worker.count() >= 60
+    })
+    .await;
+    let worker = worker.shutdown().await;
+
+    let mut values = worker.values();
+    values.sort();
+    let mut expected: Vec<String> = written.iter().map(|(v, _, _)| v.clone()).collect();
+    expected.sort();
+    assert_eq!(values, expected, "every record once");
+    let shards: BTreeSet<_> = worker
+        .seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|r| r.shard_id().to_string())
+        .collect();
+    assert_eq!(shards.len(), 3, "records from every shard");
+
+    // Released, with the last record of each shard as the checkpoint.
+    let mut last: BTreeMap<String, ExtendedSequenceNumber> = BTreeMap::new();
+    for (_, shard, seq) in &written {
+        last.insert(
+            shard.to_string(),
+            ExtendedSequenceNumber::plain(seq.clone()),
+        );
+    }
+    let leases = fx.leases().await;
+    assert_eq!(leases.len(), 3);
+    for (key, lease) in &leases {
+        assert_eq!(lease.lease_owner, None, "{key} released");
+        assert_eq!(
+            lease.checkpoint,
+            Checkpoint::from(last[key].clone()),
+            "{key} checkpointed at its last record"
+        );
+    }
+    // Order per partition key is kept.
+    let seen = worker.seen.lock().unwrap();
+    let mut by_key: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for r in seen.iter() {
+        by_key.entry(r.partition_key()).or_default().push(r.data());
+    }
+    for (key, vals) in by_key {
+        let mut sorted = vals.clone();
+        sorted.sort_by_key(|v| v[1..].parse::<u32>().unwrap());
+        assert_eq!(vals, sorted, "order of {key}");
+    }
+    let events = worker.events.lock().unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, DiagnosticEvent::PollComplete { .. }))
+    );
+    let released = events
+        .iter()
+        .filter(|e| matches!(e, DiagnosticEvent::Lease(LeaseEvent::Released { .. })))
+        .count();
+    assert_eq!(released, 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_worker_continues_after_the_checkpoint() {
+    let fx = Fixture::new(2).await;
+    fx.put((0..20).map(|i| format!("a{i}")), 4).await;
+    let first = fx.worker("w1").await;
+    eventually("the first 20", Duration::from_secs(30), || {
+        first.count() >= 20
+    })
+    .await;
+    first.shutdown().await;
+
+    let more = fx.put((0..10).map(|i| format!("b{i}")), 4).await;
+    let second = fx.worker("w2").await;
+    eventually("the next 10", Duration::from_secs(30), || {
+        second.count() >= 10
+    })
+    .await;
+    // Give it a moment to show it reads nothing twice.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let second = second.shutdown().await;
+    let mut values = second.values();
+    values.sort();
+    let mut expected: Vec<String> = more.iter().map(|(v, _, _)| v.clone()).collect();
+    expected.sort();
+    assert_eq!(values, expected);
+}
