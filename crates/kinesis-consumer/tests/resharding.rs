@@ -1,0 +1,221 @@
+//! Resharding while the consumer runs, on the emulators: the parent's checkpoint ends at
+//! `SHARD_END`, children start only after every parent finished, and nothing is lost or
+//! reordered per partition key.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use futures_util::TryStreamExt;
+use kinesis_client::Shard;
+use kinesis_consumer::DiagnosticEvent;
+use kinesis_kcl_compat::sequence::Checkpoint;
+use support::{Fixture, Worker, eventually};
+
+/// Every value once, and in write order per partition key (values are `"{tag}{n}"` with `n`
+/// counting up per test).
+fn check_order_and_completeness(worker: &Worker, written: &[String]) {
+    let seen = worker.seen.lock().unwrap();
+    let mut got: Vec<String> = seen.iter().map(|r| r.data().clone()).collect();
+    got.sort();
+    let mut expected = written.to_vec();
+    expected.sort();
+    assert_eq!(got, expected, "every record exactly once");
+    let mut by_key: BTreeMap<&str, Vec<u32>> = BTreeMap::new();
+    for r in seen.iter() {
+        let n: u32 = r.data()[1..].parse().unwrap();
+        by_key.entry(r.partition_key()).or_default().push(n);
+    }
+    for (key, ns) in by_key {
+        let mut sorted = ns.clone();
+        sorted.sort();
+        assert_eq!(ns, sorted, "order of {key}");
+    }
+}
+
+/// The order in which shards started and stopped on `worker`.
+fn shard_timeline(worker: &Worker) -> Vec<(String, &'static str)> {
+    worker
+        .events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|e| match e {
+            DiagnosticEvent::ShardStarted { shard_id, .. } => Some((shard_id.to_string(), "start")),
+            DiagnosticEvent::ShardStopped { shard_id } => Some((shard_id.to_string(), "stop")),
+            _ => None,
+        })
+        .collect()
+}
+
+/// No child started before its parent stopped for the last time.
+fn check_parents_first(timeline: &[(String, &str)], parent: &str, children: &[String]) {
+    let parent_stop = timeline
+        .iter()
+        .rposition(|(s, e)| s == parent && *e == "stop")
+        .expect("the parent stopped");
+    for child in children {
+        let first_start = timeline
+            .iter()
+            .position(|(s, e)| s == child && *e == "start")
+            .unwrap_or_else(|| panic!("{child} started"));
+        assert!(
+            first_start > parent_stop,
+            "{child} started before its parent {parent} finished: {timeline:?}"
+        );
+    }
+}
+
+async fn shards(fx: &Fixture) -> Vec<Shard> {
+    fx.client
+        .list_shards(&fx.stream, None)
+        .try_collect()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_split_ends_the_parent_at_shard_end_before_the_children_start() {
+    let fx = Fixture::new(1).await;
+    let parent = shards(&fx).await.remove(0);
+    let mut written: Vec<String> = fx
+        .put((0..30).map(|i| format!("v{i}")), 6)
+        .await
+        .into_iter()
+        .map(|(v, _, _)| v)
+        .collect();
+    let worker = fx.worker("w1").await;
+    eventually("the parent's records", Duration::from_secs(20), || {
+        worker.count() >= 10
+    })
+    .await;
+    fx.admin
+        .split_shard(&fx.stream, parent.id(), parent.hash_key_range().midpoint())
+        .await
+        .unwrap();
+    written.extend(
+        fx.put((30..60).map(|i| format!("v{i}")), 6)
+            .await
+            .into_iter()
+            .map(|(v, _, _)| v),
+    );
+    eventually("all 60 records", Duration::from_secs(30), || {
+        worker.count() >= 60
+    })
+    .await;
+    let leases = fx.leases().await;
+    assert_eq!(
+        leases[parent.id().as_str()].checkpoint,
+        Checkpoint::SHARD_END,
+        "the parent's checkpoint"
+    );
+    let children: Vec<String> = shards(&fx)
+        .await
+        .into_iter()
+        .filter(|s| s.parents().any(|p| p == parent.id()))
+        .map(|s| s.id().to_string())
+        .collect();
+    assert_eq!(children.len(), 2);
+    assert_eq!(
+        leases[parent.id().as_str()]
+            .child_shard_ids
+            .iter()
+            .map(|c| c.to_string())
+            .collect::<std::collections::BTreeSet<_>>(),
+        children.iter().cloned().collect(),
+        "the parent's lease lists its children"
+    );
+    let worker = worker.shutdown().await;
+    check_order_and_completeness(&worker, &written);
+    check_parents_first(&shard_timeline(&worker), parent.id().as_str(), &children);
+    assert!(worker.events.lock().unwrap().iter().any(
+        |e| matches!(e, DiagnosticEvent::ShardEnded { shard_id, .. } if shard_id == parent.id())
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merge_ends_both_parents_before_the_child_starts() {
+    let fx = Fixture::new(2).await;
+    let mut parents = shards(&fx).await;
+    parents.sort_by_key(|s| s.hash_key_range().start());
+    let mut written: Vec<String> = fx
+        .put((0..30).map(|i| format!("v{i}")), 6)
+        .await
+        .into_iter()
+        .map(|(v, _, _)| v)
+        .collect();
+    let worker = fx.worker("w1").await;
+    eventually("the parents' records", Duration::from_secs(20), || {
+        worker.count() >= 10
+    })
+    .await;
+    fx.admin
+        .merge_shards(&fx.stream, parents[0].id(), parents[1].id())
+        .await
+        .unwrap();
+    written.extend(
+        fx.put((30..60).map(|i| format!("v{i}")), 6)
+            .await
+            .into_iter()
+            .map(|(v, _, _)| v),
+    );
+    eventually("all 60 records", Duration::from_secs(30), || {
+        worker.count() >= 60
+    })
+    .await;
+    let leases = fx.leases().await;
+    for p in &parents {
+        assert_eq!(leases[p.id().as_str()].checkpoint, Checkpoint::SHARD_END);
+    }
+    let child: Vec<String> = shards(&fx)
+        .await
+        .into_iter()
+        .filter(|s| s.parents().count() == 2)
+        .map(|s| s.id().to_string())
+        .collect();
+    assert_eq!(child.len(), 1);
+    let worker = worker.shutdown().await;
+    check_order_and_completeness(&worker, &written);
+    let timeline = shard_timeline(&worker);
+    for p in &parents {
+        check_parents_first(&timeline, p.id().as_str(), &child);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_after_a_reshard_does_not_resume_ended_shards() {
+    let fx = Fixture::new(1).await;
+    let parent = shards(&fx).await.remove(0);
+    fx.put((0..10).map(|i| format!("v{i}")), 3).await;
+    let worker = fx.worker("w1").await;
+    eventually("the parent's records", Duration::from_secs(20), || {
+        worker.count() >= 10
+    })
+    .await;
+    fx.admin
+        .split_shard(&fx.stream, parent.id(), parent.hash_key_range().midpoint())
+        .await
+        .unwrap();
+    eventually("the children held", Duration::from_secs(30), || {
+        worker.held() == 2
+    })
+    .await;
+    worker.shutdown().await;
+
+    let written = fx.put((10..20).map(|i| format!("v{i}")), 3).await;
+    let again = fx.worker("w1").await;
+    eventually("the new records", Duration::from_secs(20), || {
+        again.count() >= 10
+    })
+    .await;
+    let again = again.shutdown().await;
+    let values: Vec<String> = written.into_iter().map(|(v, _, _)| v).collect();
+    check_order_and_completeness(&again, &values);
+    assert!(
+        !shard_timeline(&again)
+            .iter()
+            .any(|(s, _)| s == parent.id().as_str()),
+        "the ended parent was not resumed"
+    );
+}
