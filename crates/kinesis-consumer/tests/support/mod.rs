@@ -153,6 +153,7 @@ impl Fixture {
 }
 
 pub type Seen = Arc<Mutex<Vec<ConsumerRecord<String>>>>;
+pub type Events = Arc<Mutex<Vec<DiagnosticEvent>>>;
 
 /// A consumer whose shard streams are read by tasks that stage every record.
 pub struct Worker {

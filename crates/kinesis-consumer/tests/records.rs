@@ -1,0 +1,206 @@
+//! What the records look like and where reading resumes, on the emulators: KPL aggregates split
+//! with sub-sequence numbers and resumed inside an aggregate; an expired iterator and
+//! throttling recovered from without loss; poison records reported with their position.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use kinesis_client::{ClientConfig, PartitionKey, PutRecordsEntry, RetryConfig};
+use kinesis_consumer::{Consumer, ConsumerErrorKind, DiagnosticEvent, FetchMode, PollingSettings};
+use kinesis_kcl_compat::aggregation::AggregateBuilder;
+use kinesis_serde::{Utf8, deserializer_fn};
+use kinesis_testkit::{Fault, FaultRule};
+use support::{Fixture, Worker, eventually};
+
+async fn put_aggregate(fx: &Fixture, values: impl IntoIterator<Item = String>) {
+    let mut builder = AggregateBuilder::new();
+    for (i, v) in values.into_iter().enumerate() {
+        builder.add(PutRecordsEntry::new(
+            v,
+            PartitionKey::new(format!("user-{i}")).unwrap(),
+        ));
+    }
+    let aggregate = builder.finish().unwrap();
+    fx.client
+        .put_record(
+            &fx.stream,
+            PutRecordsEntry::new(aggregate.data().clone(), aggregate.partition_key().clone())
+                .with_explicit_hash_key(aggregate.explicit_hash_key()),
+        )
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aggregates_are_split_and_resumed_at_the_sub_sequence_number() {
+    let fx = Fixture::new(1).await;
+    put_aggregate(&fx, (0..10).map(|i| format!("u{i}"))).await;
+
+    // The first run processes five user records, stages the fifth, and stops.
+    let first: Consumer<String> = Consumer::builder(&fx.config, &fx.stream, fx.app.clone())
+        .worker_id("w1")
+        .deserializer(Utf8)
+        .settings(fx.settings())
+        .build()
+        .await
+        .unwrap();
+    let mut shards = first.shards().unwrap();
+    let mut shard = shards.next().await.unwrap();
+    let mut got = Vec::new();
+    for _ in 0..5 {
+        let r = shard.next().await.unwrap().unwrap();
+        assert!(r.is_aggregated());
+        assert_eq!(r.partition_key(), format!("user-{}", got.len()));
+        got.push((r.data().clone(), r.sub_sequence_number().unwrap()));
+        shard.checkpointer().stage(r.position());
+    }
+    drop(shard);
+    first.shutdown().await;
+    assert_eq!(
+        got,
+        (0..5).map(|i| (format!("u{i}"), i)).collect::<Vec<_>>()
+    );
+
+    // The second run starts inside the aggregate, at the sixth.
+    let second = fx.worker("w2").await;
+    eventually("the other five", Duration::from_secs(20), || {
+        second.count() >= 5
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let second = second.shutdown().await;
+    let seen = second.seen.lock().unwrap();
+    let rest: Vec<(String, u64)> = seen
+        .iter()
+        .map(|r| (r.data().clone(), r.sub_sequence_number().unwrap()))
+        .collect();
+    assert_eq!(
+        rest,
+        (5..10).map(|i| (format!("u{i}"), i)).collect::<Vec<_>>()
+    );
+    // All ten share the Kinesis record's sequence number.
+    assert!(
+        seen.iter()
+            .all(|r| r.sequence_number() == seen[0].sequence_number())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_iterator_is_renewed_after_the_last_record_delivered() {
+    let fx = Fixture::new(1).await;
+    kinesis_testkit::require_capability!(fx.env, kinesis_testkit::Capability::FaultInjection);
+    let written = fx.put((0..30).map(|i| format!("v{i}")), 3).await;
+    // Small batches, so that the iterator expires in the middle of the shard.
+    let settings = fx.settings().with_fetch_mode(FetchMode::Polling(
+        PollingSettings::default().with_batch_size(10),
+    ));
+    let expiry = fx.env.faults().add(
+        FaultRule::new("GetRecords", Fault::expired_iterator())
+            .after(1)
+            .times(1),
+    );
+    let worker = fx.worker_with("w1", settings).await;
+    eventually("all 30", Duration::from_secs(20), || worker.count() >= 30).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let worker = worker.shutdown().await;
+    assert_eq!(expiry.fired(), 1);
+    let values = worker.values();
+    let expected: Vec<String> = written.into_iter().map(|(v, _, _)| v).collect();
+    assert_eq!(
+        values, expected,
+        "nothing skipped, nothing repeated, in order"
+    );
+    // One iterator at the start, one after the expiry.
+    assert_eq!(fx.env.faults().calls("GetShardIterator"), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttled_fetches_back_off_and_resume() {
+    let fx = Fixture::new(1).await;
+    kinesis_testkit::require_capability!(fx.env, kinesis_testkit::Capability::FaultInjection);
+    let written = fx.put((0..20).map(|i| format!("v{i}")), 3).await;
+    // A client that retries each call twice, and more throttles than that.
+    let throttle = fx
+        .env
+        .faults()
+        .add(FaultRule::new("GetRecords", Fault::throttle()).times(5));
+    let config = ClientConfig::builder()
+        .sdk_config(fx.env.sdk_config())
+        .kinesis_endpoint(fx.env.kinesis_endpoint())
+        .dynamodb_endpoint(fx.env.dynamodb_endpoint())
+        .retry(RetryConfig::default().with_max_attempts(2))
+        .build()
+        .await
+        .unwrap();
+    let settings = fx.settings().with_fetch_mode(FetchMode::Polling(
+        PollingSettings::default()
+            .with_retry_delays(Duration::from_millis(100), Duration::from_millis(400)),
+    ));
+    let events: support::Events = Arc::default();
+    let sink = Arc::clone(&events);
+    let consumer: Consumer<String> = Consumer::builder(&config, &fx.stream, fx.app.clone())
+        .worker_id("w1")
+        .deserializer(Utf8)
+        .settings(settings)
+        .on_event(move |e| sink.lock().unwrap().push(e.clone()))
+        .build()
+        .await
+        .unwrap();
+    let worker = Worker::run(consumer, events);
+    eventually("all 20", Duration::from_secs(60), || worker.count() >= 20).await;
+    let worker = worker.shutdown().await;
+    assert_eq!(throttle.fired(), 5);
+    let expected: Vec<String> = written.into_iter().map(|(v, _, _)| v).collect();
+    assert_eq!(worker.values(), expected);
+    let retries = worker
+        .events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| matches!(e, DiagnosticEvent::FetchRetry { .. }))
+        .count();
+    assert_eq!(
+        retries, 2,
+        "5 throttles: two calls of two attempts failed, the third went through"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_that_cannot_be_deserialized_is_reported_with_its_position() {
+    let fx = Fixture::new(1).await;
+    let written = fx.put(["1", "2", "x", "4"].map(String::from), 1).await;
+    let numbers = deserializer_fn(|b: bytes::Bytes| {
+        std::str::from_utf8(&b)
+            .ok()
+            .and_then(|s| s.parse::<u32>().ok())
+            .ok_or("not a number")
+    });
+    let consumer: Consumer<u32> = Consumer::builder(&fx.config, &fx.stream, fx.app.clone())
+        .worker_id("w1")
+        .deserializer(numbers)
+        .settings(fx.settings())
+        .build()
+        .await
+        .unwrap();
+    let mut shards = consumer.shards().unwrap();
+    let mut shard = shards.next().await.unwrap();
+    let mut ok = Vec::new();
+    let mut bad = Vec::new();
+    while ok.len() + bad.len() < 4 {
+        match shard.next().await.unwrap() {
+            Ok(r) => ok.push(*r.data()),
+            Err(e) => {
+                assert_eq!(e.kind(), ConsumerErrorKind::Deserialize);
+                bad.push(e.record_position().unwrap().clone());
+            }
+        }
+    }
+    assert_eq!(ok, [1, 2, 4]);
+    assert_eq!(bad.len(), 1);
+    assert_eq!(bad[0].sequence_number(), &written[2].2);
+    drop(shard);
+    consumer.shutdown().await;
+}
