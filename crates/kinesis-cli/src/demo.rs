@@ -1,13 +1,19 @@
-//! The local demo: emulators, a stream, records written and read back.
+//! The local demo: emulators, a stream, records written and read by two consumer workers that
+//! share the shards; one stops and the other takes over.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use futures_util::TryStreamExt;
+use futures_util::StreamExt;
 use kinesis_client::{
-    AdminClient, Client, ClientConfig, Error, PartitionKey, PutRecordsEntry, PutRecordsResultEntry,
-    StartingPosition, StreamMode, StreamName, WaitConfig,
+    AdminClient, Client, ClientConfig, Error, PartitionKey, PutRecordsEntry, StreamMode,
+    StreamName, WaitConfig,
 };
+use kinesis_consumer::{Consumer, ConsumerError, ConsumerSettings};
+use kinesis_lease::CoordinatorSettings;
+use kinesis_lease::lineage::InitialPosition;
+use kinesis_serde::Utf8;
 use kinesis_testkit::{Service, TestEnv};
 
 /// What the demo does.
@@ -20,8 +26,8 @@ pub(crate) struct Options {
 impl Options {
     pub(crate) fn parse(args: &[String]) -> Result<Self, String> {
         let mut options = Options {
-            records: 100,
-            shards: 2,
+            records: 200,
+            shards: 4,
         };
         let mut it = args.iter();
         while let Some(flag) = it.next() {
@@ -36,17 +42,17 @@ impl Options {
                 other => return Err(format!("unknown option {other:?}")),
             }
         }
-        if options.records == 0 || options.records > 100_000 {
-            return Err("--records must be 1 to 100000".into());
+        if options.records < 2 || options.records > 100_000 {
+            return Err("--records must be 2 to 100000".into());
         }
-        if options.shards == 0 || options.shards > 50 {
-            return Err("--shards must be 1 to 50".into());
+        if options.shards < 2 || options.shards > 50 {
+            return Err("--shards must be 2 to 50 (two workers share them)".into());
         }
         Ok(options)
     }
 }
 
-pub(crate) async fn run(options: Options) -> Result<(), Error> {
+pub(crate) async fn run(options: Options) -> Result<(), Box<dyn std::error::Error>> {
     let env = TestEnv::start().await;
     println!(
         "Kinesis:  {} ({})",
@@ -86,79 +92,175 @@ pub(crate) async fn run(options: Options) -> Result<(), Error> {
         started.elapsed()
     );
 
-    let entries: Vec<PutRecordsEntry> = (0..options.records)
-        .map(|i| {
-            let key = PartitionKey::new(format!("customer-{}", i % 10))?;
-            Ok(PutRecordsEntry::new(format!("order {i}"), key))
-        })
-        .collect::<Result<_, Error>>()?;
-    let started = Instant::now();
-    let mut per_shard: BTreeMap<String, usize> = BTreeMap::new();
-    for batch in entries.chunks(500) {
-        let out = client.put_records(&name, batch.to_vec()).await?;
-        for e in out.entries() {
-            if let PutRecordsResultEntry::Stored(p) = e {
-                *per_shard.entry(p.shard_id.to_string()).or_default() += 1;
-            }
+    // Two workers of one application share the shards through the lease table.
+    let application = env.unique_name("demo-app");
+    let settings = ConsumerSettings::default()
+        .with_initial_position(InitialPosition::TrimHorizon)
+        .with_lease_settings(
+            CoordinatorSettings::default().with_failover_time(Duration::from_secs(1)),
+        );
+    let tally = Tally::default();
+    let w1 = Worker::start(&config, &name, &application, "worker-1", &settings, &tally).await?;
+    let w2 = Worker::start(&config, &name, &application, "worker-2", &settings, &tally).await?;
+    let half = options.records / 2;
+    write(&client, &name, 0..half).await?;
+    println!("Wrote records 0..{half}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    // Until both read and the shards are shared fairly (the second worker steals its share).
+    let share = options.shards as usize / 2;
+    while tally.unique() < half || w1.held() < share || w2.held() < share {
+        if Instant::now() > deadline {
+            return Err(format!(
+                "the two workers read {} of {half} records in 60 s",
+                tally.unique()
+            )
+            .into());
         }
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     println!(
-        "Wrote {} records in {:?}: {}",
-        options.records,
-        started.elapsed(),
-        per_shard
-            .iter()
-            .map(|(s, n)| format!("{s}={n}"))
-            .collect::<Vec<_>>()
-            .join(", ")
+        "worker-1 holds {} shards, worker-2 holds {}; {} records read",
+        w1.held(),
+        w2.held(),
+        tally.unique()
     );
 
-    let started = Instant::now();
-    let shards: Vec<_> = client.list_shards(&name, None).try_collect().await?;
-    let mut read = 0;
-    for shard in &shards {
-        let mut it = client
-            .get_shard_iterator(&name, shard.id(), StartingPosition::TrimHorizon)
-            .await?;
-        let mut in_shard = Vec::new();
-        loop {
-            let mut out = client.get_records(&it, None).await?;
-            let records = out.take_records();
-            let done = records.is_empty();
-            in_shard.extend(records);
-            match out.next_shard_iterator() {
-                Some(next) if !done => it = next.clone(),
-                _ => break,
-            }
+    // worker-1 stops: it checkpoints and releases its leases; worker-2 takes them over.
+    let stopping = Instant::now();
+    let w1_shards = w1.held();
+    w1.consumer.shutdown().await;
+    while w2.held() < options.shards as usize {
+        if Instant::now() > deadline {
+            return Err("worker-2 did not take over in time".into());
         }
-        if let (Some(first), Some(last)) = (in_shard.first(), in_shard.last()) {
-            println!(
-                "  {}: {} records, first {:?} (key {}), last {:?}",
-                shard.id(),
-                in_shard.len(),
-                String::from_utf8_lossy(first.data()),
-                first.partition_key(),
-                String::from_utf8_lossy(last.data()),
-            );
-        }
-        read += in_shard.len();
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
     println!(
-        "Read {read} records back from {} shards in {:?}",
-        shards.len(),
-        started.elapsed()
+        "worker-1 stopped; worker-2 took over its {w1_shards} shards {:?} after the shutdown began",
+        stopping.elapsed()
     );
-    if read != options.records {
-        return Err(Error::invalid_input(format!(
-            "wrote {} records but read {read}",
-            options.records
-        )));
+    write(&client, &name, half..options.records).await?;
+    println!("Wrote records {half}..{}", options.records);
+    while tally.unique() < options.records {
+        if Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    w2.consumer.shutdown().await;
+
+    let (by_worker, unique, deliveries) = tally.summary();
+    println!("Summary:");
+    for (worker, n) in &by_worker {
+        println!("  {worker}: {n} records");
+    }
+    println!(
+        "  {unique} of {} records read, {} lost",
+        options.records,
+        options.records - unique
+    );
+    if deliveries > unique {
+        println!(
+            "  {} delivered twice: a stolen shard resumes at its last checkpoint (at-least-once)",
+            deliveries - unique
+        );
+    }
+    if unique != options.records {
+        return Err(format!("wrote {} records but read {unique}", options.records).into());
     }
 
     admin.delete_stream(&name).await?;
     println!("Deleted stream {name}; stopping the emulators.");
     env.shutdown().await;
     Ok(())
+}
+
+async fn write(
+    client: &Client,
+    stream: &StreamName,
+    range: std::ops::Range<usize>,
+) -> Result<(), Error> {
+    let entries: Vec<PutRecordsEntry> = range
+        .map(|i| {
+            let key = PartitionKey::new(format!("customer-{}", i % 10))?;
+            Ok(PutRecordsEntry::new(format!("order {i}"), key))
+        })
+        .collect::<Result<_, Error>>()?;
+    for batch in entries.chunks(500) {
+        client.put_records(stream, batch.to_vec()).await?;
+    }
+    Ok(())
+}
+
+/// What every worker read.
+#[derive(Clone, Default)]
+struct Tally {
+    seen: Arc<Mutex<Vec<(String, String)>>>,
+}
+
+impl Tally {
+    fn add(&self, worker: &str, value: String) {
+        self.seen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((worker.to_owned(), value));
+    }
+
+    fn unique(&self) -> usize {
+        self.summary().1
+    }
+
+    /// Records per worker, distinct records, deliveries.
+    fn summary(&self) -> (BTreeMap<String, usize>, usize, usize) {
+        let seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut by_worker = BTreeMap::new();
+        for (w, _) in seen.iter() {
+            *by_worker.entry(w.clone()).or_default() += 1;
+        }
+        let unique: BTreeSet<&String> = seen.iter().map(|(_, v)| v).collect();
+        (by_worker, unique.len(), seen.len())
+    }
+}
+
+/// A consumer worker whose shard streams stage every record they hand to the tally.
+struct Worker {
+    consumer: Consumer<String>,
+}
+
+impl Worker {
+    async fn start(
+        config: &ClientConfig,
+        stream: &StreamName,
+        application: &str,
+        id: &str,
+        settings: &ConsumerSettings,
+        tally: &Tally,
+    ) -> Result<Worker, ConsumerError> {
+        let consumer: Consumer<String> = Consumer::builder(config, stream, application)
+            .worker_id(id)
+            .deserializer(Utf8)
+            .settings(settings.clone())
+            .build()
+            .await?;
+        let mut shards = consumer.shards()?;
+        let (tally, id) = (tally.clone(), id.to_owned());
+        tokio::spawn(async move {
+            while let Some(mut shard) = shards.next().await {
+                let (tally, id) = (tally.clone(), id.clone());
+                tokio::spawn(async move {
+                    while let Some(Ok(record)) = shard.next().await {
+                        shard.checkpointer().stage(record.position());
+                        tally.add(&id, record.into_data());
+                    }
+                });
+            }
+        });
+        Ok(Worker { consumer })
+    }
+
+    fn held(&self) -> usize {
+        self.consumer.lease_coordinator().held_leases().len()
+    }
 }
 
 #[cfg(test)]
@@ -175,7 +277,7 @@ mod tests {
         assert_eq!((o.records, o.shards), (5, 3));
         assert!(Options::parse(&args(&["--records"])).is_err());
         assert!(Options::parse(&args(&["--records", "x"])).is_err());
-        assert!(Options::parse(&args(&["--shards", "0"])).is_err());
+        assert!(Options::parse(&args(&["--shards", "1"])).is_err());
         assert!(Options::parse(&args(&["--bogus"])).is_err());
     }
 }

@@ -5,8 +5,9 @@
 //! ```
 //!
 //! `demo` starts the embedded Kinesis and DynamoDB emulators in this process (or uses the servers
-//! that `AWS_ENDPOINT_URL_KINESIS` / `AWS_ENDPOINT_URL` name), creates a stream, writes records
-//! and reads every one back, printing what happened.
+//! that `AWS_ENDPOINT_URL_KINESIS` / `AWS_ENDPOINT_URL` name), creates a stream, writes records,
+//! and reads them with two consumer workers that share the shards; one stops and the other takes
+//! over; a summary shows the records per worker and that none were lost.
 
 mod demo;
 
@@ -17,9 +18,10 @@ kinesis: tools for Amazon Kinesis Data Streams
 
 USAGE:
     kinesis demo [--records N] [--shards N]
-        Start the embedded emulators (or use AWS_ENDPOINT_URL_KINESIS), create a stream,
-        write N records (default 100) over N shards (default 2), read them back, and
-        print what happened.
+        Start the embedded emulators (or use AWS_ENDPOINT_URL_KINESIS), create a stream of
+        N shards (default 4), and read N records (default 200) with two consumer workers
+        that share the shards; half way, worker-1 stops and worker-2 takes over. Prints
+        the records per worker and that none were lost.
     kinesis help
         Print this message.
 ";
@@ -45,7 +47,9 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(task: impl std::future::Future<Output = Result<(), kinesis_client::Error>>) -> ExitCode {
+fn run(
+    task: impl std::future::Future<Output = Result<(), Box<dyn std::error::Error>>>,
+) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -59,7 +63,7 @@ fn run(task: impl std::future::Future<Output = Result<(), kinesis_client::Error>
     match runtime.block_on(task) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("kinesis: {}", kinesis_client::DisplayErrorChain(&e));
+            eprintln!("kinesis: {}", kinesis_client::DisplayErrorChain(&*e));
             ExitCode::FAILURE
         }
     }

@@ -1,13 +1,14 @@
-//! The README's first command: the demo runs to the end and reports every record read back.
+//! The README's first command: the demo runs to the end, two workers share the shards, one takes
+//! over from the other, and every record is read.
 
 use std::process::Command;
 
 #[test]
-fn the_demo_writes_and_reads_back_every_record() {
+fn two_workers_read_every_record_and_one_takes_over_from_the_other() {
     let out = Command::new(env!("CARGO_BIN_EXE_kinesis"))
         // The environment is inherited: embedded emulators by default, the external ones when
         // the endpoint variables are set.
-        .args(["demo", "--records", "50", "--shards", "3"])
+        .args(["demo", "--records", "60", "--shards", "3"])
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -17,11 +18,11 @@ fn the_demo_writes_and_reads_back_every_record() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(stdout.contains("Created stream"), "{stdout}");
-    assert!(stdout.contains("Wrote 50 records"), "{stdout}");
-    assert!(
-        stdout.contains("Read 50 records back from 3 shards"),
-        "{stdout}"
-    );
+    assert!(stdout.contains("worker-2 took over its"), "{stdout}");
+    assert!(stdout.contains("  worker-1: "), "{stdout}");
+    assert!(stdout.contains("  worker-2: "), "{stdout}");
+    assert!(stdout.contains("60 of 60 records read"), "{stdout}");
+    assert!(stdout.contains(", 0 lost"), "{stdout}");
 }
 
 #[test]
