@@ -232,6 +232,7 @@ impl<T: Send + 'static> ConsumerBuilder<T> {
             initial_position: settings.initial_position,
             prefetch_batches,
             release_timeout: settings.lease.release_timeout,
+            skip_aggregated_records_outside_shard: settings.skip_aggregated_records_outside_shard,
             shard_sync: Arc::clone(&shard_sync),
         });
 

@@ -87,6 +87,15 @@ pub enum DiagnosticEvent {
         /// The shard.
         shard_id: ShardId,
     },
+    /// User records of a KPL aggregate were skipped because their effective hash key lies
+    /// outside the shard's range (see
+    /// [`skip_aggregated_records_outside_shard`](crate::ConsumerSettings::skip_aggregated_records_outside_shard)).
+    AggregatedRecordsSkipped {
+        /// The shard.
+        shard_id: ShardId,
+        /// How many user records of one fetched batch were skipped.
+        count: usize,
+    },
     /// A shard was seen for the first time in the shard list.
     NewShardDetected {
         /// The shard.
@@ -116,10 +125,7 @@ impl fmt::Debug for Diagnostics {
 }
 
 impl Diagnostics {
-    pub(crate) fn new(
-        capacity: usize,
-        callback: Option<EventCallback>,
-    ) -> Self {
+    pub(crate) fn new(capacity: usize, callback: Option<EventCallback>) -> Self {
         let (tx, _) = broadcast::channel(capacity.max(1));
         Self { tx, callback }
     }

@@ -216,6 +216,13 @@ pub struct ConsumerSettings {
     pub shard_sync_interval: Duration,
     /// The capacity of the diagnostic event channel. Default 4096.
     pub event_capacity: usize,
+    /// Skip the user records of KPL aggregates whose effective hash key lies outside the
+    /// shard's hash key range, as the KCL does (each skip is a
+    /// [`DiagnosticEvent::AggregatedRecordsSkipped`](crate::DiagnosticEvent) and a warning).
+    /// Such records reach a shard only when the producer's shard map was stale (around a
+    /// reshard); set `false` to deliver them from the shard they landed on instead. Default
+    /// `true`.
+    pub skip_aggregated_records_outside_shard: bool,
 }
 
 impl Default for ConsumerSettings {
@@ -226,6 +233,7 @@ impl Default for ConsumerSettings {
             lease: CoordinatorSettings::default(),
             shard_sync_interval: Duration::from_secs(60),
             event_capacity: 4096,
+            skip_aggregated_records_outside_shard: true,
         }
     }
 }
@@ -256,6 +264,13 @@ impl ConsumerSettings {
     #[must_use]
     pub fn with_shard_sync_interval(mut self, interval: Duration) -> Self {
         self.shard_sync_interval = interval;
+        self
+    }
+
+    /// Sets whether aggregated user records outside the shard's hash key range are skipped.
+    #[must_use]
+    pub fn with_skip_aggregated_records_outside_shard(mut self, skip: bool) -> Self {
+        self.skip_aggregated_records_outside_shard = skip;
         self
     }
 

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use futures_core::Stream;
 use futures_util::StreamExt as _;
-use kinesis_client::{Client, Record, ShardId, StartingPosition, StreamId};
+use kinesis_client::{Client, HashKeyRange, Record, ShardId, StartingPosition, StreamId};
 use kinesis_kcl_compat::aggregation::{self, Decoded};
 use kinesis_kcl_compat::sequence::{Checkpoint, ExtendedSequenceNumber, Sentinel};
 use kinesis_lease::Checkpointer;
@@ -146,6 +146,7 @@ pub(crate) struct ShardContext<T> {
     pub(crate) initial_position: InitialPosition,
     pub(crate) prefetch_batches: usize,
     pub(crate) release_timeout: Duration,
+    pub(crate) skip_aggregated_records_outside_shard: bool,
     /// Wakes the shard sync (after a shard ended).
     pub(crate) shard_sync: Arc<tokio::sync::Notify>,
 }
@@ -174,13 +175,19 @@ pub(crate) fn starting_position(
     }
 }
 
-/// Splits, filters and deserializes one batch of Kinesis records.
+/// Splits, filters and deserializes one batch of Kinesis records; also returns how many
+/// aggregated user records were skipped for lying outside `range`.
+///
+/// With `range` (the shard's, when known and skipping is on), aggregated user records whose
+/// effective hash key lies outside it are skipped, as the KCL does.
 pub(crate) fn convert<T>(
     shard_id: &ShardId,
+    range: Option<&HashKeyRange>,
     records: Vec<Record>,
     skip_through: &mut Option<ExtendedSequenceNumber>,
     deserializer: &(dyn Deserializer<T> + Send + Sync),
-) -> Delivery<T> {
+) -> (Delivery<T>, usize) {
+    let mut outside = 0;
     let mut out = Vec::with_capacity(records.len());
     let mut push = |record: &Record,
                     sub: Option<u64>,
@@ -218,6 +225,13 @@ pub(crate) fn convert<T>(
         match aggregation::decode(record.data()) {
             Ok(Decoded::Aggregate(aggregate)) => {
                 for sub in aggregate.iter() {
+                    if let Some(range) = range
+                        && !sub.is_in(range)
+                    {
+                        tracing::warn!(shard_id = %shard_id, sequence_number = %record.sequence_number(), sub_sequence_number = sub.sub_sequence_number(), "aggregated user record outside the shard's hash key range skipped");
+                        outside += 1;
+                        continue;
+                    }
                     push(
                         record,
                         Some(sub.sub_sequence_number()),
@@ -245,7 +259,7 @@ pub(crate) fn convert<T>(
             }
         }
     }
-    out
+    (out, outside)
 }
 
 /// Why a shard's fetching stopped.
@@ -300,6 +314,9 @@ async fn run<T: Send + 'static>(
     let checkpointer = lease.checkpointer;
     let mut signal = lease.signal;
     let mut skip_through = lease.checkpoint.sequence().cloned();
+    let range = lease
+        .hash_key_range
+        .filter(|_| ctx.skip_aggregated_records_outside_shard);
     let mut last_delivered: Option<ExtendedSequenceNumber> = None;
 
     let stop = match fetcher {
@@ -320,7 +337,20 @@ async fn run<T: Send + 'static>(
                     break Stop::Failed;
                 }
             };
-            let delivery = convert(&shard_id, records, &mut skip_through, &*ctx.deserializer);
+            let (delivery, outside) = convert(
+                &shard_id,
+                range.as_ref(),
+                records,
+                &mut skip_through,
+                &*ctx.deserializer,
+            );
+            if outside > 0 {
+                ctx.diagnostics
+                    .emit(DiagnosticEvent::AggregatedRecordsSkipped {
+                        shard_id: shard_id.clone(),
+                        count: outside,
+                    });
+            }
             if let Some(last) = delivery.iter().rev().find_map(|r| match r {
                 Ok(record) => Some(record.position()),
                 Err(e) => e.record_position().cloned(),

@@ -204,3 +204,110 @@ async fn a_record_that_cannot_be_deserialized_is_reported_with_its_position() {
     drop(shard);
     consumer.shutdown().await;
 }
+
+/// Reads one shard's records until `n` arrived, with the given settings.
+async fn read_shard(
+    fx: &Fixture,
+    app: &str,
+    settings: kinesis_consumer::ConsumerSettings,
+    shard: &kinesis_client::ShardId,
+    n: usize,
+) -> (Vec<String>, Vec<DiagnosticEvent>) {
+    let events: support::Events = Arc::default();
+    let sink = Arc::clone(&events);
+    let consumer: Consumer<String> = Consumer::builder(&fx.config, &fx.stream, app)
+        .worker_id("w1")
+        .deserializer(Utf8)
+        .settings(settings)
+        .on_event(move |e| sink.lock().unwrap().push(e.clone()))
+        .build()
+        .await
+        .unwrap();
+    let mut shards = consumer.shards().unwrap();
+    let mut got = Vec::new();
+    while got.len() < n {
+        let mut stream = shards.next().await.unwrap();
+        if stream.shard_id() != shard {
+            continue;
+        }
+        while got.len() < n {
+            got.push(stream.next().await.unwrap().unwrap().into_data());
+        }
+    }
+    // Nothing more arrives on that shard.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    consumer.shutdown().await;
+    let events = events.lock().unwrap().clone();
+    (got, events)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aggregated_records_outside_the_shard_are_skipped_as_the_kcl_does_or_delivered() {
+    use futures_util::TryStreamExt;
+    use kinesis_kcl_compat::hash::partition_key_hash;
+
+    let fx = Fixture::new(2).await;
+    let shards: Vec<kinesis_client::Shard> = fx
+        .client
+        .list_shards(&fx.stream, None)
+        .try_collect()
+        .await
+        .unwrap();
+    let home = &shards[0];
+    // Keys for both shards; the first one decides where the aggregate lands (the home shard).
+    let keys: Vec<String> = (0..200).map(|i| format!("k{i}")).collect();
+    let (inside, outside): (Vec<&String>, Vec<&String>) = keys
+        .iter()
+        .partition(|k| home.hash_key_range().contains(partition_key_hash(k)));
+    let mut ordered: Vec<&String> = inside.iter().take(3).copied().collect();
+    ordered.extend(outside.iter().take(2));
+    let mut builder = AggregateBuilder::new();
+    for k in &ordered {
+        builder.add(PutRecordsEntry::new(
+            format!("value of {k}"),
+            PartitionKey::new(k.as_str()).unwrap(),
+        ));
+    }
+    let aggregate = builder.finish().unwrap();
+    let stored = fx
+        .client
+        .put_record(
+            &fx.stream,
+            PutRecordsEntry::new(aggregate.data().clone(), aggregate.partition_key().clone())
+                .with_explicit_hash_key(aggregate.explicit_hash_key()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(stored.shard_id, *home.id());
+
+    // As the KCL: the two records of the other shard's range are skipped, and said so.
+    let (got, events) = read_shard(&fx, &fx.app, fx.settings(), home.id(), 3).await;
+    assert_eq!(
+        got,
+        ordered[..3]
+            .iter()
+            .map(|k| format!("value of {k}"))
+            .collect::<Vec<_>>()
+    );
+    let skipped: usize = events
+        .iter()
+        .map(|e| match e {
+            DiagnosticEvent::AggregatedRecordsSkipped { count, .. } => *count,
+            _ => 0,
+        })
+        .sum();
+    assert_eq!(skipped, 2);
+
+    // Not skipping: all five come from the shard they landed on.
+    let settings = fx
+        .settings()
+        .with_skip_aggregated_records_outside_shard(false);
+    let (got, _) = read_shard(&fx, &format!("{}-all", fx.app), settings, home.id(), 5).await;
+    assert_eq!(
+        got,
+        ordered
+            .iter()
+            .map(|k| format!("value of {k}"))
+            .collect::<Vec<_>>()
+    );
+}

@@ -5,6 +5,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use kinesis_client::HashKeyRange;
 use kinesis_kcl_compat::lease::LeaseKey;
 use kinesis_kcl_compat::sequence::Checkpoint;
 use tokio::sync::{mpsc, watch};
@@ -167,6 +168,9 @@ impl LeaseSignal {
 pub struct AcquiredLease {
     /// The lease (shard).
     pub lease_key: LeaseKey,
+    /// The shard's hash key range, when the lease row records it (the consumer drops
+    /// aggregated user records outside it, as the KCL does).
+    pub hash_key_range: Option<HashKeyRange>,
     /// Its checkpoint when acquired: where processing resumes.
     pub checkpoint: Checkpoint,
     /// Resolves when the lease is lost, released, or the coordinator shuts down.

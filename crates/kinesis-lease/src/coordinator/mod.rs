@@ -545,6 +545,7 @@ impl Shared {
     /// Starts holding `lease` (as stored after this worker's write, or resumed).
     fn register(self: &Arc<Self>, lease: Lease, now: Instant) -> AcquiredLease {
         let generation = self.next_generation.fetch_add(1, Ordering::Relaxed);
+        let hash_key_range = lease.hash_key_range;
         let key = lease.lease_key.clone();
         let sink = Arc::new(HeldSink {
             shared: Arc::clone(self),
@@ -585,6 +586,7 @@ impl Shared {
         });
         AcquiredLease {
             lease_key: key,
+            hash_key_range,
             checkpoint,
             signal,
             checkpointer,
