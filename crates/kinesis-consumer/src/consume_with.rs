@@ -40,10 +40,11 @@ impl<T: Send + 'static> Consumer<T> {
     ///
     /// ```no_run
     /// # async fn run(config: kinesis_client::ClientConfig) -> Result<(), kinesis_consumer::ConsumerError> {
+    /// use kinesis_client::StreamId;
     /// use kinesis_consumer::{CheckpointPolicy, Consumer};
     /// use kinesis_serde::Utf8;
     ///
-    /// let consumer = Consumer::builder(&config, "orders", "order-audit")
+    /// let consumer: Consumer<String> = Consumer::builder(&config, "orders".parse::<StreamId>()?, "order-audit")
     ///     .deserializer(Utf8)
     ///     .shutdown_on(async { tokio::signal::ctrl_c().await.unwrap_or(()) })
     ///     .build()

@@ -454,13 +454,13 @@ async fn sync_shards(
 ///
 /// ```no_run
 /// use futures_util::StreamExt;
-/// use kinesis_client::ClientConfig;
+/// use kinesis_client::{ClientConfig, StreamId};
 /// use kinesis_consumer::Consumer;
 /// use kinesis_serde::Utf8;
 ///
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// let config = ClientConfig::from_env().await?;
-/// let consumer = Consumer::builder(&config, "orders", "order-audit")
+/// let consumer: Consumer<String> = Consumer::builder(&config, "orders".parse::<StreamId>()?, "order-audit")
 ///     .worker_id("audit-1")
 ///     .deserializer(Utf8)
 ///     .build()
@@ -539,10 +539,11 @@ impl Consumer<Bytes> {
     ///
     /// ```no_run
     /// # async fn run(config: kinesis_client::ClientConfig) -> Result<(), kinesis_consumer::ConsumerError> {
+    /// use kinesis_client::StreamId;
     /// use kinesis_consumer::{Consumer, FetchMode, FanOutSettings};
     /// use kinesis_lease::lineage::InitialPosition;
     ///
-    /// let consumer = Consumer::builder(&config, "orders", "order-audit")
+    /// let consumer = Consumer::builder(&config, "orders".parse::<StreamId>()?, "order-audit")
     ///     .initial_position(InitialPosition::TrimHorizon)
     ///     .fetch_mode(FetchMode::EnhancedFanOut(FanOutSettings::default()))
     ///     .build()

@@ -119,6 +119,18 @@ impl ConsumerError {
     }
 }
 
+/// A Kinesis error: [`ConsumerErrorKind::Usage`] for input refused before anything was sent
+/// (an invalid stream name, say), [`ConsumerErrorKind::Kinesis`] otherwise.
+impl From<kinesis_client::Error> for ConsumerError {
+    fn from(e: kinesis_client::Error) -> Self {
+        if e.is_invalid_input() {
+            Self::new(ConsumerErrorKind::Usage, "invalid input").with_source(e)
+        } else {
+            Self::kinesis(e)
+        }
+    }
+}
+
 impl fmt::Debug for ConsumerError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ConsumerError")

@@ -11,14 +11,14 @@
 //!
 //! ```no_run
 //! use futures_util::StreamExt;
-//! use kinesis_client::ClientConfig;
+//! use kinesis_client::{ClientConfig, StreamId};
 //! use kinesis_consumer::Consumer;
 //! use kinesis_lease::lineage::InitialPosition;
 //! use kinesis_serde::Utf8;
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let config = ClientConfig::from_env().await?;
-//! let consumer = Consumer::builder(&config, "orders", "order-audit")
+//! let consumer: Consumer<String> = Consumer::builder(&config, "orders".parse::<StreamId>()?, "order-audit")
 //!     .deserializer(Utf8)
 //!     .initial_position(InitialPosition::TrimHorizon)
 //!     .build()
