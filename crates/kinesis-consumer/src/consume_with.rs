@@ -1,5 +1,6 @@
 //! [`Consumer::consume_with`]: a record handler per record, checkpoints batched.
 
+use std::collections::HashSet;
 use std::future::Future;
 use std::sync::Arc;
 
@@ -15,11 +16,51 @@ use crate::shard::ShardStream;
 /// The error a [`consume_with`](Consumer::consume_with) handler returns.
 pub type HandlerError = Box<dyn std::error::Error + Send + Sync>;
 
+/// When [`consume_with`](Consumer::consume_with) checkpoints.
+///
+/// ```
+/// use std::time::Duration;
+/// use kinesis_consumer::{CheckpointBehaviour, CheckpointPolicy};
+///
+/// // Every 1000 records or 5 s (a `CheckpointPolicy` converts into this).
+/// let batched: CheckpointBehaviour = CheckpointPolicy::default().into();
+/// // The same, and also between any two records of one partition key.
+/// let partitioned = CheckpointBehaviour::PartitionedByKey(
+///     CheckpointPolicy::default().with_max_interval(Duration::from_secs(60)),
+/// );
+/// # let _ = (batched, partitioned);
+/// ```
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CheckpointBehaviour {
+    /// Checkpoint by the policy: every N records or T time, whichever comes first.
+    Batched(CheckpointPolicy),
+    /// As `Batched`, and before handling a record whose partition key was already handled since
+    /// the last checkpoint, so that after a failure at most one record per partition key is
+    /// handled again (zio-kinesis's `partitionedCheckpoints`).
+    PartitionedByKey(CheckpointPolicy),
+}
+
+impl From<CheckpointPolicy> for CheckpointBehaviour {
+    fn from(policy: CheckpointPolicy) -> Self {
+        CheckpointBehaviour::Batched(policy)
+    }
+}
+
+impl CheckpointBehaviour {
+    fn policy(&self) -> &CheckpointPolicy {
+        match self {
+            CheckpointBehaviour::Batched(p) | CheckpointBehaviour::PartitionedByKey(p) => p,
+        }
+    }
+}
+
 impl<T: Send + 'static> Consumer<T> {
     /// Runs `handler` on every record of every shard this worker holds, shards in parallel and
     /// records of one shard in order, staging each record once its handler succeeded and
-    /// checkpointing by `policy` (every N records or T time, whichever comes first;
-    /// [`CheckpointPolicy::default`]: 1000 records or 5 s).
+    /// checkpointing by `checkpoints` (a [`CheckpointPolicy`]: every N records or T time,
+    /// whichever comes first, [`CheckpointPolicy::default`] being 1000 records or 5 s; or a
+    /// [`CheckpointBehaviour`]).
     ///
     /// Returns `Ok(())` once the consumer was [shut down](Consumer::shutdown) (from another
     /// task, or by [`shutdown_on`](crate::ConsumerBuilder::shutdown_on)) and every shard
@@ -59,13 +100,14 @@ impl<T: Send + 'static> Consumer<T> {
     /// ```
     pub async fn consume_with<F, Fut>(
         &self,
-        policy: CheckpointPolicy,
+        checkpoints: impl Into<CheckpointBehaviour>,
         handler: F,
     ) -> Result<(), ConsumerError>
     where
         F: Fn(ConsumerRecord<T>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(), HandlerError>> + Send + 'static,
     {
+        let behaviour = checkpoints.into();
         let mut shards = self.shards()?;
         let handler = Arc::new(handler);
         let mut tasks: JoinSet<Result<(), ConsumerError>> = JoinSet::new();
@@ -89,7 +131,7 @@ impl<T: Send + 'static> Consumer<T> {
             tokio::select! {
                 shard = shards.next() => match shard {
                     Some(shard) => {
-                        tasks.spawn(process(shard, policy.clone(), Arc::clone(&handler)));
+                        tasks.spawn(process(shard, behaviour.clone(), Arc::clone(&handler)));
                     }
                     None => break,
                 },
@@ -117,24 +159,29 @@ impl<T: Send + 'static> Consumer<T> {
 /// Handles one shard's records in order.
 async fn process<T, F, Fut>(
     mut shard: ShardStream<T>,
-    policy: CheckpointPolicy,
+    behaviour: CheckpointBehaviour,
     handler: Arc<F>,
 ) -> Result<(), ConsumerError>
 where
     F: Fn(ConsumerRecord<T>) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<(), HandlerError>> + Send + 'static,
 {
-    let batching = BatchingCheckpointer::new(shard.checkpointer().clone(), policy);
+    let batching =
+        BatchingCheckpointer::new(shard.checkpointer().clone(), behaviour.policy().clone());
+    let partitioned = matches!(behaviour, CheckpointBehaviour::PartitionedByKey(_));
+    // Partition keys handled since the last checkpoint (when partitioned).
+    let mut since_checkpoint: HashSet<String> = HashSet::new();
     loop {
         let deadline = batching.next_deadline();
         let item = tokio::select! {
             item = shard.next() => item,
             () = sleep_until_opt(deadline), if deadline.is_some() => {
-                if let Err(e) = batching.tick().await {
-                    if e.is_lease_lost() {
-                        return Ok(());
+                match batching.tick().await {
+                    Ok(()) => since_checkpoint.clear(),
+                    Err(e) if e.is_lease_lost() => return Ok(()),
+                    Err(e) => {
+                        tracing::warn!(shard_id = %shard.shard_id(), error = %e, "periodic checkpoint failed");
                     }
-                    tracing::warn!(shard_id = %shard.shard_id(), error = %e, "periodic checkpoint failed");
                 }
                 continue;
             }
@@ -145,6 +192,19 @@ where
             Some(Err(e)) => return Err(e),
         };
         let position = record.position();
+        if partitioned && !since_checkpoint.insert(record.partition_key().to_owned()) {
+            // A second record of this key: checkpoint the first one before handling it.
+            match batching.checkpoint().await {
+                Ok(()) => {
+                    since_checkpoint.clear();
+                    since_checkpoint.insert(record.partition_key().to_owned());
+                }
+                Err(e) if e.is_lease_lost() => return Ok(()),
+                Err(e) => {
+                    return Err(ConsumerError::lease(e).for_shard(shard.shard_id()));
+                }
+            }
+        }
         if let Err(e) = handler(record).await {
             return Err(ConsumerError::new(
                 ConsumerErrorKind::Handler,
@@ -154,12 +214,14 @@ where
             .for_shard(shard.shard_id())
             .at(position));
         }
-        if let Err(e) = batching.record_processed(position).await {
-            if e.is_lease_lost() {
-                // Another worker has the shard now; its stream ends here.
-                return Ok(());
+        match batching.record_processed(position).await {
+            Ok(true) => since_checkpoint.clear(),
+            Ok(false) => {}
+            // Another worker has the shard now; its stream ends here.
+            Err(e) if e.is_lease_lost() => return Ok(()),
+            Err(e) => {
+                tracing::warn!(shard_id = %shard.shard_id(), error = %e, "checkpoint failed; it is tried again with the next batch");
             }
-            tracing::warn!(shard_id = %shard.shard_id(), error = %e, "checkpoint failed; it is tried again with the next batch");
         }
     }
 }

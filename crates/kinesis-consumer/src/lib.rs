@@ -76,7 +76,7 @@ mod record;
 mod settings;
 mod shard;
 
-pub use consume_with::HandlerError;
+pub use consume_with::{CheckpointBehaviour, HandlerError};
 pub use consumer::{Consumer, ConsumerBuilder, Shards};
 pub use error::{ConsumerError, ConsumerErrorKind};
 pub use events::DiagnosticEvent;

@@ -128,3 +128,71 @@ async fn after_a_handler_error_a_restart_consumes_everything_not_yet_handled() {
     again.shutdown().await;
     run.await.unwrap().unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partitioned_checkpoints_checkpoint_before_a_second_record_of_a_key() {
+    use kinesis_consumer::CheckpointBehaviour;
+    use kinesis_lease::LeaseRepository;
+
+    let fx = Fixture::new(1).await;
+    let keys = ["key1", "key2", "key1", "key3", "key2"];
+    let mut written = Vec::new();
+    for (i, key) in keys.iter().enumerate() {
+        let stored = fx
+            .client
+            .put_record(
+                &fx.stream,
+                kinesis_client::PutRecordsEntry::new(
+                    format!("m{i}"),
+                    kinesis_client::PartitionKey::new(*key).unwrap(),
+                ),
+            )
+            .await
+            .unwrap();
+        written.push(stored.sequence_number);
+    }
+    let c = consumer(&fx, "w1").await;
+    let repository = Arc::new(fx.repository());
+    // What the lease table held when each record was handled.
+    let checkpoints: Arc<Mutex<Vec<Checkpoint>>> = Arc::default();
+    let sink = Arc::clone(&checkpoints);
+    let run = tokio::spawn({
+        let c = c.clone();
+        async move {
+            c.consume_with(
+                // Neither count nor time: only the partition keys make checkpoints.
+                CheckpointBehaviour::PartitionedByKey(CheckpointPolicy::manual()),
+                move |_record| {
+                    let (sink, repository) = (Arc::clone(&sink), Arc::clone(&repository));
+                    async move {
+                        let leases = repository.list_leases().await?.leases;
+                        sink.lock().unwrap().push(leases[0].checkpoint.clone());
+                        Ok(())
+                    }
+                },
+            )
+            .await
+        }
+    });
+    eventually("all five handled", Duration::from_secs(30), || {
+        checkpoints.lock().unwrap().len() >= 5
+    })
+    .await;
+    c.shutdown().await;
+    run.await.unwrap().unwrap();
+    let at = |i: usize| Checkpoint::from(ExtendedSequenceNumber::plain(written[i].clone()));
+    let seen = checkpoints.lock().unwrap().clone();
+    // m0 key1 and m1 key2: nothing yet; m2 key1 again: m1 checkpointed first; m3 key3: no
+    // write; m4 key2 (handled since m1's checkpoint? no: m2 and m3 were): m3 checkpointed.
+    assert_eq!(seen[0], Checkpoint::TRIM_HORIZON);
+    assert_eq!(seen[1], Checkpoint::TRIM_HORIZON);
+    assert_eq!(seen[2], at(1));
+    assert_eq!(seen[3], at(1));
+    assert_eq!(
+        seen[4],
+        at(1),
+        "key2 was not handled since the last checkpoint"
+    );
+    // The final checkpoint at shutdown covers everything.
+    assert_eq!(fx.leases().await.values().next().unwrap().checkpoint, at(4));
+}
