@@ -641,6 +641,15 @@ impl<T: Send + 'static> Consumer<T> {
         if *shut_down {
             return;
         }
+        // Shard streams never taken end now (dropping them makes their final checkpoints),
+        // instead of holding the shutdown for the release timeout.
+        drop(
+            self.inner
+                .shards
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take(),
+        );
         self.inner.coordinator.shutdown().await;
         self.inner.stop.send_replace(true);
         let tasks: Vec<JoinHandle<()>> = self

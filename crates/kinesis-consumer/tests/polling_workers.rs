@@ -105,3 +105,31 @@ async fn a_second_worker_continues_after_the_checkpoint() {
     expected.sort();
     assert_eq!(values, expected);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_without_taking_the_shard_streams_releases_at_once() {
+    let fx = Fixture::new(2).await;
+    fx.put((0..10).map(|i| format!("v{i}")), 4).await;
+    // A release timeout far above the wait below: only ending the untaken streams at once
+    // lets shutdown finish in time.
+    let mut settings = fx.settings();
+    settings.lease = settings
+        .lease
+        .with_release_timeout(Duration::from_secs(120));
+    let consumer: kinesis_consumer::Consumer<String> =
+        kinesis_consumer::Consumer::builder(&fx.config, &fx.stream, fx.app.clone())
+            .worker_id("w1")
+            .deserializer(kinesis_serde::Utf8)
+            .settings(settings)
+            .build()
+            .await
+            .unwrap();
+    eventually("both leases held", Duration::from_secs(20), || {
+        consumer.lease_coordinator().held_leases().len() == 2
+    })
+    .await;
+    tokio::time::timeout(Duration::from_secs(30), consumer.shutdown())
+        .await
+        .expect("shutdown does not wait for streams nobody took");
+    assert!(fx.leases().await.values().all(|l| l.lease_owner.is_none()));
+}
