@@ -1,8 +1,9 @@
 //! Project automation, run as `cargo xtask <command>` (alias in `.cargo/config.toml`).
 //!
-//! Standard library only, so it builds in seconds. Each command lives in its own module; add new ones (bench,
-//! fuzz, chaos, ...) as a module plus a line in [`main`] and in [`USAGE`].
+//! Standard library only, so it builds in seconds. Each command lives in its own module; add new ones (chaos,
+//! ...) as a module plus a line in [`main`] and in [`USAGE`].
 
+mod bench;
 mod ci;
 mod emulators;
 mod fuzz;
@@ -20,6 +21,7 @@ commands:
   ci                        fmt --check, clippy -D warnings, doc -D warnings, then all test tiers
   test [--tier T] [-- ...]  test tiers: unit | embedded | external | interop | all (default all)
   fuzz [--seconds N] [T..]  run the cargo-fuzz targets for N seconds each (default 60)
+  bench <name>              run a benchmark once (release) and write docs/benchmarks.md: consumer
   emulators up|down|status  kinesis-local + moto + CloudWatch CBOR shim on 127.0.0.1 (no Docker)
   localstack up|down        LocalStack via docker/docker-compose.yml (needs a Docker engine)
   help                      this text
@@ -38,6 +40,7 @@ fn main() -> ExitCode {
             print!("{USAGE}");
             Ok(())
         }
+        "bench" => bench::main(rest),
         "ci" => ci::main(rest),
         "test" => test::main(rest),
         "fuzz" => fuzz::main(rest),

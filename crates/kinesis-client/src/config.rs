@@ -307,6 +307,7 @@ pub struct ClientConfigBuilder {
     timeouts: Option<AttemptTimeouts>,
     put_limits: Option<PutLimits>,
     wait: Option<WaitConfig>,
+    trusted_ca_pems: Vec<Vec<u8>>,
 }
 
 impl fmt::Debug for ClientConfigBuilder {
@@ -418,6 +419,37 @@ impl ClientConfigBuilder {
         self
     }
 
+    /// Also trusts the CA certificates in `pem` (PEM text with one or more `CERTIFICATE`
+    /// blocks) for `https://` endpoints, on top of the platform's roots. Call it again to add
+    /// more.
+    ///
+    /// For a server whose certificate a private CA signed, such as a local emulator's TLS port:
+    /// AWS serves `SubscribeToShard` only over HTTP/2 with TLS, and kinesis-local's TLS port
+    /// does the same (`cargo xtask emulators up` generates a CA for it and exports its path as
+    /// `KINESIS_TESTKIT_CA_PEM`).
+    ///
+    /// The HTTP client is then built here, as the SDK's default one (rustls with aws-lc; ALPN
+    /// offers `h2` and `http/1.1`; proxy from the environment), and replaces the HTTP client of
+    /// an SDK configuration given to [`sdk_config`](Self::sdk_config).
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), kinesis_client::Error> {
+    /// use kinesis_client::ClientConfig;
+    ///
+    /// let config = ClientConfig::builder()
+    ///     .region("us-east-1")
+    ///     .static_credentials("AKIDLOCAL", "secret")
+    ///     .kinesis_endpoint("https://localhost:4567")
+    ///     .trust_ca_pem(std::fs::read(".emulators/certs/ca.pem").expect("the CA"))
+    ///     .build()
+    ///     .await?;
+    /// # let _ = config; Ok(()) }
+    /// ```
+    pub fn trust_ca_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.trusted_ca_pems.push(pem.into());
+        self
+    }
+
     /// Loads what was not given from the environment and builds the configuration.
     ///
     /// # Errors
@@ -440,9 +472,17 @@ impl ClientConfigBuilder {
                 )));
             }
         }
+        let http_client = if self.trusted_ca_pems.is_empty() {
+            None
+        } else {
+            Some(https_client_trusting(&self.trusted_ca_pems)?)
+        };
         let sdk = match self.sdk {
             Some(sdk) => {
                 let mut b = sdk.into_builder();
+                if let Some(client) = http_client {
+                    b.set_http_client(Some(client));
+                }
                 if let Some(r) = self.region {
                     b.set_region(Some(Region::new(r)));
                 }
@@ -474,6 +514,9 @@ impl ClientConfigBuilder {
                 if let Some(u) = self.endpoint_url {
                     loader = loader.endpoint_url(u);
                 }
+                if let Some(client) = http_client {
+                    loader = loader.http_client(client);
+                }
                 if let Some(t) = self.connect_timeout {
                     loader = loader.timeout_config(
                         aws_config::timeout::TimeoutConfig::builder()
@@ -504,4 +547,56 @@ impl ClientConfigBuilder {
             wait: self.wait.unwrap_or_default(),
         })
     }
+}
+
+/// The SDK's default HTTPS client (see `aws_smithy_runtime`'s `default_https_client`), trusting
+/// the platform's roots and every certificate of `pems`.
+///
+/// The PEM is checked here, with the parsers rustls uses, because the SDK only reads it when
+/// the first connection is made, and panics there on a malformed certificate.
+fn https_client_trusting(
+    pems: &[Vec<u8>],
+) -> Result<aws_smithy_runtime_api::client::http::SharedHttpClient, Error> {
+    use aws_smithy_http_client::{ConnectorBuilder, proxy::ProxyConfig, tls};
+    use rustls_pki_types::CertificateDer;
+    use rustls_pki_types::pem::PemObject;
+
+    let mut trust = tls::TrustStore::default();
+    for pem in pems {
+        let certificates = CertificateDer::pem_slice_iter(pem)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| Error::configuration(format!("a trusted CA is not valid PEM: {e}")))?;
+        if certificates.is_empty() {
+            return Err(Error::configuration(
+                "a trusted CA PEM holds no CERTIFICATE block",
+            ));
+        }
+        for certificate in &certificates {
+            webpki::anchor_from_trusted_cert(certificate).map_err(|e| {
+                Error::configuration(format!("a trusted CA certificate cannot be used: {e}"))
+            })?;
+        }
+        trust = trust.with_pem_certificate(pem.clone());
+    }
+    let context = tls::TlsContext::builder()
+        .with_trust_store(trust)
+        .build()
+        .map_err(|e| Error::configuration(format!("TLS configuration: {e}")))?;
+    Ok(
+        aws_smithy_http_client::Builder::new().build_with_connector_fn(
+            move |settings, runtime_components| {
+                let mut connector = ConnectorBuilder::default()
+                    .tls_provider(tls::Provider::Rustls(
+                        tls::rustls_provider::CryptoMode::AwsLc,
+                    ))
+                    .tls_context(context.clone());
+                connector.set_connector_settings(settings.cloned());
+                if let Some(components) = runtime_components {
+                    connector.set_sleep_impl(components.sleep_impl());
+                }
+                connector.set_proxy_config(Some(ProxyConfig::from_env()));
+                connector.build()
+            },
+        ),
+    )
 }

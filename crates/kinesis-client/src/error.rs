@@ -276,6 +276,12 @@ impl Error {
     }
 
     #[must_use]
+    pub(crate) fn with_source(mut self, source: BoxError) -> Self {
+        self.source = Some(source);
+        self
+    }
+
+    #[must_use]
     pub(crate) fn with_operation(mut self, operation: &'static str) -> Self {
         self.operation = Some(operation);
         self

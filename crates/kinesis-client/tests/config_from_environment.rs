@@ -74,3 +74,55 @@ async fn endpoints_must_be_urls() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Configuration);
 }
+
+/// A self-signed CA certificate (P-256, valid until 2126) for the trust tests below.
+const TEST_CA_PEM: &str = "-----BEGIN CERTIFICATE-----
+MIIBrjCCAVWgAwIBAgIUAJqVbsMypwMmFxtOjycBNqutW5gwCgYIKoZIzj0EAwIw
+JDEiMCAGA1UEAwwZa2luZXNpcy1ycy1jb25maWctdGVzdC1DQTAgFw0yNjExMjcx
+MzQ1NTFaGA8yMTI2MTEwMzEzNDU1MVowJDEiMCAGA1UEAwwZa2luZXNpcy1ycy1j
+b25maWctdGVzdC1DQTBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABD5GhDMXtHde
+j+HkqCsYEuWnFw6g8baLz1z4hJT4B80ZzHZlo5jI9v8RAdepRra0FuP3/gQQ17NY
+f70SD0EwrpGjYzBhMB0GA1UdDgQWBBT8RToLF2bnOUmZU1GvrI4pl0j3KzAfBgNV
+HSMEGDAWgBT8RToLF2bnOUmZU1GvrI4pl0j3KzAPBgNVHRMBAf8EBTADAQH/MA4G
+A1UdDwEB/wQEAwICBDAKBggqhkjOPQQDAgNHADBEAiBvu8bTGSGQF4zhTF26vOZr
+w7o1CPV6QcPmWINzfLwQPwIgBxU0J8NyweGoUjBAJCR3IYWKB5DJxrdIWVHgE4Fz
+UjI=
+-----END CERTIFICATE-----
+";
+
+#[tokio::test]
+async fn a_trusted_ca_must_be_a_pem_certificate() {
+    let with_ca = |pem: &str| {
+        ClientConfig::builder()
+            .region("us-east-1")
+            .static_credentials("AKIDTEST", "secret")
+            .trust_ca_pem(pem)
+            .build()
+    };
+    // Checked when the configuration is built, not at the first connection.
+    for bad in [
+        "",
+        "not PEM at all",
+        "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+        "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+        "-----BEGIN CERTIFICATE-----\nMIIBrjCCAVWg\n",
+    ] {
+        let err = with_ca(bad).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Configuration, "{bad:?}: {err}");
+    }
+    let config = with_ca(TEST_CA_PEM).await.unwrap();
+    assert!(config.sdk_config().http_client().is_some());
+}
+
+#[tokio::test]
+async fn a_trusted_ca_keeps_plain_http_endpoints_working() {
+    let env = TestEnv::start().await;
+    let config = ClientConfig::builder()
+        .sdk_config(env.sdk_config())
+        .kinesis_endpoint(env.kinesis_endpoint())
+        .trust_ca_pem(TEST_CA_PEM)
+        .build()
+        .await
+        .unwrap();
+    config.kinesis_sdk().list_streams().send().await.unwrap();
+}

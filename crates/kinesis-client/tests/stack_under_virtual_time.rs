@@ -1,7 +1,5 @@
 //! The retry, rate-limit and timeout layers, driven through the real SDK over a scripted
-//! connection, under virtual time.
-
-mod support;
+//! connection (`kinesis_testkit::scripted`), under virtual time.
 
 use std::time::Duration;
 
@@ -10,8 +8,34 @@ use kinesis_client::{
     Client, ClientConfig, ErrorKind, PartitionKey, PutRecordsEntry, PutRecordsResultEntry,
     RetryConfig, ShardId, ShardIterator, StreamId,
 };
-use support::{Answer, Scripted, summary};
+use kinesis_testkit::scripted::{Answer, Scripted, Seen};
 use tokio::time::Instant;
+
+/// A client configuration whose calls go to `http`.
+async fn config(http: &Scripted, retry: RetryConfig, limits: RateLimits) -> ClientConfig {
+    ClientConfig::builder()
+        .sdk_config(http.sdk_config())
+        .retry(retry)
+        .rate_limits(limits)
+        .build()
+        .await
+        .unwrap()
+}
+
+/// A `DescribeStreamSummary` answer for an active stream called `name`.
+fn summary(name: &str) -> Answer {
+    Answer::ok(serde_json::json!({
+        "StreamDescriptionSummary": {
+            "StreamName": name,
+            "StreamARN": format!("arn:aws:kinesis:us-east-1:123456789012:stream/{name}"),
+            "StreamStatus": "ACTIVE",
+            "RetentionPeriodHours": 24,
+            "StreamCreationTimestamp": 1.7e9,
+            "EnhancedMonitoring": [],
+            "OpenShardCount": 1
+        }
+    }))
+}
 
 fn stream() -> StreamId {
     "s".parse().unwrap()
@@ -25,7 +49,7 @@ fn throttle() -> Answer {
 async fn throttled_twice_then_success() {
     let http = Scripted::new([throttle(), throttle(), summary("s")]);
     let retry = RetryConfig::default().with_throttling_backoff(Duration::from_millis(200));
-    let client = Client::new(&http.config(retry, RateLimits::none()).await);
+    let client = Client::new(&config(&http, retry, RateLimits::none()).await);
 
     let start = Instant::now();
     let s = client.describe_stream_summary(stream()).await.unwrap();
@@ -44,7 +68,7 @@ async fn throttled_twice_then_success() {
 async fn attempts_run_out_with_the_typed_error() {
     let http = Scripted::default().with_responder(|_| throttle());
     let retry = RetryConfig::default().with_max_attempts(4);
-    let client = Client::new(&http.config(retry, RateLimits::none()).await);
+    let client = Client::new(&config(&http, retry, RateLimits::none()).await);
 
     let err = client.describe_stream_summary(stream()).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Throttled);
@@ -59,7 +83,7 @@ async fn spent_budget_stops_retries() {
     let http = Scripted::default().with_responder(|_| Answer::error(503, "ServiceUnavailable"));
     // No reserve and no share of traffic: the budget allows no retry at all.
     let retry = RetryConfig::default().with_budget(Duration::from_secs(1), 0, 0.0);
-    let client = Client::new(&http.config(retry, RateLimits::none()).await);
+    let client = Client::new(&config(&http, retry, RateLimits::none()).await);
 
     let err = client.describe_stream_summary(stream()).await.unwrap_err();
     assert!(err.is_transient());
@@ -69,11 +93,7 @@ async fn spent_budget_stops_retries() {
 #[tokio::test(start_paused = true)]
 async fn fatal_errors_are_not_retried() {
     let http = Scripted::new([Answer::error(400, "ResourceNotFoundException")]);
-    let client = Client::new(
-        &http
-            .config(RetryConfig::default(), RateLimits::none())
-            .await,
-    );
+    let client = Client::new(&config(&http, RetryConfig::default(), RateLimits::none()).await);
 
     let err = client.describe_stream_summary(stream()).await.unwrap_err();
     assert!(err.is_not_found());
@@ -121,11 +141,7 @@ async fn partial_put_records_retries_only_the_failed_entries() {
         put_answer(&[Some("ProvisionedThroughputExceededException"), None]),
         put_answer(&[None]),
     ]);
-    let client = Client::new(
-        &http
-            .config(RetryConfig::default(), RateLimits::none())
-            .await,
-    );
+    let client = Client::new(&config(&http, RetryConfig::default(), RateLimits::none()).await);
 
     let out = client.put_records(stream(), entries(4)).await.unwrap();
 
@@ -154,7 +170,7 @@ async fn exhausted_partial_failure_hands_back_the_failed_entries() {
     ])])
     .with_responder(|_| put_answer(&[Some("ProvisionedThroughputExceededException")]));
     let retry = RetryConfig::default().with_max_attempts(3);
-    let client = Client::new(&http.config(retry, RateLimits::none()).await);
+    let client = Client::new(&config(&http, retry, RateLimits::none()).await);
 
     let err = client.put_records(stream(), entries(2)).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::PartialFailure);
@@ -171,11 +187,7 @@ async fn exhausted_partial_failure_hands_back_the_failed_entries() {
 #[tokio::test(start_paused = true)]
 async fn entries_with_fatal_codes_are_not_resent() {
     let http = Scripted::new([put_answer(&[None, Some("KMSAccessDeniedException")])]);
-    let client = Client::new(
-        &http
-            .config(RetryConfig::default(), RateLimits::none())
-            .await,
-    );
+    let client = Client::new(&config(&http, RetryConfig::default(), RateLimits::none()).await);
 
     let err = client.put_records(stream(), entries(2)).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::PartialFailure);
@@ -183,7 +195,7 @@ async fn entries_with_fatal_codes_are_not_resent() {
     assert_eq!(http.seen().len(), 1);
 }
 
-fn records_answer(_: &support::Seen) -> Answer {
+fn records_answer(_: &Seen) -> Answer {
     Answer::ok(
         serde_json::json!({"Records": [], "NextShardIterator": "next", "MillisBehindLatest": 0}),
     )
@@ -192,9 +204,12 @@ fn records_answer(_: &support::Seen) -> Answer {
 #[tokio::test(start_paused = true)]
 async fn the_limiter_keeps_get_records_at_five_calls_per_second_per_shard() {
     let http = Scripted::default().with_responder(records_answer);
-    let config = http
-        .config(RetryConfig::default(), RateLimits::kinesis_defaults())
-        .await;
+    let config = config(
+        &http,
+        RetryConfig::default(),
+        RateLimits::kinesis_defaults(),
+    )
+    .await;
     let client = Client::new(&config);
     let busy = ShardIterator::new(
         "it-busy",
@@ -249,11 +264,8 @@ async fn the_limiter_keeps_get_records_at_five_calls_per_second_per_shard() {
 #[tokio::test(start_paused = true)]
 async fn a_hanging_attempt_times_out_and_is_retried() {
     let http = Scripted::new([Answer::Hang, summary("s")]);
-    let sdk_config = http
-        .config(RetryConfig::default(), RateLimits::none())
-        .await;
     let config = ClientConfig::builder()
-        .sdk_config(sdk_config.sdk_config().clone())
+        .sdk_config(http.sdk_config())
         .attempt_timeouts(AttemptTimeouts::new(Duration::from_secs(2)))
         .rate_limits(RateLimits::none())
         .build()
@@ -271,11 +283,8 @@ async fn a_hanging_attempt_times_out_and_is_retried() {
 #[tokio::test(start_paused = true)]
 async fn a_timeout_without_retries_is_a_typed_transient_error() {
     let http = Scripted::new([Answer::Hang]);
-    let sdk_config = http
-        .config(RetryConfig::disabled(), RateLimits::none())
-        .await;
     let config = ClientConfig::builder()
-        .sdk_config(sdk_config.sdk_config().clone())
+        .sdk_config(http.sdk_config())
         .retry(RetryConfig::disabled())
         .attempt_timeouts(AttemptTimeouts::new(Duration::from_millis(500)))
         .build()

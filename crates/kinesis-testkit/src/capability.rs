@@ -48,6 +48,12 @@ pub enum Capability {
     /// A subscription to a shard closed by a split or merge delivers `ChildShards` and ends.
     /// kinesis-local keeps sending continuation numbers forever.
     EfoShardEnd,
+    /// SubscribeToShard starts where its `StartingPosition` says for `AT_SEQUENCE_NUMBER`,
+    /// `AFTER_SEQUENCE_NUMBER` and `AT_TIMESTAMP`, so a renewed subscription continues after
+    /// the last event's `ContinuationSequenceNumber`. ferrokinesis 0.7.0's request validation
+    /// keeps only `StartingPosition.Type` (its SubscribeToShard rule lists no `SequenceNumber`
+    /// or `Timestamp` member), so every such subscription starts at TRIM_HORIZON there.
+    EfoStartingPosition,
     /// SubscribeToShard sends an `initial-response` frame, so `send()` returns at once
     /// (kinesis-local omits it; the Rust SDK then waits about 1 s for the first event).
     EfoInitialResponse,
@@ -90,7 +96,7 @@ pub enum Capability {
 
 impl Capability {
     /// Every capability, in declaration order.
-    pub const ALL: [Capability; 24] = [
+    pub const ALL: [Capability; 25] = [
         Capability::IsolatedStreams,
         Capability::EnhancedFanOut,
         Capability::GetRecordsChildShards,
@@ -103,6 +109,7 @@ impl Capability {
         Capability::AtTimestampAfterTipIsLatest,
         Capability::DuplicateSubscriptionRejected,
         Capability::EfoShardEnd,
+        Capability::EfoStartingPosition,
         Capability::EfoInitialResponse,
         Capability::ConfigurableEfoSession,
         Capability::WriteThrottling,
@@ -188,7 +195,8 @@ pub(crate) fn supports(capability: Capability, backend: &Backend, enforce_limits
         | C::MillisBehindLatest
         | C::SubSecondAtTimestamp
         | C::AtTimestampAfterTipIsLatest
-        | C::DuplicateSubscriptionRejected => matches!(profile, P::KinesisLocal | P::AwsLike),
+        | C::DuplicateSubscriptionRejected
+        | C::EfoStartingPosition => matches!(profile, P::KinesisLocal | P::AwsLike),
         C::EfoShardEnd | C::EfoInitialResponse | C::InvalidIteratorIs4xx => {
             matches!(profile, P::Ferrokinesis | P::AwsLike)
         }
@@ -264,6 +272,7 @@ mod tests {
             Capability::MillisBehindLatest,
             Capability::SubSecondAtTimestamp,
             Capability::DuplicateSubscriptionRejected,
+            Capability::EfoStartingPosition,
         ] {
             assert!(!supports(cap, &ferro, false), "{cap}");
             assert!(supports(cap, &local, false), "{cap}");

@@ -1,6 +1,7 @@
 //! [`TestEnv`] and its builder.
 
 use std::fmt;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use aws_config::SdkConfig;
@@ -269,6 +270,22 @@ impl TestEnvBuilder {
             .try_into()
             .map_err(|_| "internal error: expected three services".to_owned())?;
 
+        // An external Kinesis emulator's TLS port (HTTP/2, as AWS serves SubscribeToShard),
+        // with the private CA that signed its certificate.
+        let kinesis_tls = match &placements[index(Service::Kinesis)] {
+            Placement::External {
+                endpoint: Some(_), ..
+            } => {
+                let get = |key: &str| {
+                    lookup(key)
+                        .map(|v| v.trim().to_owned())
+                        .filter(|v| !v.is_empty())
+                };
+                get(KINESIS_TLS_ENDPOINT_VARIABLE).zip(get(CA_PEM_VARIABLE).map(PathBuf::from))
+            }
+            _ => None,
+        };
+
         let endpoints = Endpoints {
             kinesis: kinesis.routed.clone(),
             dynamodb: dynamodb.routed.clone(),
@@ -287,6 +304,7 @@ impl TestEnvBuilder {
             sdk_config,
             region,
             access_key_id,
+            kinesis_tls,
             kinesis,
             dynamodb,
             cloudwatch,
@@ -301,6 +319,11 @@ impl TestEnvBuilder {
         })
     }
 }
+
+/// The HTTPS endpoint of an external Kinesis; see [`TestEnv::kinesis_tls_endpoint`].
+const KINESIS_TLS_ENDPOINT_VARIABLE: &str = "KINESIS_TESTKIT_KINESIS_TLS_ENDPOINT";
+/// The CA that signed the certificate of [`KINESIS_TLS_ENDPOINT_VARIABLE`]'s server.
+const CA_PEM_VARIABLE: &str = "KINESIS_TESTKIT_CA_PEM";
 
 fn index(service: Service) -> usize {
     match service {
@@ -331,6 +354,7 @@ struct ServiceInfo {
 pub struct TestEnv {
     region: String,
     access_key_id: String,
+    kinesis_tls: Option<(String, PathBuf)>,
     kinesis: ServiceInfo,
     dynamodb: ServiceInfo,
     cloudwatch: ServiceInfo,
@@ -383,6 +407,31 @@ impl TestEnv {
     /// The Kinesis endpoint URL, e.g. `http://127.0.0.1:40123`.
     pub fn kinesis_endpoint(&self) -> &str {
         &self.kinesis.endpoint
+    }
+
+    /// The HTTPS endpoint of an external Kinesis emulator, and the PEM file of the CA that
+    /// signed its certificate (trust it with `ClientConfigBuilder::trust_ca_pem` of
+    /// kinesis-client): from `KINESIS_TESTKIT_KINESIS_TLS_ENDPOINT` and
+    /// `KINESIS_TESTKIT_CA_PEM`, which `cargo xtask emulators up` exports for kinesis-local's
+    /// TLS port (HTTP/2, the only way AWS serves SubscribeToShard). `None` unless Kinesis is
+    /// an external server and both variables are set: the embedded ferrokinesis speaks plain
+    /// HTTP only.
+    ///
+    /// ```no_run
+    /// # async fn example() {
+    /// let env = kinesis_testkit::TestEnv::start().await;
+    /// let Some((url, ca_pem)) = env.kinesis_tls_endpoint() else {
+    ///     eprintln!("skipped: no Kinesis TLS endpoint");
+    ///     return;
+    /// };
+    /// let ca = std::fs::read(ca_pem).unwrap();
+    /// # let _ = (url, ca);
+    /// # }
+    /// ```
+    pub fn kinesis_tls_endpoint(&self) -> Option<(&str, &Path)> {
+        self.kinesis_tls
+            .as_ref()
+            .map(|(url, ca)| (url.as_str(), ca.as_path()))
     }
 
     /// The DynamoDB endpoint URL.
@@ -673,6 +722,32 @@ mod tests {
         assert!(env.try_cloudwatch().is_none());
         let conf = aws_sdk_kinesis::Config::new(&env.sdk_config());
         assert_eq!(conf.region().map(|r| r.as_ref()), Some("eu-central-1"));
+    }
+
+    #[tokio::test]
+    async fn the_tls_endpoint_is_read_only_for_an_external_kinesis() {
+        let vars = |kinesis: Option<&'static str>| {
+            move |key: &str| {
+                match key {
+                    "AWS_ENDPOINT_URL_KINESIS" => kinesis,
+                    "KINESIS_TESTKIT_KINESIS_TLS_ENDPOINT" => Some("https://localhost:9"),
+                    "KINESIS_TESTKIT_CA_PEM" => Some(" /certs/ca.pem "),
+                    _ => None,
+                }
+                .map(str::to_owned)
+            }
+        };
+        let env = TestEnv::builder()
+            .start_with(&vars(Some("http://127.0.0.1:9")))
+            .await
+            .unwrap();
+        assert_eq!(
+            env.kinesis_tls_endpoint(),
+            Some(("https://localhost:9", Path::new("/certs/ca.pem")))
+        );
+        // The embedded ferrokinesis has no TLS port, whatever the variables say.
+        let env = TestEnv::builder().start_with(&vars(None)).await.unwrap();
+        assert_eq!(env.kinesis_tls_endpoint(), None);
     }
 
     #[tokio::test]

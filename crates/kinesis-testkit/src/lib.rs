@@ -68,6 +68,10 @@
 //!   credential chain. Any other name without an endpoint is an error rather than a silent
 //!   fall-back to the embedded server.
 //! - `AWS_REGION` sets the region (default `us-east-1`). Empty variables count as unset.
+//! - With an external Kinesis, `KINESIS_TESTKIT_KINESIS_TLS_ENDPOINT` and
+//!   `KINESIS_TESTKIT_CA_PEM` name its HTTPS (HTTP/2) endpoint and the PEM file of the CA that
+//!   signed its certificate, for tests of the TLS path
+//!   ([`TestEnv::kinesis_tls_endpoint`]); `cargo xtask emulators up` exports both.
 //!
 //! For example, to run a suite against kinesis-local and moto:
 //!
@@ -138,6 +142,7 @@
 //! | `AtTimestampAfterTipIsLatest` | ✘ | ✔ | ✔ |
 //! | `DuplicateSubscriptionRejected` | ✘ | ✔ | ✔ |
 //! | `EfoShardEnd` | ✔ | ✘ | ✔ |
+//! | `EfoStartingPosition` | ✘ (always TRIM_HORIZON) | ✔ | ✔ |
 //! | `EfoInitialResponse` | ✔ | ✘ | ✔ |
 //! | `ConfigurableEfoSession` | ✔ | ✘ | ✘ |
 //! | `WriteThrottling` | with `enforce_limits` | ✘ | ✔ |
@@ -194,6 +199,25 @@
 //! DynamoDB faults are not available on the server side (dynoxide's router is private);
 //! inject those through your own client layers.
 //!
+//! # Virtual time: a scripted connection
+//!
+//! To assert *when* your code calls AWS (backoffs, rate limits, poll intervals, timeouts)
+//! under `tokio::time::pause()`, give the real SDK a [`scripted::Scripted`] connection
+//! instead of a server: it answers from a script of canned JSON answers (or a function of the
+//! request) and records every request with the virtual time it arrived at.
+//!
+//! ```
+//! use kinesis_testkit::scripted::{Answer, Scripted};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let http = Scripted::new([Answer::ok(serde_json::json!({"StreamNames": []}))]);
+//! let kinesis = aws_sdk_kinesis::Client::new(&http.sdk_config());
+//! kinesis.list_streams().send().await.unwrap();
+//! assert_eq!(http.seen()[0].operation, "ListStreams");
+//! # }
+//! ```
+//!
 //! # Metrics
 //!
 //! With the embedded CloudWatch, [`TestEnv::cloudwatch`] returns every PutMetricData call
@@ -219,6 +243,7 @@ mod embedded;
 mod env;
 mod faults;
 mod names;
+pub mod scripted;
 mod sdk;
 
 pub use backend::{Backend, Service};

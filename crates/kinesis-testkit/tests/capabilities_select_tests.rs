@@ -35,6 +35,7 @@ async fn the_embedded_kinesis_has_ferrokinesis_capabilities() {
         Capability::SubSecondAtTimestamp,
         Capability::AtTimestampAfterTipIsLatest,
         Capability::DuplicateSubscriptionRejected,
+        Capability::EfoStartingPosition,
         Capability::WriteThrottling,
         Capability::ReadThrottling,
         Capability::DynamoDbContinuousBackups,

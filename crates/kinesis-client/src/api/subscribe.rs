@@ -5,6 +5,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use aws_sdk_kinesis::types::SubscribeToShardEventStream;
+use aws_sdk_kinesis::types::error::SubscribeToShardEventStreamError;
 use futures_core::Stream;
 
 use crate::error::Error;
@@ -74,7 +75,7 @@ impl SubscribeToShardEvent {
 
 type Receiver = aws_sdk_kinesis::primitives::event_stream::EventReceiver<
     SubscribeToShardEventStream,
-    aws_sdk_kinesis::types::error::SubscribeToShardEventStreamError,
+    SubscribeToShardEventStreamError,
 >;
 
 type Next = Pin<
@@ -137,10 +138,52 @@ impl SubscribeToShardStream {
                 // Event kinds added to the API later are skipped.
                 Ok(Some(_)) => continue,
                 Ok(None) => break None,
-                Err(e) => break Some(Err(Error::from_sdk("SubscribeToShard", e))),
+                Err(e) => break Some(Err(event_stream_error(e))),
             }
         };
         (item, receiver)
+    }
+}
+
+/// Classifies an error of the event stream.
+///
+/// An exception sent inside the stream (an `exception` message: `ResourceInUseException` for a
+/// second subscription to the shard, `InternalFailureException`, ...) has its type in the
+/// `:exception-type` header, which the SDK turns into the error's variant but not into its
+/// error code (that is read from the payload, which carries only a message). The code is named
+/// after the variant here, so the exception is classified as it would be in an HTTP response:
+/// `ResourceInUse`, a retryable internal failure, and so on.
+fn event_stream_error(
+    err: aws_sdk_kinesis::error::SdkError<
+        SubscribeToShardEventStreamError,
+        aws_smithy_types::event_stream::RawMessage,
+    >,
+) -> Error {
+    use SubscribeToShardEventStreamError as E;
+    use aws_sdk_kinesis::error::ProvideErrorMetadata as _;
+    let named = match &err {
+        aws_sdk_kinesis::error::SdkError::ServiceError(s) if s.err().code().is_none() => {
+            let code = match s.err() {
+                E::ResourceNotFoundException(_) => Some("ResourceNotFoundException"),
+                E::ResourceInUseException(_) => Some("ResourceInUseException"),
+                E::InternalFailureException(_) => Some("InternalFailureException"),
+                E::KmsDisabledException(_) => Some("KMSDisabledException"),
+                E::KmsInvalidStateException(_) => Some("KMSInvalidStateException"),
+                E::KmsAccessDeniedException(_) => Some("KMSAccessDeniedException"),
+                E::KmsNotFoundException(_) => Some("KMSNotFoundException"),
+                E::KmsOptInRequired(_) => Some("KMSOptInRequired"),
+                E::KmsThrottlingException(_) => Some("KMSThrottlingException"),
+                _ => None,
+            };
+            code.map(|code| (code, s.err().message().unwrap_or_default().to_owned()))
+        }
+        _ => None,
+    };
+    match named {
+        Some((code, message)) => Error::from_code(code, &message, None)
+            .with_operation("SubscribeToShard")
+            .with_source(Box::new(err)),
+        None => Error::from_sdk("SubscribeToShard", err),
     }
 }
 

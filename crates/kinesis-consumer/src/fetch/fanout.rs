@@ -72,6 +72,22 @@ impl FanOutFetcher {
         }
     }
 
+    /// After a failed subscribe call or a subscription ended by an error: waits before
+    /// subscribing again, or gives up when `e` is not worth retrying.
+    ///
+    /// `ResourceInUse` means a subscription to this shard from the last seconds is still open
+    /// on the service's side (ours, or that of the lease's previous holder): wait and try again.
+    /// AWS answers it to the subscribe call; kinesis-local sends it inside the event stream.
+    async fn wait_to_resubscribe(&mut self, e: kinesis_client::Error) -> Result<(), ConsumerError> {
+        if e.kind() == kinesis_client::ErrorKind::ResourceInUse {
+            let delay = self.backoff.next_delay();
+            tracing::debug!(shard_id = %self.ctx.shard, ?delay, "subscription still in use; waiting");
+            tokio::time::sleep(delay).await;
+            return Ok(());
+        }
+        self.ctx.retry_or_fail(&mut self.backoff, e).await
+    }
+
     pub(crate) async fn next_batch(&mut self) -> Result<Option<Batch>, ConsumerError> {
         loop {
             if self.ended {
@@ -88,16 +104,8 @@ impl FanOutFetcher {
                         .await;
                     match subscribed {
                         Ok(subscription) => self.subscription.insert(subscription),
-                        // A subscription to this shard from the last seconds is still open
-                        // (a quick resubscribe): wait and try again.
-                        Err(e) if e.kind() == kinesis_client::ErrorKind::ResourceInUse => {
-                            let delay = self.backoff.next_delay();
-                            tracing::debug!(shard_id = %self.ctx.shard, ?delay, "subscription still in use; waiting");
-                            tokio::time::sleep(delay).await;
-                            continue;
-                        }
                         Err(e) => {
-                            self.ctx.retry_or_fail(&mut self.backoff, e).await?;
+                            self.wait_to_resubscribe(e).await?;
                             continue;
                         }
                     }
@@ -125,7 +133,7 @@ impl FanOutFetcher {
                 }
                 Some(Err(e)) => {
                     self.subscription = None;
-                    self.ctx.retry_or_fail(&mut self.backoff, e).await?;
+                    self.wait_to_resubscribe(e).await?;
                 }
                 // The subscription ended (after 5 minutes on AWS): subscribe again from the
                 // continuation sequence number.

@@ -114,3 +114,659 @@ impl PollingFetcher {
         }
     }
 }
+
+/// The fetcher over the real client stack and SDK, answered by a scripted in-process shard,
+/// under virtual time: every time asserted here is exact, whatever the machine's speed.
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use kinesis_client::layer::RateLimits;
+    use kinesis_client::{
+        Client, ClientConfig, ErrorKind, RetryConfig, SequenceNumber, ShardId, StartingPosition,
+    };
+    use kinesis_testkit::scripted::{Answer, Scripted, Seen};
+    use serde_json::{Value, json};
+    use tokio::time::Instant;
+
+    use super::PollingFetcher;
+    use crate::error::ConsumerErrorKind;
+    use crate::events::{DiagnosticEvent, Diagnostics};
+    use crate::fetch::{Batch, FetchContext};
+    use crate::settings::PollingSettings;
+
+    const SHARD: &str = "shardId-000000000000";
+    const CHILD: &str = "shardId-000000000002";
+    /// Record `i` of the fake shard has sequence number `FIRST_SEQUENCE_NUMBER + i`.
+    const FIRST_SEQUENCE_NUMBER: u64 = 49_000;
+
+    fn sequence_number(i: u64) -> String {
+        (FIRST_SEQUENCE_NUMBER + i).to_string()
+    }
+
+    fn secs(s: f64) -> Duration {
+        Duration::from_secs_f64(s)
+    }
+
+    /// A shard as the service would answer for it: `records` records; iterators are
+    /// `it-<offset>-<request number>`, so each one handed out is different from every other.
+    #[derive(Clone, Copy, Debug)]
+    struct FakeShard {
+        records: u64,
+        /// Closed by a reshard: reading to its end gives no next iterator.
+        closed: bool,
+        /// Report the child shard at shard end (some backends do not).
+        reports_children: bool,
+        /// Report `MillisBehindLatest` (1 s per record not yet read); ferrokinesis says 0.
+        reports_lag: bool,
+    }
+
+    impl FakeShard {
+        fn open(records: u64) -> Self {
+            Self {
+                records,
+                closed: false,
+                reports_children: true,
+                reports_lag: true,
+            }
+        }
+
+        fn closed(records: u64) -> Self {
+            Self {
+                closed: true,
+                ..Self::open(records)
+            }
+        }
+
+        /// A connection answering with this shard once its script (see [`Scripted::push`])
+        /// has run out.
+        fn connection(self) -> Scripted {
+            self.connection_after([])
+        }
+
+        fn connection_after(self, script: impl IntoIterator<Item = Answer>) -> Scripted {
+            let requests = AtomicUsize::new(0);
+            Scripted::new(script).with_responder(move |seen| {
+                self.answer(seen, requests.fetch_add(1, Ordering::SeqCst))
+            })
+        }
+
+        fn answer(&self, seen: &Seen, n: usize) -> Answer {
+            let body = &seen.body;
+            match seen.operation.as_str() {
+                "GetShardIterator" => {
+                    assert_eq!(body["ShardId"], SHARD);
+                    assert_eq!(body["StreamName"], "s");
+                    let at = || {
+                        let s = body["StartingSequenceNumber"].as_str().unwrap();
+                        s.parse::<u64>().unwrap() - FIRST_SEQUENCE_NUMBER
+                    };
+                    let offset = match body["ShardIteratorType"].as_str().unwrap() {
+                        "TRIM_HORIZON" => 0,
+                        "LATEST" => self.records,
+                        "AT_SEQUENCE_NUMBER" => at(),
+                        "AFTER_SEQUENCE_NUMBER" => at() + 1,
+                        other => panic!("unexpected iterator type {other}"),
+                    };
+                    Answer::ok(json!({"ShardIterator": format!("it-{offset}-{n}")}))
+                }
+                "GetRecords" => {
+                    let iterator = body["ShardIterator"].as_str().unwrap();
+                    let offset: u64 = iterator.split('-').nth(1).unwrap().parse().unwrap();
+                    let limit = body["Limit"].as_u64().unwrap();
+                    let end = (offset + limit).min(self.records);
+                    let records: Vec<Value> = (offset..end)
+                        .map(|i| {
+                            json!({
+                                "SequenceNumber": sequence_number(i),
+                                "Data": "ZGF0YQ==",
+                                "PartitionKey": format!("k{i}"),
+                                "ApproximateArrivalTimestamp": 1.7e9,
+                            })
+                        })
+                        .collect();
+                    let lag = if self.reports_lag {
+                        (self.records - end) * 1000
+                    } else {
+                        0
+                    };
+                    let mut out = json!({"Records": records, "MillisBehindLatest": lag});
+                    if self.closed && end == self.records {
+                        out["ChildShards"] = if self.reports_children {
+                            json!([{
+                                "ShardId": CHILD,
+                                "ParentShards": [SHARD],
+                                "HashKeyRange": {
+                                    "StartingHashKey": "0",
+                                    "EndingHashKey": "170141183460469231731687303715884105727"
+                                }
+                            }])
+                        } else {
+                            json!([])
+                        };
+                    } else {
+                        out["NextShardIterator"] = json!(format!("it-{end}-{n}"));
+                    }
+                    Answer::ok(out)
+                }
+                other => panic!("unexpected operation {other}"),
+            }
+        }
+    }
+
+    fn throttled() -> Answer {
+        Answer::error(400, "ProvisionedThroughputExceededException")
+    }
+
+    /// Diagnostic events, with the virtual time each was emitted at.
+    type Events = Arc<Mutex<Vec<(Instant, DiagnosticEvent)>>>;
+
+    /// What a test looks at: the connection, the fetcher, the events and when the test began.
+    struct Harness {
+        http: Scripted,
+        fetcher: PollingFetcher,
+        events: Events,
+        start: Instant,
+    }
+
+    impl Harness {
+        /// A fetcher of shard `SHARD` of stream `s` over `http`, with the Kinesis rate limits.
+        /// With `RetryConfig::disabled()` every attempt is one request and no jitter enters the
+        /// times.
+        async fn new(
+            http: Scripted,
+            retry: RetryConfig,
+            settings: PollingSettings,
+            position: StartingPosition,
+        ) -> Self {
+            let config = ClientConfig::builder()
+                .sdk_config(http.sdk_config())
+                .retry(retry)
+                .rate_limits(RateLimits::kinesis_defaults())
+                .build()
+                .await
+                .unwrap();
+            let events = Events::default();
+            let sink = Arc::clone(&events);
+            let diagnostics = Diagnostics::new(
+                16,
+                Some(Arc::new(move |e: &DiagnosticEvent| {
+                    sink.lock().unwrap().push((Instant::now(), e.clone()));
+                })),
+            );
+            let ctx = FetchContext {
+                client: Client::new(&config),
+                stream: "s".parse().unwrap(),
+                shard: ShardId::new(SHARD).unwrap(),
+                diagnostics,
+            };
+            Self {
+                http,
+                fetcher: PollingFetcher::new(ctx, settings, position),
+                events,
+                start: Instant::now(),
+            }
+        }
+
+        async fn simple(http: Scripted, batch_size: u32) -> Self {
+            Self::new(
+                http,
+                RetryConfig::disabled(),
+                PollingSettings::default().with_batch_size(batch_size),
+                StartingPosition::TrimHorizon,
+            )
+            .await
+        }
+
+        /// The next batch (which must come), and the virtual time it came at.
+        async fn batch(&mut self) -> (Duration, Batch) {
+            let batch = self.fetcher.next_batch().await.unwrap().expect("a batch");
+            (self.start.elapsed(), batch)
+        }
+
+        fn elapsed(&self, seen: &[Seen]) -> Vec<Duration> {
+            seen.iter().map(|s| s.at - self.start).collect()
+        }
+
+        /// When each `GetRecords` request arrived.
+        fn get_records_times(&self) -> Vec<Duration> {
+            self.elapsed(&self.http.seen_for("GetRecords"))
+        }
+
+        /// The iterator each `GetRecords` request carried.
+        fn get_records_iterators(&self) -> Vec<String> {
+            self.http
+                .seen_for("GetRecords")
+                .iter()
+                .map(|s| s.body["ShardIterator"].as_str().unwrap().to_owned())
+                .collect()
+        }
+
+        fn poll_completes(&self) -> Vec<(usize, Option<i64>, Duration)> {
+            let events = self.events.lock().unwrap();
+            events
+                .iter()
+                .filter_map(|(_, e)| match e {
+                    DiagnosticEvent::PollComplete {
+                        shard_id,
+                        records,
+                        millis_behind_latest,
+                        duration,
+                    } => {
+                        assert_eq!(shard_id.as_str(), SHARD);
+                        Some((*records, *millis_behind_latest, *duration))
+                    }
+                    _ => None,
+                })
+                .collect()
+        }
+
+        /// The `FetchRetry` events: when, and the pause announced.
+        fn fetch_retries(&self) -> Vec<(Duration, Duration)> {
+            let events = self.events.lock().unwrap();
+            events
+                .iter()
+                .filter_map(|(at, e)| match e {
+                    DiagnosticEvent::FetchRetry {
+                        shard_id,
+                        error,
+                        delay,
+                    } => {
+                        assert_eq!(shard_id.as_str(), SHARD);
+                        assert!(!error.is_empty());
+                        Some((*at - self.start, *delay))
+                    }
+                    _ => None,
+                })
+                .collect()
+        }
+    }
+
+    /// The offsets of a batch's records in the fake shard.
+    fn offsets(batch: &Batch) -> Vec<u64> {
+        batch
+            .records
+            .iter()
+            .map(|r| r.sequence_number().as_str().parse::<u64>().unwrap() - FIRST_SEQUENCE_NUMBER)
+            .collect()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_first_answer_s_records_come_at_once_in_one_batch() {
+        let mut h = Harness::simple(FakeShard::open(7).connection(), 10).await;
+
+        let (at, batch) = h.batch().await;
+        assert_eq!(at, Duration::ZERO);
+        assert_eq!(offsets(&batch), [0, 1, 2, 3, 4, 5, 6]);
+        assert!(batch.end.is_none());
+
+        let seen = h.http.seen();
+        let operations: Vec<_> = seen.iter().map(|s| s.operation.as_str()).collect();
+        assert_eq!(operations, ["GetShardIterator", "GetRecords"]);
+        assert_eq!(seen[0].body["ShardIteratorType"], "TRIM_HORIZON");
+        assert_eq!(seen[1].body["Limit"], 10);
+        assert_eq!(h.elapsed(&seen), [Duration::ZERO; 2]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn polls_again_at_once_while_behind() {
+        let mut h = Harness::simple(FakeShard::open(23).connection(), 5).await;
+
+        // MillisBehindLatest > 0 after each of the first four calls: five calls, no time passes.
+        for i in 0..5u64 {
+            let (at, batch) = h.batch().await;
+            assert_eq!(at, Duration::ZERO, "batch {i}");
+            let expected: Vec<u64> = (i * 5..(i * 5 + 5).min(23)).collect();
+            assert_eq!(offsets(&batch), expected);
+        }
+        assert_eq!(h.get_records_times(), [Duration::ZERO; 5]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn polls_again_at_once_after_a_full_batch_even_without_lag() {
+        let shard = FakeShard {
+            reports_lag: false,
+            ..FakeShard::open(10)
+        };
+        let mut h = Harness::simple(shard.connection(), 5).await;
+
+        // Two full batches at once; the third call finds nothing and is not full.
+        assert_eq!(offsets(&h.batch().await.1), [0, 1, 2, 3, 4]);
+        assert_eq!(offsets(&h.batch().await.1), [5, 6, 7, 8, 9]);
+        let (at, batch) = h.batch().await;
+        assert_eq!(at, Duration::ZERO);
+        assert!(batch.records.is_empty());
+        // Caught up: the next call waits for the poll interval (1 s).
+        let (at, batch) = h.batch().await;
+        assert_eq!(at, secs(1.0));
+        assert!(batch.records.is_empty());
+        assert_eq!(
+            h.get_records_times(),
+            [Duration::ZERO, Duration::ZERO, Duration::ZERO, secs(1.0)]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn waits_the_poll_interval_once_caught_up() {
+        let settings = PollingSettings::default()
+            .with_batch_size(5)
+            .with_poll_interval(Duration::from_millis(2500));
+        let mut h = Harness::new(
+            FakeShard::open(8).connection(),
+            RetryConfig::disabled(),
+            settings,
+            StartingPosition::TrimHorizon,
+        )
+        .await;
+
+        assert_eq!(h.batch().await.0, Duration::ZERO);
+        // The second call reads the last three records: MillisBehindLatest 0, not full.
+        let (at, batch) = h.batch().await;
+        assert_eq!(at, Duration::ZERO);
+        assert_eq!(offsets(&batch), [5, 6, 7]);
+        // So each further call comes a poll interval after the previous answer.
+        let (at, batch) = h.batch().await;
+        assert_eq!(at, secs(2.5));
+        assert!(batch.records.is_empty());
+        assert_eq!(h.batch().await.0, secs(5.0));
+        assert_eq!(
+            h.get_records_times(),
+            [Duration::ZERO, Duration::ZERO, secs(2.5), secs(5.0)]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn makes_at_most_five_get_records_calls_per_second() {
+        // One record per call and always behind: the fetcher wants to call without pause.
+        let mut h = Harness::simple(FakeShard::open(100).connection(), 1).await;
+
+        let mut times = Vec::new();
+        for i in 0..11u64 {
+            let (at, batch) = h.batch().await;
+            assert_eq!(offsets(&batch), [i]);
+            times.push(at);
+        }
+        let expected: Vec<Duration> = [0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0, 1.0, 2.0]
+            .into_iter()
+            .map(secs)
+            .collect();
+        assert_eq!(times, expected);
+        assert_eq!(h.get_records_times(), expected);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn each_call_uses_the_previous_answer_s_next_shard_iterator() {
+        let mut h = Harness::simple(FakeShard::open(9).connection(), 2).await;
+
+        let mut all = Vec::new();
+        for _ in 0..5 {
+            all.extend(offsets(&h.batch().await.1));
+        }
+        assert_eq!(all, (0..9).collect::<Vec<_>>());
+        // Request 0 was GetShardIterator; GetRecords request n answered `it-<next offset>-n`.
+        assert_eq!(
+            h.get_records_iterators(),
+            ["it-0-0", "it-2-1", "it-4-2", "it-6-3", "it-8-4"]
+        );
+        assert_eq!(h.http.seen_for("GetShardIterator").len(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn ends_at_shard_end_with_the_child_shards_given() {
+        let mut h = Harness::simple(FakeShard::closed(3).connection(), 2).await;
+
+        let (_, first) = h.batch().await;
+        assert_eq!(offsets(&first), [0, 1]);
+        assert!(first.end.is_none());
+        let (at, last) = h.batch().await;
+        assert_eq!(at, Duration::ZERO);
+        assert_eq!(offsets(&last), [2]);
+        let children = last.end.expect("the shard's end");
+        assert_eq!(children.len(), 1);
+        assert_eq!(children[0].id().as_str(), CHILD);
+        let parents: Vec<_> = children[0].parents().iter().map(|p| p.as_str()).collect();
+        assert_eq!(parents, [SHARD]);
+        assert_eq!(children[0].hash_key_range().end().0, u128::MAX >> 1);
+
+        // Nothing after the end, and no further call.
+        assert!(h.fetcher.next_batch().await.unwrap().is_none());
+        assert!(h.fetcher.next_batch().await.unwrap().is_none());
+        assert_eq!(h.http.seen().len(), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn ends_at_shard_end_without_child_shards_when_none_are_reported() {
+        let shard = FakeShard {
+            reports_children: false,
+            ..FakeShard::closed(2)
+        };
+        let mut h = Harness::simple(shard.connection(), 10).await;
+
+        let (_, batch) = h.batch().await;
+        assert_eq!(offsets(&batch), [0, 1]);
+        assert_eq!(batch.end.expect("the shard's end"), []);
+        assert!(h.fetcher.next_batch().await.unwrap().is_none());
+        assert_eq!(h.http.seen_for("GetRecords").len(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn emits_a_poll_complete_event_per_call() {
+        let mut h = Harness::simple(FakeShard::open(6).connection(), 1).await;
+
+        for _ in 0..7 {
+            h.batch().await;
+        }
+        // Six calls with one record each (the sixth waited a second for the rate limiter; the
+        // wait is part of its duration), then a full batch's next call finds nothing.
+        let expected: Vec<(usize, Option<i64>, Duration)> = vec![
+            (1, Some(5000), Duration::ZERO),
+            (1, Some(4000), Duration::ZERO),
+            (1, Some(3000), Duration::ZERO),
+            (1, Some(2000), Duration::ZERO),
+            (1, Some(1000), Duration::ZERO),
+            (1, Some(0), secs(1.0)),
+            (0, Some(0), Duration::ZERO),
+        ];
+        assert_eq!(h.poll_completes(), expected);
+        assert_eq!(
+            h.events.lock().unwrap().len(),
+            7,
+            "only PollComplete events"
+        );
+        assert_eq!(h.http.seen_for("GetRecords").len(), 7);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn throttling_beyond_the_client_retries_is_retried_after_doubling_pauses() {
+        // The client makes two attempts per call, with no pause between them; the fetcher
+        // then waits 1 s, 2 s, 3 s (its maximum), ... between calls.
+        let retry = RetryConfig::default()
+            .with_max_attempts(2)
+            .with_throttling_backoff(Duration::ZERO);
+        let settings = PollingSettings::default()
+            .with_batch_size(2)
+            .with_retry_delays(secs(1.0), secs(3.0));
+        let mut h = Harness::new(
+            FakeShard::open(10).connection(),
+            retry,
+            settings,
+            StartingPosition::TrimHorizon,
+        )
+        .await;
+
+        assert_eq!(offsets(&h.batch().await.1), [0, 1]);
+
+        // One throttle is absorbed by the client's own retry: the fetcher never sees it.
+        h.http.push(throttled());
+        let (at, batch) = h.batch().await;
+        assert_eq!((at, offsets(&batch)), (Duration::ZERO, vec![2, 3]));
+        assert!(h.fetch_retries().is_empty());
+
+        // Six throttles: three calls of two attempts fail, each followed by a pause.
+        for _ in 0..6 {
+            h.http.push(throttled());
+        }
+        let (at, batch) = h.batch().await;
+        assert_eq!((at, offsets(&batch)), (secs(6.0), vec![4, 5]));
+        assert_eq!(
+            h.fetch_retries(),
+            [
+                (secs(0.0), secs(1.0)),
+                (secs(1.0), secs(2.0)),
+                (secs(3.0), secs(3.0))
+            ]
+        );
+
+        // A success resets the pause.
+        h.http.push(throttled());
+        h.http.push(throttled());
+        let (at, batch) = h.batch().await;
+        assert_eq!((at, offsets(&batch)), (secs(7.0), vec![6, 7]));
+        assert_eq!(h.fetch_retries()[3], (secs(6.0), secs(1.0)));
+
+        let expected: Vec<Duration> = [
+            0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 3.0, 3.0, 6.0, 6.0, 6.0, 7.0,
+        ]
+        .into_iter()
+        .map(secs)
+        .collect();
+        assert_eq!(h.get_records_times(), expected);
+        // Every retry read from the same iterator: nothing skipped, nothing repeated.
+        let iterators = h.get_records_iterators();
+        assert!(iterators[3..10].iter().all(|i| i.starts_with("it-4-")));
+        assert_eq!(h.poll_completes().len(), 4);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failed_get_shard_iterator_is_retried_after_a_pause() {
+        let http = FakeShard::open(3).connection_after([Answer::error(503, "ServiceUnavailable")]);
+        let mut h = Harness::simple(http, 10).await;
+
+        let (at, batch) = h.batch().await;
+        assert_eq!((at, offsets(&batch)), (secs(1.0), vec![0, 1, 2]));
+        assert_eq!(h.fetch_retries(), [(Duration::ZERO, secs(1.0))]);
+        assert_eq!(
+            h.elapsed(&h.http.seen_for("GetShardIterator")),
+            [Duration::ZERO, secs(1.0)]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_non_retryable_failure_ends_the_fetch_with_a_typed_error() {
+        // The client would retry a retryable failure; this one is not.
+        let settings = PollingSettings::default().with_batch_size(2);
+        let mut h = Harness::new(
+            FakeShard::open(4).connection(),
+            RetryConfig::default(),
+            settings.clone(),
+            StartingPosition::TrimHorizon,
+        )
+        .await;
+        assert_eq!(offsets(&h.batch().await.1), [0, 1]);
+
+        h.http.push(Answer::error(400, "AccessDeniedException"));
+        let err = h.fetcher.next_batch().await.unwrap_err();
+        assert_eq!(err.kind(), ConsumerErrorKind::Kinesis);
+        assert_eq!(err.shard_id().map(|s| s.as_str()), Some(SHARD));
+        let kinesis = err.kinesis_error().expect("the Kinesis error");
+        assert_eq!(kinesis.kind(), ErrorKind::AccessDenied);
+        assert_eq!(kinesis.code(), Some("AccessDeniedException"));
+        assert_eq!(kinesis.operation(), Some("GetRecords"));
+        // One attempt, no pause, no retry.
+        assert_eq!(h.get_records_times(), [Duration::ZERO; 2]);
+        assert!(h.fetch_retries().is_empty());
+
+        // The same for the iterator of a shard that does not exist.
+        let http = Scripted::new([Answer::error(400, "ResourceNotFoundException")]);
+        let mut h = Harness::new(
+            http,
+            RetryConfig::default(),
+            settings,
+            StartingPosition::TrimHorizon,
+        )
+        .await;
+        let err = h.fetcher.next_batch().await.unwrap_err();
+        assert_eq!(err.kind(), ConsumerErrorKind::Kinesis);
+        let kinesis = err.kinesis_error().expect("the Kinesis error");
+        assert!(kinesis.is_not_found());
+        assert_eq!(kinesis.operation(), Some("GetShardIterator"));
+        assert_eq!(h.http.seen().len(), 1);
+        assert_eq!(h.start.elapsed(), Duration::ZERO);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_expired_iterator_resumes_after_the_last_record_handed_out() {
+        let mut h = Harness::simple(FakeShard::open(7).connection(), 3).await;
+        assert_eq!(offsets(&h.batch().await.1), [0, 1, 2]);
+
+        h.http.push(Answer::error(400, "ExpiredIteratorException"));
+        let (at, batch) = h.batch().await;
+        assert_eq!((at, offsets(&batch)), (Duration::ZERO, vec![3, 4, 5]));
+        assert_eq!(offsets(&h.batch().await.1), [6]);
+
+        let renewals = h.http.seen_for("GetShardIterator");
+        assert_eq!(renewals.len(), 2);
+        assert_eq!(
+            renewals[1].body["ShardIteratorType"],
+            "AFTER_SEQUENCE_NUMBER"
+        );
+        assert_eq!(
+            renewals[1].body["StartingSequenceNumber"],
+            sequence_number(2)
+        );
+        // The expired call was repeated at once with the renewed iterator (the shard's answer
+        // number 2: the expiry came from the script).
+        assert_eq!(
+            h.get_records_iterators(),
+            ["it-0-0", "it-3-1", "it-3-2", "it-6-3"]
+        );
+        assert_eq!(h.get_records_times(), [Duration::ZERO; 4]);
+        assert!(h.fetch_retries().is_empty());
+        assert_eq!(h.poll_completes().len(), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_expired_iterator_before_any_record_restarts_at_the_starting_position() {
+        // Expired on the very first call.
+        let start = SequenceNumber::new(sequence_number(4)).unwrap();
+        let http = FakeShard::open(7).connection_after([
+            Answer::ok(json!({"ShardIterator": "it-4-first"})),
+            Answer::error(400, "ExpiredIteratorException"),
+        ]);
+        let mut h = Harness::new(
+            http,
+            RetryConfig::disabled(),
+            PollingSettings::default().with_batch_size(10),
+            StartingPosition::AtSequenceNumber(start),
+        )
+        .await;
+        let (at, batch) = h.batch().await;
+        assert_eq!((at, offsets(&batch)), (Duration::ZERO, vec![4, 5, 6]));
+        let requests = h.http.seen_for("GetShardIterator");
+        assert_eq!(requests.len(), 2);
+        for r in &requests {
+            assert_eq!(r.body["ShardIteratorType"], "AT_SEQUENCE_NUMBER");
+            assert_eq!(r.body["StartingSequenceNumber"], sequence_number(4));
+        }
+
+        // Expired after calls that returned nothing: still the starting position.
+        let mut h = Harness::new(
+            FakeShard::open(3).connection(),
+            RetryConfig::disabled(),
+            PollingSettings::default(),
+            StartingPosition::Latest,
+        )
+        .await;
+        assert!(h.batch().await.1.records.is_empty());
+        h.http.push(Answer::error(400, "ExpiredIteratorException"));
+        let (at, batch) = h.batch().await;
+        assert_eq!(at, secs(1.0));
+        assert!(batch.records.is_empty());
+        let requests = h.http.seen_for("GetShardIterator");
+        assert_eq!(requests.len(), 2);
+        assert_eq!(requests[1].body["ShardIteratorType"], "LATEST");
+        assert!(requests[1].body.get("StartingSequenceNumber").is_none());
+    }
+}

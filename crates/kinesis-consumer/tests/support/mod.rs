@@ -47,7 +47,9 @@ impl Fixture {
             .unwrap();
         let client = Client::new(&config);
         let admin = AdminClient::new(&config);
-        let stream: StreamName = env.unique_name("consumer").parse().unwrap();
+        // Not `consumer-...`: kinesis-local 0.6.2 takes the ARN of such a stream for a
+        // consumer ARN.
+        let stream: StreamName = env.unique_name("stream").parse().unwrap();
         admin
             .create_stream(
                 &stream,

@@ -1,0 +1,173 @@
+//! The consumer benchmark: `cargo xtask bench consumer` runs it once (release build) and writes
+//! its figures to `docs/benchmarks.md`.
+//!
+//! Everything runs against the embedded emulators of `kinesis-testkit` (ferrokinesis and
+//! dynoxide, in this process); nothing needs Docker or AWS. Four measurements:
+//!
+//! 1. **throughput**: records per second delivered to a no-op handler (a shard-stream reader
+//!    that stages every record) from a pre-filled stream, next to a plain `GetRecords` loop over
+//!    the AWS SDK on the same stream (one task per shard, limit 10 000), alternating, in rounds.
+//! 2. **deaggregation**: KPL aggregates split into user records on one core, through
+//!    `aggregation::decode` and the same per-record work as the consumer's shard task.
+//! 3. **handover**: two workers of one application share a 4-shard stream that keeps being
+//!    written; worker A shuts down; the time from its `shutdown()` call to worker B's first
+//!    record on each shard A released.
+//! 4. **memory**: peak RSS (`VmHWM`) while reading the pre-filled stream, each case in a child
+//!    process of its own: default prefetch, a small prefetch, and the plain loop for reference.
+//!
+//! Output: one JSON object per line on stdout, either a figure
+//! `{"metric":"...","value":1.5,"unit":"..."}` or a description
+//! `{"note":"...","text":"..."}`. Progress goes to stderr.
+//!
+//! Run parts by hand with
+//! `cargo bench -p kinesis-consumer --bench consumer -- [throughput] [deaggregation] [handover] [memory]`.
+
+mod deaggregation;
+mod fixture;
+mod handover;
+mod memory;
+mod throughput;
+
+use std::time::Duration;
+
+/// Shards of the pre-filled stream (and of the hand-over stream).
+const SHARDS: u32 = 4;
+/// Records in the pre-filled stream, spread evenly over its shards.
+const RECORDS: usize = 200_000;
+/// Payload size of each record.
+const RECORD_BYTES: usize = 100;
+/// `GetRecords` limit of the plain loop (the consumer's default batch size is the same).
+const PLAIN_LIMIT: i32 = 10_000;
+/// Throughput rounds (plain loop, then consumer, in each).
+const THROUGHPUT_ROUNDS: usize = 3;
+/// Hand-overs measured (a new worker A each time).
+const HANDOVER_ROUNDS: usize = 3;
+/// Worker threads of the embedded emulators' runtime.
+const EMULATOR_THREADS: usize = 2;
+/// The longest any one wait may take before the benchmark gives up.
+const PATIENCE: Duration = Duration::from_secs(180);
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+type Result<T, E = BoxError> = std::result::Result<T, E>;
+
+fn main() {
+    // `cargo bench` passes `--bench`; everything else selects parts.
+    let all: Vec<String> = std::env::args().skip(1).collect();
+    let by_cargo_bench = all.iter().any(|a| a == "--bench");
+    let args: Vec<String> = all.into_iter().filter(|a| a != "--bench").collect();
+    if !by_cargo_bench && args.is_empty() {
+        // `cargo test --all-targets` runs bench targets too: minutes of benchmarking are not a
+        // test.
+        eprintln!(
+            "the consumer benchmark runs under `cargo bench` (or `cargo xtask bench consumer`)"
+        );
+        return;
+    }
+    if args.first().map(String::as_str) == Some("--memory-child") {
+        let case = args.get(1).cloned().unwrap_or_default();
+        if let Err(e) = runtime().block_on(memory::child(&case)) {
+            eprintln!("memory case {case}: {e}");
+            std::process::exit(1);
+        }
+        return;
+    }
+    let parts = ["throughput", "deaggregation", "handover", "memory"];
+    if let Some(unknown) = args.iter().find(|a| !parts.contains(&a.as_str())) {
+        eprintln!("unknown part {unknown:?}; parts: {}", parts.join(", "));
+        std::process::exit(2);
+    }
+    let wanted = |part: &str| args.is_empty() || args.iter().any(|a| a == part);
+
+    note(
+        "setup",
+        &format!(
+            "embedded ferrokinesis + dynoxide in the benchmark process (emulator runtime: \
+             {EMULATOR_THREADS} worker threads; benchmark runtime: tokio multi-thread, one \
+             worker per core)"
+        ),
+    );
+    let mut failed = false;
+    // On one core with nothing else running: first, before any runtime or emulator exists.
+    if wanted("deaggregation") {
+        deaggregation::run();
+    }
+    let rt = runtime();
+    if wanted("throughput")
+        && let Err(e) = rt.block_on(throughput::run())
+    {
+        eprintln!("throughput: {e}");
+        failed = true;
+    }
+    if wanted("handover")
+        && let Err(e) = rt.block_on(handover::run())
+    {
+        eprintln!("handover: {e}");
+        failed = true;
+    }
+    drop(rt);
+    if wanted("memory")
+        && let Err(e) = memory::run()
+    {
+        eprintln!("memory: {e}");
+        failed = true;
+    }
+    if failed {
+        std::process::exit(1);
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+}
+
+fn json_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// One figure.
+fn emit(metric: &str, value: f64, unit: &str) {
+    let value = if value.is_finite() {
+        format!("{value}")
+    } else {
+        "null".to_owned()
+    };
+    println!(
+        "{{\"metric\":{},\"value\":{value},\"unit\":{}}}",
+        json_string(metric),
+        json_string(unit)
+    );
+}
+
+/// A description of how a figure was obtained.
+fn note(key: &str, text: &str) {
+    println!(
+        "{{\"note\":{},\"text\":{}}}",
+        json_string(key),
+        json_string(text)
+    );
+}
+
+fn median(values: &[f64]) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
