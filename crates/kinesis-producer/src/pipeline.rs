@@ -1,0 +1,737 @@
+//! The engine behind a [`Producer`](crate::Producer): one task that routes accepted records to
+//! their predicted shard, aggregates them (when asked), batches them into `PutRecords` calls
+//! within the service's limits and the per-shard throttle, keeps calls in flight, retries what
+//! failed for a retryable reason, and answers every record exactly once.
+//!
+//! Order: entries of one shard leave in the order they were accepted, and a shard has at most
+//! one call in flight, so records of one partition key are stored in order unless a retry
+//! intervenes.
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use kinesis_client::{
+    Client, HashKey, PartitionKey, PutRecordsEntry, PutRecordsOutput, PutRecordsResultEntry,
+    RecordPosition, ShardId, StreamId,
+};
+use kinesis_kcl_compat::aggregation::AggregateBuilder;
+use tokio::sync::{OwnedSemaphorePermit, broadcast, mpsc, oneshot};
+use tokio::task::JoinSet;
+use tokio::time::{Instant, MissedTickBehavior};
+
+use crate::error::{ProduceError, ProduceErrorKind};
+use crate::metrics::{MetricsRecorder, ProducerMetrics};
+use crate::record::ProduceResult;
+use crate::settings::ProducerSettings;
+use crate::shard_map::ShardMap;
+use crate::throttle::Throttles;
+
+/// A callback for metrics.
+pub(crate) type MetricsCallback = Arc<dyn Fn(&ProducerMetrics) + Send + Sync>;
+
+/// The answer to one record.
+pub(crate) type Reply = oneshot::Sender<Result<ProduceResult, ProduceError>>;
+
+/// Buffer space held by an accepted record until it is answered.
+#[derive(Debug)]
+pub(crate) struct BufferPermit {
+    pub(crate) _records: OwnedSemaphorePermit,
+    pub(crate) _bytes: OwnedSemaphorePermit,
+}
+
+/// One user record accepted by the producer.
+#[derive(Debug)]
+pub(crate) struct Accepted {
+    pub(crate) data: Bytes,
+    pub(crate) key: PartitionKey,
+    pub(crate) explicit_hash_key: Option<HashKey>,
+    /// The effective hash key: the explicit one, or the MD5 of the partition key.
+    pub(crate) hash: HashKey,
+    pub(crate) accepted_at: Instant,
+    pub(crate) attempts: u32,
+    /// The engine's number for it (order of arrival), for flushes.
+    pub(crate) id: u64,
+    pub(crate) reply: Reply,
+    /// Released when the record is answered (dropped with it).
+    pub(crate) _permit: BufferPermit,
+}
+
+impl Accepted {
+    fn entry(&self) -> PutRecordsEntry {
+        let entry = PutRecordsEntry::new(self.data.clone(), self.key.clone());
+        match self.explicit_hash_key {
+            Some(k) => entry.with_explicit_hash_key(k),
+            None => entry,
+        }
+    }
+
+    fn fail(self, error: ProduceError) {
+        let _ = self.reply.send(Err(error.with_record(
+            self.data,
+            self.key.as_str().to_owned(),
+            self.attempts,
+        )));
+    }
+}
+
+/// What the producer's handles send to the engine.
+#[derive(Debug)]
+pub(crate) enum Command {
+    Record(Accepted),
+    /// Answer once every record accepted before it was answered.
+    Flush(oneshot::Sender<()>),
+    /// Stop accepting; deliver everything, then end.
+    Close,
+}
+
+/// A Kinesis entry waiting in a shard's queue: one record, or an aggregate of several.
+#[derive(Debug)]
+struct Entry {
+    entry: PutRecordsEntry,
+    members: Vec<Accepted>,
+    aggregated: bool,
+    /// Not sent before this (the end of its linger time; a retry's pause).
+    not_before: Instant,
+    /// Sent at once when flushing, except for a retry's pause.
+    retry_pause: bool,
+}
+
+impl Entry {
+    fn size(&self) -> usize {
+        self.entry.size()
+    }
+}
+
+/// An aggregate being filled for one shard.
+#[derive(Debug)]
+struct OpenAggregate {
+    builder: AggregateBuilder,
+    members: Vec<Accepted>,
+    opened_at: Instant,
+}
+
+#[derive(Debug, Default)]
+struct ShardQueue {
+    entries: VecDeque<Entry>,
+    open: Option<OpenAggregate>,
+    /// Calls in flight that carry entries of this shard.
+    busy: bool,
+}
+
+/// The key of a queue: the predicted shard, or none when the map has no shard for the key.
+type QueueKey = Option<ShardId>;
+
+/// A `PutRecords` call's entries, by queue.
+struct Batch {
+    entries: Vec<(QueueKey, Entry)>,
+}
+
+pub(crate) struct Engine {
+    client: Client,
+    stream: StreamId,
+    settings: ProducerSettings,
+    map: ShardMap,
+    throttles: Throttles,
+    metrics: Arc<MetricsRecorder>,
+    metrics_tx: broadcast::Sender<ProducerMetrics>,
+    on_metrics: Option<MetricsCallback>,
+    queues: HashMap<QueueKey, ShardQueue>,
+    queued_entries: usize,
+    queued_bytes: usize,
+    in_flight: JoinSet<(Batch, Result<PutRecordsOutput, kinesis_client::Error>)>,
+    /// Flush waiters, each with the number of the first record accepted after it.
+    flushes: Vec<(u64, oneshot::Sender<()>)>,
+    /// Numbers of the records accepted and not yet answered.
+    outstanding: BTreeSet<u64>,
+    next_id: u64,
+    refresh: Option<tokio::task::JoinHandle<Result<ShardMap, kinesis_client::Error>>>,
+    refresh_wanted: bool,
+    /// Aggregates stored on another shard than predicted, waiting for the new shard map to
+    /// tell which of their records that shard owns (those are stored; the KCL skips the others,
+    /// so they are sent again).
+    parked: Vec<(RecordPosition, Vec<(u64, Accepted)>)>,
+    closing: bool,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("stream", &self.stream)
+            .field("queued_entries", &self.queued_entries)
+            .field("in_flight", &self.in_flight.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        client: Client,
+        stream: StreamId,
+        settings: ProducerSettings,
+        map: ShardMap,
+        metrics: Arc<MetricsRecorder>,
+        metrics_tx: broadcast::Sender<ProducerMetrics>,
+        on_metrics: Option<MetricsCallback>,
+    ) -> Self {
+        let throttles = Throttles::new(settings.throttle.clone());
+        Self {
+            client,
+            stream,
+            settings,
+            map,
+            throttles,
+            metrics,
+            metrics_tx,
+            on_metrics,
+            queues: HashMap::new(),
+            queued_entries: 0,
+            queued_bytes: 0,
+            in_flight: JoinSet::new(),
+            flushes: Vec::new(),
+            outstanding: BTreeSet::new(),
+            next_id: 0,
+            refresh: None,
+            refresh_wanted: false,
+            parked: Vec::new(),
+            closing: false,
+        }
+    }
+
+    /// Runs until closed and everything accepted is answered; returns the last metrics.
+    pub(crate) async fn run(
+        mut self,
+        mut commands: mpsc::UnboundedReceiver<Command>,
+    ) -> ProducerMetrics {
+        let start = Instant::now();
+        let mut refresh_tick = tokio::time::interval_at(
+            start + self.settings.shard_map_refresh,
+            self.settings.shard_map_refresh,
+        );
+        refresh_tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut metrics_tick = tokio::time::interval_at(
+            start + self.settings.metrics_interval,
+            self.settings.metrics_interval,
+        );
+        metrics_tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut input_open = true;
+        loop {
+            let wake = self.next_wake();
+            tokio::select! {
+                biased;
+                Some(done) = self.in_flight.join_next(), if !self.in_flight.is_empty() => {
+                    match done {
+                        Ok((batch, result)) => self.complete(batch, result),
+                        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                        Err(_) => {}
+                    }
+                }
+                refreshed = async { self.refresh.as_mut().expect("checked").await }, if self.refresh.is_some() => {
+                    self.refresh = None;
+                    match refreshed {
+                        Ok(Ok(map)) => self.apply_map(map),
+                        Ok(Err(e)) => {
+                            tracing::warn!(stream = %self.stream, error = %e, "reading the shard map failed; keeping the old one");
+                            if !self.parked.is_empty() {
+                                // Records wait for it: try again after a pause.
+                                let retry = self.settings.retry_base_delay;
+                                let (client, stream) = (self.client.clone(), self.stream.clone());
+                                self.refresh = Some(tokio::spawn(async move {
+                                    tokio::time::sleep(retry).await;
+                                    ShardMap::read(&client, &stream).await
+                                }));
+                            }
+                        }
+                        Err(_) => {}
+                    }
+                }
+                command = commands.recv(), if input_open => match command {
+                    Some(Command::Record(mut record)) => {
+                        record.id = self.next_id;
+                        self.next_id += 1;
+                        self.outstanding.insert(record.id);
+                        self.route(record, false);
+                    }
+                    Some(Command::Flush(done)) => self.flushes.push((self.next_id, done)),
+                    Some(Command::Close) | None => {
+                        input_open = false;
+                        self.closing = true;
+                    }
+                },
+                () = sleep_until_opt(wake), if wake.is_some() => {}
+                _ = refresh_tick.tick() => self.refresh_wanted = true,
+                _ = metrics_tick.tick() => self.emit_metrics(),
+            }
+            if self.refresh_wanted && self.refresh.is_none() {
+                self.refresh_wanted = false;
+                let (client, stream) = (self.client.clone(), self.stream.clone());
+                self.refresh = Some(tokio::spawn(async move {
+                    ShardMap::read(&client, &stream).await
+                }));
+            }
+            self.dispatch(Instant::now());
+            self.answer_flushes();
+            if self.closing && self.outstanding.is_empty() && self.in_flight.is_empty() {
+                break;
+            }
+        }
+        if let Some(refresh) = self.refresh.take() {
+            refresh.abort();
+        }
+        let last = self.metrics.take(Instant::now());
+        self.publish(&last);
+        last
+    }
+
+    fn emit_metrics(&self) {
+        let metrics = self.metrics.take(Instant::now());
+        self.publish(&metrics);
+    }
+
+    fn publish(&self, metrics: &ProducerMetrics) {
+        if let Some(callback) = &self.on_metrics {
+            callback(metrics);
+        }
+        let _ = self.metrics_tx.send(metrics.clone());
+    }
+
+    fn flushing(&self) -> bool {
+        self.closing || !self.flushes.is_empty()
+    }
+
+    /// Answers the flushes whose records are all answered.
+    fn answer_flushes(&mut self) {
+        let oldest = self.outstanding.first().copied().unwrap_or(u64::MAX);
+        let (done, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.flushes)
+            .into_iter()
+            .partition(|(upto, _)| *upto <= oldest);
+        self.flushes = waiting;
+        for (_, tx) in done {
+            let _ = tx.send(());
+        }
+    }
+
+    /// A record was answered.
+    fn finished(&mut self, id: u64) {
+        self.outstanding.remove(&id);
+    }
+
+    // --- routing ---
+
+    /// Puts a record into its predicted shard's queue (aggregating when asked). A retry goes to
+    /// the front of its queue, after a pause.
+    fn route(&mut self, record: Accepted, retry: bool) {
+        let now = Instant::now();
+        let shard: QueueKey = self.map.shard_for(record.hash).cloned();
+        let aggregate = self
+            .settings
+            .aggregation
+            .clone()
+            .filter(|_| shard.is_some() && !retry);
+        if let Some(aggregation) = aggregate {
+            let entry = record.entry();
+            let fits_alone = AggregateBuilder::new().size_with(&entry) <= aggregation.max_size;
+            if fits_alone {
+                let queue = self.queues.entry(shard.clone()).or_default();
+                let full = queue.open.as_ref().is_some_and(|open| {
+                    !open.builder.would_fit(&entry, aggregation.max_size)
+                        || open.members.len() >= aggregation.max_records
+                });
+                if full {
+                    let sealed =
+                        Self::seal(queue.open.take().expect("checked"), self.settings.linger);
+                    self.queued_entries += 1;
+                    self.queued_bytes += sealed.size();
+                    queue.entries.push_back(sealed);
+                }
+                let open = queue.open.get_or_insert_with(|| OpenAggregate {
+                    builder: AggregateBuilder::new(),
+                    members: Vec::new(),
+                    opened_at: record.accepted_at,
+                });
+                open.builder.add(entry);
+                open.members.push(record);
+                return;
+            }
+        }
+        let not_before = if retry {
+            now + self.settings.retry_delay(record.attempts)
+        } else {
+            record.accepted_at + self.settings.linger
+        };
+        let entry = Entry {
+            entry: record.entry(),
+            members: vec![record],
+            aggregated: false,
+            not_before,
+            retry_pause: retry,
+        };
+        self.queued_entries += 1;
+        self.queued_bytes += entry.size();
+        let queue = self.queues.entry(shard).or_default();
+        if retry {
+            queue.entries.push_front(entry);
+        } else {
+            queue.entries.push_back(entry);
+        }
+    }
+
+    /// Turns an open aggregate into an entry: one aggregate record, or the record itself when
+    /// alone (as the KPL does).
+    fn seal(open: OpenAggregate, linger: std::time::Duration) -> Entry {
+        let not_before = open.opened_at + linger;
+        let mut members = open.members;
+        if members.len() == 1 {
+            return Entry {
+                entry: members[0].entry(),
+                members,
+                aggregated: false,
+                not_before,
+                retry_pause: false,
+            };
+        }
+        let encoded = open
+            .builder
+            .finish()
+            .expect("an open aggregate has members");
+        let entry = PutRecordsEntry::new(encoded.data().clone(), encoded.partition_key().clone())
+            .with_explicit_hash_key(encoded.explicit_hash_key());
+        members.shrink_to_fit();
+        Entry {
+            entry,
+            members,
+            aggregated: true,
+            not_before,
+            retry_pause: false,
+        }
+    }
+
+    /// A new shard map: settle the parked aggregates, and re-route the queues of shards that
+    /// closed.
+    fn apply_map(&mut self, map: ShardMap) {
+        self.map = map;
+        let now = Instant::now();
+        for (position, members) in std::mem::take(&mut self.parked) {
+            let range = self.map.range_of(&position.shard_id);
+            for (sub, record) in members {
+                if range.is_some_and(|r| r.contains(record.hash)) {
+                    self.succeed(record, &position, Some(sub), now);
+                } else {
+                    // Skipped by KCL consumers on the shard it landed on: send it again.
+                    self.metrics.retried(1);
+                    self.route(record, false);
+                }
+            }
+        }
+        let stale: Vec<QueueKey> = self
+            .queues
+            .keys()
+            .filter(|k| k.as_ref().is_none_or(|s| !self.map.is_open(s)))
+            .cloned()
+            .collect();
+        for key in stale {
+            let Some(queue) = self.queues.get(&key) else {
+                continue;
+            };
+            if queue.busy {
+                continue;
+            }
+            let queue = self.queues.remove(&key).expect("present");
+            let mut records = Vec::new();
+            for entry in queue.entries {
+                self.queued_entries -= 1;
+                self.queued_bytes -= entry.size();
+                records.extend(entry.members);
+            }
+            if let Some(open) = queue.open {
+                records.extend(open.members);
+            }
+            for record in records {
+                self.route(record, false);
+            }
+        }
+        let map = &self.map;
+        self.throttles.retain(&|s: &ShardId| map.is_open(s));
+    }
+
+    // --- sending ---
+
+    /// When the engine must look again: the earliest linger end, retry pause or throttle slot.
+    fn next_wake(&mut self) -> Option<Instant> {
+        let flushing = self.flushing();
+        let now = Instant::now();
+        let mut wake: Option<Instant> = None;
+        let mut consider = |t: Instant| {
+            wake = Some(wake.map_or(t, |w| w.min(t)));
+        };
+        for (key, queue) in &self.queues {
+            if queue.busy {
+                continue;
+            }
+            if let Some(open) = &queue.open {
+                consider(if flushing {
+                    now
+                } else {
+                    open.opened_at + self.settings.linger
+                });
+            }
+            if let Some(head) = queue.entries.front() {
+                let mut at = if flushing && !head.retry_pause {
+                    now
+                } else {
+                    head.not_before
+                };
+                if let Some(shard) = key {
+                    at = at.max(self.throttles.ready_at(shard, now, head.size()));
+                }
+                consider(at);
+            }
+        }
+        // Nothing to send while every call slot is taken: completions wake the loop.
+        if self.in_flight.len() >= self.settings.max_in_flight {
+            return None;
+        }
+        wake
+    }
+
+    /// Sends what may go now, in as many calls as free slots allow.
+    fn dispatch(&mut self, now: Instant) {
+        let flushing = self.flushing();
+        // Seal aggregates whose linger ended (or all, when flushing).
+        let linger = self.settings.linger;
+        let mut sealed = 0;
+        let mut sealed_bytes = 0;
+        for queue in self.queues.values_mut() {
+            if queue
+                .open
+                .as_ref()
+                .is_some_and(|o| flushing || o.opened_at + linger <= now)
+            {
+                let entry = Self::seal(queue.open.take().expect("checked"), linger);
+                sealed += 1;
+                sealed_bytes += entry.size();
+                queue.entries.push_back(entry);
+            }
+        }
+        self.queued_entries += sealed;
+        self.queued_bytes += sealed_bytes;
+        let volume = self.queued_entries >= self.settings.max_batch_entries
+            || self.queued_bytes >= self.settings.max_batch_bytes;
+
+        while self.in_flight.len() < self.settings.max_in_flight {
+            let mut batch = Batch {
+                entries: Vec::new(),
+            };
+            let mut bytes = 0;
+            let keys: Vec<QueueKey> = self.queues.keys().cloned().collect();
+            for key in keys {
+                let queue = self.queues.get_mut(&key).expect("present");
+                if queue.busy {
+                    continue;
+                }
+                let mut took = false;
+                while let Some(head) = queue.entries.front() {
+                    let due = if head.retry_pause {
+                        head.not_before <= now
+                    } else {
+                        flushing || volume || head.not_before <= now
+                    };
+                    if !due
+                        || batch.entries.len() >= self.settings.max_batch_entries
+                        || bytes + head.size() > self.settings.max_batch_bytes
+                    {
+                        break;
+                    }
+                    if let Some(shard) = &key {
+                        if self.throttles.ready_at(shard, now, head.size()) > now {
+                            break;
+                        }
+                        self.throttles.take(shard, now, head.size());
+                    }
+                    let entry = queue.entries.pop_front().expect("checked");
+                    bytes += entry.size();
+                    batch.entries.push((key.clone(), entry));
+                    took = true;
+                }
+                if took {
+                    queue.busy = true;
+                }
+            }
+            if batch.entries.is_empty() {
+                break;
+            }
+            self.send(batch, bytes);
+        }
+    }
+
+    fn send(&mut self, mut batch: Batch, bytes: usize) {
+        self.queued_entries -= batch.entries.len();
+        self.queued_bytes -= bytes;
+        let entries: Vec<PutRecordsEntry> = batch
+            .entries
+            .iter_mut()
+            .map(|(_, e)| {
+                for m in &mut e.members {
+                    m.attempts += 1;
+                }
+                self.metrics.entry_sent(e.size());
+                e.entry.clone()
+            })
+            .collect();
+        self.metrics.put_records_call(entries.len(), bytes);
+        let (client, stream) = (self.client.clone(), self.stream.clone());
+        self.in_flight.spawn(async move {
+            let result = client.put_records(stream, entries).await;
+            (batch, result)
+        });
+    }
+
+    // --- answers ---
+
+    fn complete(&mut self, batch: Batch, result: Result<PutRecordsOutput, kinesis_client::Error>) {
+        let now = Instant::now();
+        for (key, _) in &batch.entries {
+            if let Some(q) = self.queues.get_mut(key) {
+                q.busy = false;
+            }
+        }
+        let outcomes: Vec<PutRecordsResultEntry> = match result {
+            Ok(output) => output.into_entries(),
+            Err(e) => match e.put_records_output() {
+                Some(output) => output.entries().to_vec(),
+                None => {
+                    // The whole call failed.
+                    let retryable = e.is_retryable();
+                    for (_, entry) in batch.entries {
+                        for record in entry.members {
+                            if retryable {
+                                self.retry(record, e.code().unwrap_or("RequestFailed"), now);
+                            } else {
+                                self.finished(record.id);
+                                self.metrics.failed(1);
+                                let mut error = ProduceError::new(
+                                    ProduceErrorKind::Kinesis,
+                                    format!("PutRecords failed: {e}"),
+                                );
+                                if let Some(code) = e.code() {
+                                    error = error.with_code(code);
+                                }
+                                record.fail(error);
+                            }
+                        }
+                    }
+                    return;
+                }
+            },
+        };
+        let mut mispredicted = 0u64;
+        for ((key, entry), outcome) in batch.entries.into_iter().zip(outcomes) {
+            match outcome {
+                PutRecordsResultEntry::Stored(position) => {
+                    let mut wrong_shard = false;
+                    if let Some(predicted) = &key {
+                        self.throttles.record_success(predicted, now);
+                        if *predicted != position.shard_id {
+                            mispredicted += entry.members.len() as u64;
+                            wrong_shard = true;
+                        }
+                    }
+                    if entry.aggregated && wrong_shard {
+                        let members = (0u64..).zip(entry.members).collect();
+                        self.parked.push((position, members));
+                        continue;
+                    }
+                    let aggregated = entry.aggregated;
+                    for (i, record) in (0u64..).zip(entry.members) {
+                        self.succeed(record, &position, aggregated.then_some(i), now);
+                    }
+                }
+                PutRecordsResultEntry::Failed {
+                    error_code,
+                    error_message,
+                    ..
+                } => {
+                    let classified =
+                        kinesis_client::Error::from_code(&error_code, &error_message, None);
+                    if let Some(predicted) = &key
+                        && classified.is_throttling()
+                    {
+                        self.throttles.record_throttled(predicted, now);
+                        tracing::trace!(shard_id = %predicted, factor = self.throttles.factor(predicted), "shard throttled");
+                    }
+                    for record in entry.members {
+                        if classified.is_retryable() {
+                            self.retry(record, &error_code, now);
+                        } else {
+                            self.finished(record.id);
+                            self.metrics.failed(1);
+                            record.fail(
+                                ProduceError::new(
+                                    ProduceErrorKind::Refused,
+                                    format!("Kinesis refused the record: {error_message}"),
+                                )
+                                .with_code(error_code.clone()),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        if mispredicted > 0 {
+            self.metrics.mispredicted(mispredicted);
+            tracing::debug!(stream = %self.stream, records = mispredicted, "records landed on another shard than predicted; reading the shard map");
+            self.refresh_wanted = true;
+        }
+    }
+
+    /// Answers a stored record.
+    fn succeed(
+        &mut self,
+        record: Accepted,
+        position: &RecordPosition,
+        sub: Option<u64>,
+        now: Instant,
+    ) {
+        self.finished(record.id);
+        self.metrics.published(
+            now.saturating_duration_since(record.accepted_at),
+            record.attempts,
+            record.data.len(),
+        );
+        let _ = record.reply.send(Ok(ProduceResult {
+            shard_id: position.shard_id.clone(),
+            sequence_number: position.sequence_number.clone(),
+            sub_sequence_number: sub,
+            attempts: record.attempts,
+        }));
+    }
+
+    /// Retries a record after a pause, or fails it when its time or attempts ran out.
+    fn retry(&mut self, record: Accepted, code: &str, now: Instant) {
+        let expired = record.attempts >= self.settings.max_attempts
+            || now.saturating_duration_since(record.accepted_at) >= self.settings.record_ttl;
+        if expired {
+            self.finished(record.id);
+            self.metrics.failed(1);
+            let attempts = record.attempts;
+            record.fail(
+                ProduceError::new(
+                    ProduceErrorKind::RetriesExhausted,
+                    format!("not stored after {attempts} attempts; the last failed"),
+                )
+                .with_code(code),
+            );
+            return;
+        }
+        self.metrics.retried(1);
+        self.route(record, true);
+    }
+}
+
+async fn sleep_until_opt(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}

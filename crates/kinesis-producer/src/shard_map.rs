@@ -1,0 +1,60 @@
+//! [`ShardMap`]: which open shard owns a hash key, from `ListShards`.
+
+use futures_util::TryStreamExt;
+use kinesis_client::{Client, HashKey, HashKeyRange, ShardId, StreamId};
+
+/// The stream's open shards, sorted by their first hash key.
+#[derive(Debug, Clone)]
+pub(crate) struct ShardMap {
+    shards: Vec<(HashKeyRange, ShardId)>,
+}
+
+impl ShardMap {
+    /// Reads the open shards of `stream`.
+    pub(crate) async fn read(
+        client: &Client,
+        stream: &StreamId,
+    ) -> Result<Self, kinesis_client::Error> {
+        let shards: Vec<kinesis_client::Shard> = client
+            .list_shards(stream.clone(), None)
+            .try_collect()
+            .await?;
+        let mut open: Vec<(HashKeyRange, ShardId)> = shards
+            .into_iter()
+            .filter(|s| s.is_open())
+            .map(|s| (s.hash_key_range(), s.id().clone()))
+            .collect();
+        open.sort_by_key(|(r, _)| r.start());
+        if open.is_empty() {
+            return Err(kinesis_client::Error::invalid_input(format!(
+                "stream {stream} has no open shard"
+            )));
+        }
+        Ok(Self { shards: open })
+    }
+
+    /// The open shard owning `key`; `None` only for a map with a gap (mid-reshard).
+    pub(crate) fn shard_for(&self, key: HashKey) -> Option<&ShardId> {
+        let i = self.shards.partition_point(|(r, _)| r.start() <= key);
+        let (range, id) = self.shards.get(i.checked_sub(1)?)?;
+        range.contains(key).then_some(id)
+    }
+
+    /// The hash key range of `shard`, if it is open in this map.
+    pub(crate) fn range_of(&self, shard: &ShardId) -> Option<HashKeyRange> {
+        self.shards
+            .iter()
+            .find(|(_, id)| id == shard)
+            .map(|(range, _)| *range)
+    }
+
+    /// Whether `shard` is open in this map.
+    pub(crate) fn is_open(&self, shard: &ShardId) -> bool {
+        self.shards.iter().any(|(_, id)| id == shard)
+    }
+
+    /// How many open shards.
+    pub(crate) fn len(&self) -> usize {
+        self.shards.len()
+    }
+}

@@ -1,0 +1,292 @@
+//! The producer against the Kinesis emulators (embedded, or the servers the standard endpoint
+//! variables name): every record read back (with and without aggregation) exactly once and in
+//! order per partition key, a missing stream refused at build, a reshard during production
+//! losing nothing, and two producers sharing one throttled shard.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use kinesis_client::{AdminClient, ClientConfig, StreamMode, StreamName, WaitConfig};
+use kinesis_consumer::{Consumer, ConsumerSettings};
+use kinesis_lease::CoordinatorSettings;
+use kinesis_lease::lineage::InitialPosition;
+use kinesis_producer::{
+    AggregationSettings, ProduceErrorKind, Producer, ProducerMetrics, ProducerRecord,
+    ProducerSettings,
+};
+use kinesis_serde::Utf8;
+use kinesis_testkit::{Capability, TestEnv};
+use tokio::time::Instant;
+
+struct Fixture {
+    env: TestEnv,
+    config: ClientConfig,
+    admin: AdminClient,
+    stream: StreamName,
+}
+
+async fn fixture(env: TestEnv, shards: u32) -> Fixture {
+    let config = ClientConfig::builder()
+        .sdk_config(env.sdk_config())
+        .kinesis_endpoint(env.kinesis_endpoint())
+        .dynamodb_endpoint(env.dynamodb_endpoint())
+        .wait(WaitConfig::default().with_poll_interval(Duration::from_millis(50)))
+        .build()
+        .await
+        .unwrap();
+    let admin = AdminClient::new(&config);
+    let stream: StreamName = env.unique_name("produced").parse().unwrap();
+    admin
+        .create_stream(
+            &stream,
+            StreamMode::Provisioned {
+                shard_count: shards,
+            },
+        )
+        .await
+        .unwrap();
+    Fixture {
+        env,
+        config,
+        admin,
+        stream,
+    }
+}
+
+async fn producer(fx: &Fixture, settings: ProducerSettings) -> Producer<String> {
+    Producer::builder(&fx.config, &fx.stream)
+        .serializer(Utf8)
+        .settings(settings)
+        .build()
+        .await
+        .unwrap()
+}
+
+/// Reads the stream with the consumer until `n` records arrived (or 60 s passed): values
+/// grouped by partition key, in the order read.
+async fn read_back(fx: &Fixture, n: usize) -> BTreeMap<String, Vec<String>> {
+    let consumer: Consumer<String> =
+        Consumer::builder(&fx.config, &fx.stream, fx.env.unique_name("reader"))
+            .deserializer(Utf8)
+            .settings(
+                ConsumerSettings::default()
+                    .with_initial_position(InitialPosition::TrimHorizon)
+                    .with_shard_sync_interval(Duration::from_secs(1))
+                    .with_lease_settings(
+                        CoordinatorSettings::default().with_failover_time(Duration::from_secs(1)),
+                    ),
+            )
+            .build()
+            .await
+            .unwrap();
+    let mut shards = consumer.shards().unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Some(mut shard) = shards.next().await {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                while let Some(Ok(r)) = shard.next().await {
+                    shard.checkpointer().stage(r.position());
+                    let _ = tx.send((r.partition_key().to_owned(), r.into_data()));
+                }
+            });
+        }
+    });
+    let mut got: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut count = 0;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while count < n {
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Some((k, v))) => {
+                got.entry(k).or_default().push(v);
+                count += 1;
+            }
+            _ => break,
+        }
+    }
+    // Anything more (a duplicate) would show here.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    while let Ok((k, v)) = rx.try_recv() {
+        got.entry(k).or_default().push(v);
+    }
+    consumer.shutdown().await;
+    got
+}
+
+/// `n` records over `keys` keys: key `k{i % keys}`, value `{i}`.
+fn records(n: usize, keys: usize) -> Vec<ProducerRecord<String>> {
+    (0..n)
+        .map(|i| ProducerRecord::new(format!("k{}", i % keys), i.to_string()))
+        .collect()
+}
+
+fn assert_complete_and_ordered(got: &BTreeMap<String, Vec<String>>, n: usize, keys: usize) {
+    let total: usize = got.values().map(Vec::len).sum();
+    assert_eq!(total, n, "every record exactly once");
+    for k in 0..keys {
+        let expected: Vec<String> = (0..n)
+            .filter(|i| i % keys == k)
+            .map(|i| i.to_string())
+            .collect();
+        assert_eq!(got[&format!("k{k}")], expected, "order of k{k}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_record_is_read_back_once_and_in_order_without_aggregation() {
+    let fx = fixture(TestEnv::start().await, 3).await;
+    let p = producer(&fx, ProducerSettings::default()).await;
+    let results = p.produce_batch(records(600, 20)).await;
+    assert!(results.iter().all(Result::is_ok));
+    let metrics = p.shutdown().await;
+    assert_eq!(metrics.records_published(), 600);
+    assert_eq!(metrics.shard_prediction_errors(), 0);
+    assert_complete_and_ordered(&read_back(&fx, 600).await, 600, 20);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aggregated_records_are_read_back_once_and_in_order() {
+    let fx = fixture(TestEnv::start().await, 4).await;
+    let p = producer(
+        &fx,
+        ProducerSettings::default().with_aggregation(AggregationSettings::default()),
+    )
+    .await;
+    let results = p.produce_batch(records(2000, 50)).await;
+    let stored: Vec<_> = results.into_iter().map(Result::unwrap).collect();
+    assert!(stored.iter().any(|r| r.sub_sequence_number().is_some()));
+    let metrics = p.shutdown().await;
+    assert_eq!(metrics.records_published(), 2000);
+    assert_eq!(
+        metrics.shard_prediction_errors(),
+        0,
+        "aggregates land on their predicted shard"
+    );
+    assert!(
+        metrics.put_records_calls() < 2000 / 50,
+        "records were packed"
+    );
+    assert_complete_and_ordered(&read_back(&fx, 2000).await, 2000, 50);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_stream_is_refused_at_build() {
+    let env = TestEnv::start().await;
+    let config = ClientConfig::builder()
+        .sdk_config(env.sdk_config())
+        .kinesis_endpoint(env.kinesis_endpoint())
+        .build()
+        .await
+        .unwrap();
+    let missing: StreamName = env.unique_name("missing").parse().unwrap();
+    let e = Producer::builder(&config, &missing)
+        .build()
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ProduceErrorKind::Setup);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reshard_during_production_loses_nothing_and_mispredictions_stop_after_the_refresh() {
+    let fx = fixture(TestEnv::start().await, 2).await;
+    let intervals: Arc<std::sync::Mutex<Vec<ProducerMetrics>>> = Arc::default();
+    let sink = Arc::clone(&intervals);
+    let p: Producer<String> = Producer::builder(&fx.config, &fx.stream)
+        .serializer(Utf8)
+        .settings(
+            ProducerSettings::default()
+                .with_aggregation(AggregationSettings::default())
+                .with_metrics_interval(Duration::from_millis(500))
+                .with_shard_map_refresh(Duration::from_secs(3600)),
+        )
+        .on_metrics(move |m| sink.lock().unwrap().push(m.clone()))
+        .build()
+        .await
+        .unwrap();
+    let writer = {
+        let p = p.clone();
+        tokio::spawn(async move {
+            let mut all = Vec::new();
+            for round in 0..40 {
+                let batch = (0..50).map(|i| {
+                    let n = round * 50 + i;
+                    ProducerRecord::new(format!("k{}", n % 40), n.to_string())
+                });
+                all.extend(p.produce_batch(batch).await);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            all
+        })
+    };
+    // 2 → 4 shards while writing: split both.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let shards: Vec<kinesis_client::Shard> = futures_util::TryStreamExt::try_collect(
+        kinesis_client::Client::new(&fx.config).list_shards(&fx.stream, None),
+    )
+    .await
+    .unwrap();
+    for s in &shards {
+        fx.admin
+            .split_shard(&fx.stream, s.id(), s.hash_key_range().midpoint())
+            .await
+            .unwrap();
+    }
+    let results = writer.await.unwrap();
+    assert!(results.iter().all(Result::is_ok), "nothing lost");
+    p.shutdown().await;
+    let intervals = intervals.lock().unwrap().clone();
+    let total: ProducerMetrics = intervals.iter().sum();
+    assert_eq!(total.records_published(), 2000);
+    assert!(
+        total.shard_prediction_errors() > 0,
+        "records of the closed parents landed on the children"
+    );
+    // After the refresh, the last intervals predict right.
+    let last: Vec<u64> = intervals
+        .iter()
+        .rev()
+        .filter(|m| m.records_published() > 0)
+        .take(3)
+        .map(ProducerMetrics::shard_prediction_errors)
+        .collect();
+    assert_eq!(last, [0, 0, 0], "mispredictions stopped: {intervals:?}");
+    assert_complete_and_ordered(&read_back(&fx, 2000).await, 2000, 40);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_producers_on_one_throttled_shard_adapt_and_store_everything() {
+    let env = TestEnv::builder().enforce_limits(true).start().await;
+    if !env.require(Capability::WriteThrottling) {
+        return;
+    }
+    let fx = fixture(env, 1).await;
+    let settings = ProducerSettings::default()
+        .with_linger(Duration::from_millis(20))
+        .with_retry_limits(Duration::from_secs(60), 100);
+    let (a, b) = (
+        producer(&fx, settings.clone()).await,
+        producer(&fx, settings).await,
+    );
+    // Together 3000 records of 1 KiB: three times the shard's 1000 records/s.
+    let value = "x".repeat(1000);
+    let run = |p: Producer<String>, tag: &'static str| {
+        let value = value.clone();
+        tokio::spawn(async move {
+            let records =
+                (0..1500).map(|i| ProducerRecord::new(format!("{tag}{i}"), value.clone()));
+            let results = p.produce_batch(records).await;
+            (results, p.shutdown().await)
+        })
+    };
+    let (ra, rb) = tokio::join!(run(a, "a"), run(b, "b"));
+    let ((results_a, metrics_a), (results_b, metrics_b)) = (ra.unwrap(), rb.unwrap());
+    assert!(results_a.iter().chain(&results_b).all(Result::is_ok));
+    let total = metrics_a + metrics_b;
+    assert_eq!(total.records_published(), 3000);
+    assert!(
+        total.success_rate() > 0.75,
+        "the throttles adapted: {total}"
+    );
+}

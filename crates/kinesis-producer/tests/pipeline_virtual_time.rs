@@ -1,0 +1,469 @@
+//! The producer over the real client stack and SDK, answered by a scripted in-process stream
+//! under virtual time: linger and batch limits, aggregation, retries of only the failed entries,
+//! codes that fail a record, time-to-live, flush, shutdown with a full buffer, and a drop
+//! without shutdown. Every time asserted is exact, whatever the machine's speed.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use kinesis_client::layer::RateLimits;
+use kinesis_client::{ClientConfig, RetryConfig};
+use kinesis_kcl_compat::hash::partition_key_hash;
+use kinesis_producer::{
+    AggregationSettings, ProduceErrorKind, Producer, ProducerRecord, ProducerSettings,
+    ThrottleSettings,
+};
+use kinesis_testkit::scripted::{Answer, Scripted, Seen};
+use serde_json::{Value, json};
+use tokio::time::Instant;
+
+const HALF: u128 = 1 << 127;
+
+/// A two-shard stream: shard 0 owns hash keys below 2^127, shard 1 the rest. Each PutRecords
+/// call takes its per-entry error codes from `plan` (one list per call; none: all stored).
+#[derive(Default)]
+struct Fake {
+    plan: VecDeque<Vec<Option<&'static str>>>,
+    next_sequence: u64,
+}
+
+fn shard_of(entry: &Value) -> &'static str {
+    let key: u128 = match entry.get("ExplicitHashKey").and_then(Value::as_str) {
+        Some(k) => k.parse().unwrap(),
+        None => partition_key_hash(entry["PartitionKey"].as_str().unwrap()).get(),
+    };
+    if key < HALF {
+        "shardId-000000000000"
+    } else {
+        "shardId-000000000001"
+    }
+}
+
+fn respond(fake: &Mutex<Fake>, seen: &Seen) -> Answer {
+    match seen.operation.as_str() {
+        "ListShards" => Answer::ok(json!({"Shards": [
+            {"ShardId": "shardId-000000000000",
+             "HashKeyRange": {"StartingHashKey": "0", "EndingHashKey": (HALF - 1).to_string()},
+             "SequenceNumberRange": {"StartingSequenceNumber": "1"}},
+            {"ShardId": "shardId-000000000001",
+             "HashKeyRange": {"StartingHashKey": HALF.to_string(), "EndingHashKey": u128::MAX.to_string()},
+             "SequenceNumberRange": {"StartingSequenceNumber": "1"}},
+        ]})),
+        "PutRecords" => {
+            let mut fake = fake.lock().unwrap();
+            let entries = seen.body["Records"].as_array().unwrap();
+            let plan = fake.plan.pop_front().unwrap_or_default();
+            let mut failed = 0;
+            let mut results = Vec::new();
+            for (i, entry) in entries.iter().enumerate() {
+                match plan.get(i).copied().flatten() {
+                    Some(code) => {
+                        failed += 1;
+                        results.push(json!({"ErrorCode": code, "ErrorMessage": "scripted"}));
+                    }
+                    None => {
+                        fake.next_sequence += 1;
+                        results.push(json!({
+                            "ShardId": shard_of(entry),
+                            "SequenceNumber": (1000 + fake.next_sequence).to_string(),
+                        }));
+                    }
+                }
+            }
+            Answer::ok(json!({"FailedRecordCount": failed, "Records": results}))
+        }
+        other => panic!("unexpected {other}"),
+    }
+}
+
+struct Setup {
+    http: Scripted,
+    fake: Arc<Mutex<Fake>>,
+    config: ClientConfig,
+}
+
+/// The client retries nothing itself, so every retry seen is the producer's.
+async fn setup() -> Setup {
+    let fake = Arc::new(Mutex::new(Fake::default()));
+    let f = Arc::clone(&fake);
+    let http = Scripted::new([]).with_responder(move |seen| respond(&f, seen));
+    let config = ClientConfig::builder()
+        .sdk_config(http.sdk_config())
+        .retry(RetryConfig::default().with_max_attempts(1))
+        .rate_limits(RateLimits::none())
+        .build()
+        .await
+        .unwrap();
+    Setup { http, fake, config }
+}
+
+fn settings() -> ProducerSettings {
+    ProducerSettings::default()
+        .with_throttle(ThrottleSettings::default().with_enabled(false))
+        .with_retry_delays(Duration::from_millis(100), Duration::from_secs(1))
+}
+
+async fn producer(s: &Setup, settings: ProducerSettings) -> Producer<String> {
+    Producer::builder(
+        &s.config,
+        "scripted".parse::<kinesis_client::StreamId>().unwrap(),
+    )
+    .serializer(kinesis_serde::Utf8)
+    .settings(settings)
+    .build()
+    .await
+    .unwrap()
+}
+
+/// The PutRecords calls: when, and their entries' partition keys.
+fn calls(http: &Scripted, start: Instant) -> Vec<(Duration, Vec<String>)> {
+    http.seen_for("PutRecords")
+        .into_iter()
+        .map(|s| {
+            let keys = s.body["Records"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["PartitionKey"].as_str().unwrap().to_owned())
+                .collect();
+            (s.at - start, keys)
+        })
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_record_waits_the_linger_time_and_a_full_batch_goes_at_once() {
+    let s = setup().await;
+    let p = producer(&s, settings().with_linger(Duration::from_millis(100))).await;
+    let start = Instant::now();
+    let stored = p
+        .produce(ProducerRecord::new("k", "v".to_owned()))
+        .await
+        .unwrap();
+    assert_eq!(stored.attempts(), 1);
+    assert_eq!(calls(&s.http, start)[0].0, Duration::from_millis(100));
+
+    // 1200 records: two full calls at once, the rest after the linger time.
+    let start = Instant::now();
+    let results = p
+        .produce_batch((0..1200).map(|i| ProducerRecord::new(format!("k{i}"), format!("v{i}"))))
+        .await;
+    assert!(results.iter().all(Result::is_ok));
+    let c = calls(&s.http, start);
+    let sizes: Vec<usize> = c[1..].iter().map(|(_, k)| k.len()).collect();
+    assert_eq!(sizes.iter().sum::<usize>(), 1200);
+    assert!(sizes.iter().all(|n| *n <= 500), "{sizes:?}");
+    assert_eq!(c[1].0, Duration::ZERO, "a full batch does not linger");
+    p.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn batches_keep_within_the_byte_limit() {
+    let s = setup().await;
+    let p = producer(&s, settings()).await;
+    let big = "x".repeat(1_000_000);
+    let results = p
+        .produce_batch((0..12).map(|i| ProducerRecord::new(format!("k{i}"), big.clone())))
+        .await;
+    assert!(results.iter().all(Result::is_ok));
+    for seen in s.http.seen_for("PutRecords") {
+        let n = seen.body["Records"].as_array().unwrap().len();
+        assert!(n <= 5, "{n} records of 1 MB in one call");
+    }
+    p.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn only_the_failed_entries_are_retried_after_a_pause() {
+    let s = setup().await;
+    s.fake.lock().unwrap().plan.push_back(vec![
+        None,
+        Some("ProvisionedThroughputExceededException"),
+        None,
+    ]);
+    let p = producer(&s, settings().with_linger(Duration::from_millis(10))).await;
+    let start = Instant::now();
+    // Three keys on one shard, so that they travel in one call.
+    let keys: Vec<String> = (0..)
+        .map(|i| format!("k{i}"))
+        .filter(|k| partition_key_hash(k).get() < HALF)
+        .take(3)
+        .collect();
+    let results = p
+        .produce_batch(
+            keys.iter()
+                .map(|k| ProducerRecord::new(k.clone(), k.clone())),
+        )
+        .await;
+    let attempts: Vec<u32> = results
+        .iter()
+        .map(|r| r.as_ref().unwrap().attempts())
+        .collect();
+    assert_eq!(attempts, [1, 2, 1]);
+    let c = calls(&s.http, start);
+    assert_eq!(c.len(), 2);
+    assert_eq!(c[0].1, keys);
+    assert_eq!(
+        c[1].1,
+        [keys[1].clone()],
+        "only the failed entry is sent again"
+    );
+    assert_eq!(c[0].0, Duration::from_millis(10), "after the linger time");
+    assert_eq!(c[1].0, Duration::from_millis(110), "after the retry pause");
+    let metrics = p.shutdown().await;
+    assert_eq!(metrics.records_published(), 3);
+    assert_eq!(metrics.retried_attempts(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_code_not_worth_retrying_fails_the_record_with_that_code_and_hands_it_back() {
+    let s = setup().await;
+    s.fake
+        .lock()
+        .unwrap()
+        .plan
+        .push_back(vec![Some("KMSAccessDeniedException")]);
+    let p = producer(&s, settings()).await;
+    let e = p
+        .produce(ProducerRecord::new("k", "secret".to_owned()))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ProduceErrorKind::Refused);
+    assert_eq!(e.code(), Some("KMSAccessDeniedException"));
+    let (data, key) = e.into_record().unwrap();
+    assert_eq!((&data[..], key.as_str()), (&b"secret"[..], "k"));
+    assert_eq!(s.http.seen_for("PutRecords").len(), 1);
+    let metrics = p.shutdown().await;
+    assert_eq!(metrics.records_published(), 0);
+    assert_eq!(metrics.records_failed(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn retries_stop_at_the_attempt_limit() {
+    let s = setup().await;
+    for _ in 0..3 {
+        s.fake
+            .lock()
+            .unwrap()
+            .plan
+            .push_back(vec![Some("ProvisionedThroughputExceededException")]);
+    }
+    let p = producer(
+        &s,
+        settings()
+            .with_linger(Duration::ZERO)
+            .with_retry_limits(Duration::from_secs(30), 3),
+    )
+    .await;
+    let start = Instant::now();
+    let e = p
+        .produce(ProducerRecord::new("k", "v".to_owned()))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ProduceErrorKind::RetriesExhausted);
+    assert_eq!(e.attempts(), 3);
+    assert_eq!(e.code(), Some("ProvisionedThroughputExceededException"));
+    // Pauses of 100 ms then 200 ms.
+    let at: Vec<Duration> = calls(&s.http, start).into_iter().map(|(t, _)| t).collect();
+    assert_eq!(
+        at,
+        [
+            Duration::ZERO,
+            Duration::from_millis(100),
+            Duration::from_millis(300)
+        ]
+    );
+    p.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn aggregation_packs_a_shard_s_records_into_one_entry() {
+    let s = setup().await;
+    let p = producer(
+        &s,
+        settings().with_aggregation(AggregationSettings::default()),
+    )
+    .await;
+    let keys: Vec<String> = (0..)
+        .map(|i| format!("k{i}"))
+        .filter(|k| partition_key_hash(k).get() < HALF)
+        .take(10)
+        .collect();
+    let results = p
+        .produce_batch(
+            keys.iter()
+                .map(|k| ProducerRecord::new(k.clone(), k.clone())),
+        )
+        .await;
+    let stored: Vec<_> = results.into_iter().map(Result::unwrap).collect();
+    let calls = s.http.seen_for("PutRecords");
+    assert_eq!(calls.len(), 1);
+    let entries = calls[0].body["Records"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "one aggregate");
+    // The aggregate is routed by an explicit hash key of the predicted shard.
+    let ehk: u128 = entries[0]["ExplicitHashKey"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(ehk < HALF);
+    for (i, r) in stored.iter().enumerate() {
+        assert_eq!(r.sub_sequence_number(), Some(i as u64));
+        assert_eq!(r.sequence_number(), stored[0].sequence_number());
+    }
+    let metrics = p.shutdown().await;
+    assert_eq!(metrics.records_published(), 10);
+    assert_eq!(metrics.put_records_calls(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_aggregate_that_failed_is_split_and_its_records_sent_again() {
+    let s = setup().await;
+    s.fake
+        .lock()
+        .unwrap()
+        .plan
+        .push_back(vec![Some("ProvisionedThroughputExceededException")]);
+    let p = producer(
+        &s,
+        settings().with_aggregation(AggregationSettings::default()),
+    )
+    .await;
+    let keys: Vec<String> = (0..)
+        .map(|i| format!("k{i}"))
+        .filter(|k| partition_key_hash(k).get() < HALF)
+        .take(4)
+        .collect();
+    let results = p
+        .produce_batch(
+            keys.iter()
+                .map(|k| ProducerRecord::new(k.clone(), k.clone())),
+        )
+        .await;
+    assert!(results.iter().all(|r| r.as_ref().unwrap().attempts() == 2));
+    let calls = s.http.seen_for("PutRecords");
+    assert_eq!(calls.len(), 2);
+    p.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn invalid_records_are_refused_before_anything_is_sent() {
+    let s = setup().await;
+    let p = producer(&s, settings()).await;
+    let cases = [
+        ProducerRecord::new("", "v".to_owned()),
+        ProducerRecord::new("k".repeat(257), "v".to_owned()),
+        ProducerRecord::new("k", "v".to_owned()).with_explicit_hash_key("not a number"),
+        ProducerRecord::new("k", "v".to_owned())
+            .with_explicit_hash_key("340282366920938463463374607431768211456"),
+        ProducerRecord::new("k", "x".repeat(1024 * 1024)),
+    ];
+    for record in cases {
+        let e = p.produce(record).await.unwrap_err();
+        assert_eq!(e.kind(), ProduceErrorKind::InvalidRecord, "{e}");
+    }
+    assert!(s.http.seen_for("PutRecords").is_empty());
+    p.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn flush_sends_at_once_and_waits_for_the_answers() {
+    let s = setup().await;
+    let p = producer(&s, settings().with_linger(Duration::from_secs(60))).await;
+    let start = Instant::now();
+    let handles = [
+        p.send(ProducerRecord::new("a", "1".to_owned()))
+            .await
+            .unwrap(),
+        p.send(ProducerRecord::new("b", "2".to_owned()))
+            .await
+            .unwrap(),
+    ];
+    p.flush().await.unwrap();
+    assert_eq!(Instant::now() - start, Duration::ZERO);
+    for h in handles {
+        h.await.unwrap();
+    }
+    p.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_with_a_full_buffer_delivers_everything() {
+    let s = setup().await;
+    let p = producer(
+        &s,
+        settings()
+            .with_buffer(10, 1024 * 1024)
+            .with_linger(Duration::from_secs(60)),
+    )
+    .await;
+    let mut handles = Vec::new();
+    for i in 0..10 {
+        handles.push(
+            p.send(ProducerRecord::new(format!("k{i}"), format!("v{i}")))
+                .await
+                .unwrap(),
+        );
+    }
+    // Full: the next one is handed back.
+    match p.try_send(ProducerRecord::new("k10", "v10".to_owned())) {
+        Err(kinesis_producer::TrySendError::Full(r)) => assert_eq!(r.partition_key(), "k10"),
+        other => panic!("expected Full, got {other:?}"),
+    }
+    let metrics = p.shutdown().await;
+    for h in handles {
+        h.await.unwrap();
+    }
+    assert_eq!(metrics.records_published(), 10);
+    // After shutdown nothing is accepted.
+    let e = p
+        .produce(ProducerRecord::new("k", "v".to_owned()))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ProduceErrorKind::Closed);
+}
+
+#[tokio::test(start_paused = true)]
+async fn dropping_the_producer_without_shutdown_fails_pending_records() {
+    let s = setup().await;
+    let p = producer(&s, settings().with_linger(Duration::from_secs(60))).await;
+    let handle = p
+        .send(ProducerRecord::new("k", "v".to_owned()))
+        .await
+        .unwrap();
+    drop(p);
+    let e = handle.await.unwrap_err();
+    assert_eq!(e.kind(), ProduceErrorKind::Closed);
+    assert!(s.http.seen_for("PutRecords").is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_shard_has_one_call_in_flight_so_a_key_keeps_its_order() {
+    let s = setup().await;
+    let p = producer(
+        &s,
+        settings()
+            .with_linger(Duration::ZERO)
+            .with_batch_limits(2, 5 * 1024 * 1024),
+    )
+    .await;
+    let results = p
+        .produce_batch((0..10).map(|i| ProducerRecord::new("same-key", format!("v{i}"))))
+        .await;
+    let sequence: Vec<u64> = results
+        .iter()
+        .map(|r| {
+            r.as_ref()
+                .unwrap()
+                .sequence_number()
+                .as_str()
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    let mut sorted = sequence.clone();
+    sorted.sort();
+    assert_eq!(sequence, sorted, "stored in the order produced");
+    p.shutdown().await;
+}
