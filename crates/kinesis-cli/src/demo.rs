@@ -1,18 +1,18 @@
-//! The local demo: emulators, a stream, records written and read by two consumer workers that
-//! share the shards; one stops and the other takes over.
+//! The local demo: emulators, a stream, records written by the producer and read by two consumer
+//! workers that share the shards; one stops and the other takes over.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use kinesis_client::{
-    AdminClient, Client, ClientConfig, Error, PartitionKey, PutRecordsEntry, StreamMode,
-    StreamName, WaitConfig,
-};
+use kinesis_client::{AdminClient, ClientConfig, StreamMode, StreamName, WaitConfig};
 use kinesis_consumer::{Consumer, ConsumerError, ConsumerSettings};
 use kinesis_lease::CoordinatorSettings;
 use kinesis_lease::lineage::InitialPosition;
+use kinesis_producer::{
+    AggregationSettings, ProduceError, Producer, ProducerRecord, ProducerSettings,
+};
 use kinesis_serde::Utf8;
 use kinesis_testkit::{Service, TestEnv};
 
@@ -72,7 +72,6 @@ pub(crate) async fn run(options: Options) -> Result<(), Box<dyn std::error::Erro
         .wait(WaitConfig::default().with_poll_interval(Duration::from_millis(50)))
         .build()
         .await?;
-    let client = Client::new(&config);
     let admin = AdminClient::new(&config);
 
     let name: StreamName = env.unique_name("demo").parse()?;
@@ -102,13 +101,23 @@ pub(crate) async fn run(options: Options) -> Result<(), Box<dyn std::error::Erro
     let tally = Tally::default();
     let w1 = Worker::start(&config, &name, &application, "worker-1", &settings, &tally).await?;
     let w2 = Worker::start(&config, &name, &application, "worker-2", &settings, &tally).await?;
+    // One producer writes (aggregating by predicted shard, as the KPL does).
+    let producer: Producer<String> = Producer::builder(&config, &name)
+        .serializer(Utf8)
+        .settings(ProducerSettings::default().with_aggregation(AggregationSettings::default()))
+        .build()
+        .await?;
     let half = options.records / 2;
-    write(&client, &name, 0..half).await?;
-    println!("Wrote records 0..{half}");
+    write(&producer, 0..half).await?;
+    println!("Produced records 0..{half}");
     let deadline = Instant::now() + Duration::from_secs(60);
     // Until both read and the shards are shared fairly (the second worker steals its share).
     let share = options.shards as usize / 2;
-    while tally.unique() < half || w1.held() < share || w2.held() < share {
+    while tally.unique() < half
+        || w1.held() < share
+        || w2.held() < share
+        || w1.held() + w2.held() != options.shards as usize
+    {
         if Instant::now() > deadline {
             return Err(format!(
                 "the two workers read {} of {half} records in 60 s",
@@ -139,8 +148,10 @@ pub(crate) async fn run(options: Options) -> Result<(), Box<dyn std::error::Erro
         "worker-1 stopped; worker-2 took over its {w1_shards} shards {:?} after the shutdown began",
         stopping.elapsed()
     );
-    write(&client, &name, half..options.records).await?;
-    println!("Wrote records {half}..{}", options.records);
+    write(&producer, half..options.records).await?;
+    println!("Produced records {half}..{}", options.records);
+    let produced = producer.shutdown().await;
+    println!("Producer: {produced}");
     while tally.unique() < options.records {
         if Instant::now() > deadline {
             break;
@@ -175,19 +186,16 @@ pub(crate) async fn run(options: Options) -> Result<(), Box<dyn std::error::Erro
     Ok(())
 }
 
+/// Writes records `range` with the producer (keys `customer-{i % 10}`), waiting until all are
+/// stored.
 async fn write(
-    client: &Client,
-    stream: &StreamName,
+    producer: &Producer<String>,
     range: std::ops::Range<usize>,
-) -> Result<(), Error> {
-    let entries: Vec<PutRecordsEntry> = range
-        .map(|i| {
-            let key = PartitionKey::new(format!("customer-{}", i % 10))?;
-            Ok(PutRecordsEntry::new(format!("order {i}"), key))
-        })
-        .collect::<Result<_, Error>>()?;
-    for batch in entries.chunks(500) {
-        client.put_records(stream, batch.to_vec()).await?;
+) -> Result<(), ProduceError> {
+    let records =
+        range.map(|i| ProducerRecord::new(format!("customer-{}", i % 10), format!("order {i}")));
+    for result in producer.produce_batch(records).await {
+        result?;
     }
     Ok(())
 }

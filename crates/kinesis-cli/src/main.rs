@@ -5,8 +5,8 @@
 //! ```
 //!
 //! `demo` starts the embedded Kinesis and DynamoDB emulators in this process (or uses the servers
-//! that `AWS_ENDPOINT_URL_KINESIS` / `AWS_ENDPOINT_URL` name), creates a stream, writes records,
-//! and reads them with two consumer workers that share the shards; one stops and the other takes
+//! that `AWS_ENDPOINT_URL_KINESIS` / `AWS_ENDPOINT_URL` name), creates a stream, writes records
+//! with the producer, and reads them with two consumer workers that share the shards; one stops and the other takes
 //! over; a summary shows the records per worker and that none were lost.
 
 mod demo;
@@ -19,9 +19,9 @@ kinesis: tools for Amazon Kinesis Data Streams
 USAGE:
     kinesis demo [--records N] [--shards N]
         Start the embedded emulators (or use AWS_ENDPOINT_URL_KINESIS), create a stream of
-        N shards (default 4), and read N records (default 200) with two consumer workers
-        that share the shards; half way, worker-1 stops and worker-2 takes over. Prints
-        the records per worker and that none were lost.
+        N shards (default 4), write N records (default 200) with the producer, and read
+        them with two consumer workers that share the shards; half way, worker-1 stops
+        and worker-2 takes over. Prints the records per worker and that none were lost.
     kinesis help
         Print this message.
 ";
