@@ -328,9 +328,10 @@ impl ShardThrottle {
 
     /// Applies the factor updates due by `now`, then refills the buckets up to `now`.
     ///
-    /// Updates are applied lazily but with the eager result: the buckets are refilled at the
-    /// old rate up to the update instant, and each period without outcomes (the shard was
-    /// idle) counts as a success rate of 1.
+    /// Updates are applied lazily, giving the factors that updates on time would have given:
+    /// the buckets are refilled at the old rate up to the update instant, and each later
+    /// period that ended without outcomes (the shard was idle) counts as a success rate of 1
+    /// (the factor reached after those is applied from the last of them).
     fn advance(&mut self, settings: &ThrottleSettings, now: Instant) {
         if let Some(first) = self.next_update
             && now >= first

@@ -290,3 +290,89 @@ async fn two_producers_on_one_throttled_shard_adapt_and_store_everything() {
         "the throttles adapted: {total}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_faults_injected_no_record_is_missing() {
+    use kinesis_testkit::{Fault, FaultRule};
+    let fx = fixture(TestEnv::start().await, 2).await;
+    if !fx.env.require(Capability::FaultInjection) {
+        return;
+    }
+    let faults = fx.env.faults();
+    let rules = [
+        faults.add(
+            FaultRule::new("PutRecords", Fault::service_unavailable())
+                .after(1)
+                .times(3),
+        ),
+        faults.add(
+            FaultRule::new("PutRecords", Fault::throttle())
+                .after(5)
+                .times(3),
+        ),
+        faults.add(
+            FaultRule::new("PutRecords", Fault::drop_connection())
+                .after(9)
+                .times(2),
+        ),
+    ];
+    let p = producer(
+        &fx,
+        ProducerSettings::default()
+            .with_aggregation(AggregationSettings::default())
+            .with_batch_limits(20, 5 * 1024 * 1024)
+            .with_linger(Duration::from_millis(5)),
+    )
+    .await;
+    let results = p.produce_batch(records(1000, 25)).await;
+    assert!(results.iter().all(Result::is_ok), "every record stored");
+    p.shutdown().await;
+    assert!(rules.iter().all(|r| r.fired() > 0), "every fault happened");
+    // A dropped connection may have stored a call whose answer was lost: duplicates are
+    // allowed, gaps are not.
+    let got = read_back(&fx, 1000).await;
+    for i in 0..1000 {
+        let key = format!("k{}", i % 25);
+        assert!(
+            got.get(&key).is_some_and(|v| v.contains(&i.to_string())),
+            "record {i} missing"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ramp_load_into_throttled_shards_is_stored_completely() {
+    let env = TestEnv::builder().enforce_limits(true).start().await;
+    if !env.require(Capability::WriteThrottling) {
+        return;
+    }
+    let fx = fixture(env, 2).await;
+    let p = producer(
+        &fx,
+        ProducerSettings::default().with_retry_limits(Duration::from_secs(60), 100),
+    )
+    .await;
+    // From 100 to 3000 records/s over 3 s (the two shards take 2000/s together).
+    let value = "x".repeat(200);
+    let mut handles = Vec::new();
+    let start = Instant::now();
+    let mut sent = 0usize;
+    while start.elapsed() < Duration::from_secs(3) {
+        let t = start.elapsed().as_secs_f64();
+        let due = (100.0 * t + (3000.0 - 100.0) * t * t / 6.0) as usize;
+        while sent < due {
+            handles.push(
+                p.send(ProducerRecord::new(format!("k{sent}"), value.clone()))
+                    .await
+                    .unwrap(),
+            );
+            sent += 1;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    for h in handles {
+        h.await.unwrap();
+    }
+    let metrics = p.shutdown().await;
+    assert_eq!(metrics.records_published() as usize, sent);
+}

@@ -467,3 +467,14 @@ async fn a_shard_has_one_call_in_flight_so_a_key_keeps_its_order() {
     assert_eq!(sequence, sorted, "stored in the order produced");
     p.shutdown().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_empty_batch_returns_at_once() {
+    let s = setup().await;
+    let p = producer(&s, settings()).await;
+    let start = Instant::now();
+    assert!(p.produce_batch(Vec::new()).await.is_empty());
+    assert_eq!(Instant::now(), start);
+    assert!(s.http.seen_for("PutRecords").is_empty());
+    p.shutdown().await;
+}
