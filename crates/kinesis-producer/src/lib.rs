@@ -1,5 +1,68 @@
 //! The producer: batching within `PutRecords` limits, KPL-compatible aggregation by predicted
 //! shard, per-shard throttling, retries, metrics and back-pressure, losing no record on shutdown.
+//!
+//! # Producing
+//!
+//! ```no_run
+//! use kinesis_client::{ClientConfig, StreamId};
+//! use kinesis_producer::{AggregationSettings, Producer, ProducerRecord, ProducerSettings};
+//! use kinesis_serde::Utf8;
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let config = ClientConfig::from_env().await?;
+//! let producer: Producer<String> = Producer::builder(&config, "orders".parse::<StreamId>()?)
+//!     .serializer(Utf8)
+//!     .settings(ProducerSettings::default().with_aggregation(AggregationSettings::default()))
+//!     .on_metrics(|m| println!("{m}"))
+//!     .build()
+//!     .await?;
+//!
+//! // Wait for the outcome...
+//! let stored = producer.produce(ProducerRecord::new("customer-1", "hello".to_owned())).await?;
+//! println!("{} {}", stored.shard_id(), stored.sequence_number());
+//!
+//! // ...or send now and look at the outcome later.
+//! let handle = producer.send(ProducerRecord::new("customer-2", "world".to_owned())).await?;
+//! producer.flush().await?;
+//! handle.await?;
+//!
+//! // Deliver everything accepted, then stop.
+//! producer.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! # What happens to a record
+//!
+//! 1. [`Producer::produce`] (or [`send`](Producer::send), [`try_send`](Producer::try_send))
+//!    checks it — partition key of 1 to 256 characters, explicit hash key below 2^128, payload
+//!    plus key within the maximum record size — and serializes it; a bad record is refused with
+//!    [`ProduceErrorKind::InvalidRecord`] before anything is sent. It then takes its place in a
+//!    buffer bounded in records and bytes: when the buffer is full, `produce` waits.
+//! 2. Its shard is predicted from the shard map (`ListShards`). With aggregation it joins the
+//!    shard's open KPL aggregate; an aggregate never mixes shards.
+//! 3. Batches of up to 500 entries and 5 MiB leave when full, or when their oldest record has
+//!    waited the linger time (100 ms), each shard within its throttle (1000 entries and 1 MiB
+//!    per second, lowered while Kinesis throttles and raised again as calls succeed). A shard
+//!    has one call in flight at a time, so the records of a partition key are stored in order.
+//! 4. Entries refused for a retryable reason (throttling, internal errors) are sent again —
+//!    only those — after a doubling pause, until the record's time to live (30 s) or attempt
+//!    limit (10) runs out; any other code fails the record with that code. An aggregate that
+//!    landed on another shard than predicted (a reshard) waits for the new shard map: its
+//!    records the shard owns are stored, the others (which KCL consumers would skip) are sent
+//!    again.
+//! 5. The record is answered: [`ProduceResult`] (shard, sequence number, sub-sequence number)
+//!    only when Kinesis returned a sequence number; otherwise a [`ProduceError`] carrying the
+//!    record.
+//!
+//! [`Producer::shutdown`] delivers everything accepted before returning; dropping the producer
+//! without it answers pending records with [`ProduceErrorKind::Closed`].
+//!
+//! # Metrics
+//!
+//! Every [`metrics_interval`](ProducerSettings::metrics_interval) (30 s) and once at shutdown,
+//! [`ProducerMetrics`]: records and bytes published, failed and retried, `PutRecords` calls,
+//! shard mispredictions, and HdrHistograms of latency, attempts, record and batch sizes; they
+//! combine with `+`.
 
 mod error;
 mod metrics;
