@@ -21,7 +21,7 @@ commands:
   ci                        fmt --check, clippy -D warnings, doc -D warnings, then all test tiers
   test [--tier T] [-- ...]  test tiers: unit | embedded | external | interop | all (default all)
   fuzz [--seconds N] [T..]  run the cargo-fuzz targets for N seconds each (default 60)
-  bench <name>              run a benchmark once (release) and write docs/benchmarks.md: consumer
+  bench consumer|producer   run a benchmark once (release) and write docs/benchmarks.md
   emulators up|down|status  kinesis-local + moto + CloudWatch CBOR shim on 127.0.0.1 (no Docker)
   localstack up|down        LocalStack via docker/docker-compose.yml (needs a Docker engine)
   help                      this text

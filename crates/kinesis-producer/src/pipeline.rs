@@ -27,6 +27,9 @@ use crate::settings::ProducerSettings;
 use crate::shard_map::ShardMap;
 use crate::throttle::Throttles;
 
+/// How many waiting commands the engine takes in before it dispatches.
+const COMMANDS_PER_PASS: usize = 1024;
+
 /// A callback for metrics.
 pub(crate) type MetricsCallback = Arc<dyn Fn(&ProducerMetrics) + Send + Sync>;
 
@@ -246,19 +249,30 @@ impl Engine {
                         Err(_) => {}
                     }
                 }
-                command = commands.recv(), if input_open => match command {
-                    Some(Command::Record(mut record)) => {
-                        record.id = self.next_id;
-                        self.next_id += 1;
-                        self.outstanding.insert(record.id);
-                        self.route(record, false);
+                command = commands.recv(), if input_open => {
+                    // Take what else is waiting too (up to a bound), then dispatch once.
+                    let mut next = command;
+                    for _ in 0..COMMANDS_PER_PASS {
+                        match next {
+                            Some(Command::Record(mut record)) => {
+                                record.id = self.next_id;
+                                self.next_id += 1;
+                                self.outstanding.insert(record.id);
+                                self.route(record, false);
+                            }
+                            Some(Command::Flush(done)) => self.flushes.push((self.next_id, done)),
+                            Some(Command::Close) | None => {
+                                input_open = false;
+                                self.closing = true;
+                                break;
+                            }
+                        }
+                        match commands.try_recv() {
+                            Ok(command) => next = Some(command),
+                            Err(_) => break,
+                        }
                     }
-                    Some(Command::Flush(done)) => self.flushes.push((self.next_id, done)),
-                    Some(Command::Close) | None => {
-                        input_open = false;
-                        self.closing = true;
-                    }
-                },
+                }
                 () = sleep_until_opt(wake), if wake.is_some() => {}
                 _ = refresh_tick.tick() => self.refresh_wanted = true,
                 _ = metrics_tick.tick() => self.emit_metrics(),
@@ -345,10 +359,12 @@ impl Engine {
                     self.queued_bytes += sealed.size();
                     queue.entries.push_back(sealed);
                 }
+                // The linger counts from when the engine opened the aggregate: with a backlog of
+                // commands, counting from acceptance would seal every aggregate at once.
                 let open = queue.open.get_or_insert_with(|| OpenAggregate {
                     builder: AggregateBuilder::new(),
                     members: Vec::new(),
-                    opened_at: record.accepted_at,
+                    opened_at: now,
                 });
                 open.builder.add(entry);
                 open.members.push(record);
@@ -358,7 +374,7 @@ impl Engine {
         let not_before = if retry {
             now + self.settings.retry_delay(record.attempts)
         } else {
-            record.accepted_at + self.settings.linger
+            now + self.settings.linger
         };
         let entry = Entry {
             entry: record.entry(),

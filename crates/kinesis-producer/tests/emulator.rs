@@ -319,8 +319,9 @@ async fn with_faults_injected_no_record_is_missing() {
     let p = producer(
         &fx,
         ProducerSettings::default()
-            .with_aggregation(AggregationSettings::default())
-            .with_batch_limits(20, 5 * 1024 * 1024)
+            // Small aggregates and batches: enough calls for every fault to happen.
+            .with_aggregation(AggregationSettings::default().with_max_records(4))
+            .with_batch_limits(10, 5 * 1024 * 1024)
             .with_linger(Duration::from_millis(5)),
     )
     .await;

@@ -21,6 +21,9 @@ use crate::cloudwatch::CloudWatchReceiver;
 use crate::conn::{ConnHandle, ConnRegistry, KillableListener};
 use crate::faults::{self, Faults};
 
+/// The largest request body the embedded Kinesis accepts (as ferrokinesis's binary: 7 MiB).
+const KINESIS_BODY_LIMIT: usize = 7 * 1024 * 1024;
+
 /// How long the servers get to finish once every connection has been reset.
 const GRACE: Duration = Duration::from_millis(200);
 /// How long runtime shutdown waits for blocking tasks.
@@ -227,10 +230,14 @@ impl Servers {
             match TcpListener::from_std(listener) {
                 Ok(listener) => {
                     let (router, _store) = ferrokinesis::create_app(options);
-                    let router = router.layer(axum::middleware::from_fn_with_state(
-                        faults,
-                        faults::middleware,
-                    ));
+                    let router = router
+                        .layer(axum::middleware::from_fn_with_state(
+                            faults,
+                            faults::middleware,
+                        ))
+                        // A full PutRecords (5 MiB of data, base64 in JSON) is about 7 MB: the
+                        // limit ferrokinesis's own binary sets, not axum's 2 MB default.
+                        .layer(axum::extract::DefaultBodyLimit::max(KINESIS_BODY_LIMIT));
                     tasks.push(tokio::spawn(serve_killable(
                         "ferrokinesis",
                         listener,
