@@ -11,12 +11,6 @@ use crate::{
     Result, Rounds, SHARDS, Writer, emit, emit_rounds, note, writers,
 };
 
-/// The producer's `PutRecords` byte limit here: the embedded emulator refuses HTTP bodies above
-/// 2 MB (axum's default body limit: `kinesis-testkit` serves ferrokinesis's router without the
-/// 7 MiB `DefaultBodyLimit` its own binary sets), and 5 MiB of aggregates is a body of about
-/// 7 MB once base64-encoded. 1 MiB of payload is a body of about 1.4 MB.
-const EMULATOR_BATCH_BYTES: usize = 1024 * 1024;
-
 pub(crate) async fn run() -> Result<()> {
     eprintln!("== emulator: {EMULATOR_RECORDS} records per run, {ROUNDS} rounds");
     note(
@@ -26,10 +20,8 @@ pub(crate) async fn run() -> Result<()> {
              from {KEYS} keys, into a new {SHARDS}-shard stream of the embedded ferrokinesis \
              (in this process, {EMULATOR_THREADS} worker threads of its own, write limits not \
              enforced) over HTTP on 127.0.0.1; the stream is deleted after each run. The \
-             writers as for the sink: the producer (default settings, throttle off, but at most \
-             1 MiB per PutRecords call instead of 5 MiB: the embedded emulator refuses request \
-             bodies above 2 MB, axum's default limit, and 5 MiB of aggregates is about 7 MB of \
-             base64 JSON) with and without aggregation, and the plain loop (PutRecords of {PLAIN_BATCH}, \
+             writers as for the sink: the producer (default settings, throttle off) with and \
+             without aggregation, and the plain loop (PutRecords of {PLAIN_BATCH}, \
              {PLAIN_IN_FLIGHT} in flight) on the SDK client of the same configuration; the \
              benchmark side on the current-thread runtime. {ROUNDS} rounds, each writer once \
              per round; medians."
@@ -71,8 +63,7 @@ pub(crate) async fn run() -> Result<()> {
                     let producer = build_producer(
                         &config,
                         stream.as_str(),
-                        producer_settings(writer == Writer::Aggregated)
-                            .with_batch_limits(PLAIN_BATCH, EMULATOR_BATCH_BYTES),
+                        producer_settings(writer == Writer::Aggregated),
                     )
                     .await?;
                     produce(producer, first, EMULATOR_RECORDS, |_| {}).await?
