@@ -252,7 +252,7 @@ impl Engine {
                 command = commands.recv(), if input_open => {
                     // Take what else is waiting too (up to a bound), then dispatch once.
                     let mut next = command;
-                    for _ in 0..COMMANDS_PER_PASS {
+                    for taken in 1..=COMMANDS_PER_PASS {
                         match next {
                             Some(Command::Record(mut record)) => {
                                 record.id = self.next_id;
@@ -266,6 +266,10 @@ impl Engine {
                                 self.closing = true;
                                 break;
                             }
+                        }
+                        if taken == COMMANDS_PER_PASS {
+                            // The rest waits for the next pass.
+                            break;
                         }
                         match commands.try_recv() {
                             Ok(command) => next = Some(command),
@@ -540,9 +544,7 @@ impl Engine {
                 entries: Vec::new(),
             };
             let mut bytes = 0;
-            let keys: Vec<QueueKey> = self.queues.keys().cloned().collect();
-            for key in keys {
-                let queue = self.queues.get_mut(&key).expect("present");
+            for (key, queue) in &mut self.queues {
                 if queue.busy {
                     continue;
                 }
@@ -559,7 +561,7 @@ impl Engine {
                     {
                         break;
                     }
-                    if let Some(shard) = &key {
+                    if let Some(shard) = key {
                         if self.throttles.ready_at(shard, now, head.size()) > now {
                             break;
                         }

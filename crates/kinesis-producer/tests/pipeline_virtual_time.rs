@@ -77,6 +77,15 @@ fn respond(fake: &Mutex<Fake>, seen: &Seen) -> Answer {
     }
 }
 
+/// `n` partition keys that all hash to shard 0.
+fn keys_on_shard_0(n: usize) -> Vec<String> {
+    (0..)
+        .map(|i| format!("k{i}"))
+        .filter(|k| partition_key_hash(k).get() < HALF)
+        .take(n)
+        .collect()
+}
+
 struct Setup {
     http: Scripted,
     fake: Arc<Mutex<Fake>>,
@@ -185,11 +194,7 @@ async fn only_the_failed_entries_are_retried_after_a_pause() {
     let p = producer(&s, settings().with_linger(Duration::from_millis(10))).await;
     let start = Instant::now();
     // Three keys on one shard, so that they travel in one call.
-    let keys: Vec<String> = (0..)
-        .map(|i| format!("k{i}"))
-        .filter(|k| partition_key_hash(k).get() < HALF)
-        .take(3)
-        .collect();
+    let keys = keys_on_shard_0(3);
     let results = p
         .produce_batch(
             keys.iter()
@@ -285,11 +290,7 @@ async fn aggregation_packs_a_shard_s_records_into_one_entry() {
         settings().with_aggregation(AggregationSettings::default()),
     )
     .await;
-    let keys: Vec<String> = (0..)
-        .map(|i| format!("k{i}"))
-        .filter(|k| partition_key_hash(k).get() < HALF)
-        .take(10)
-        .collect();
+    let keys = keys_on_shard_0(10);
     let results = p
         .produce_batch(
             keys.iter()
@@ -330,11 +331,7 @@ async fn an_aggregate_that_failed_is_split_and_its_records_sent_again() {
         settings().with_aggregation(AggregationSettings::default()),
     )
     .await;
-    let keys: Vec<String> = (0..)
-        .map(|i| format!("k{i}"))
-        .filter(|k| partition_key_hash(k).get() < HALF)
-        .take(4)
-        .collect();
+    let keys = keys_on_shard_0(4);
     let results = p
         .produce_batch(
             keys.iter()
@@ -477,4 +474,22 @@ async fn an_empty_batch_returns_at_once() {
     assert_eq!(Instant::now(), start);
     assert!(s.http.seen_for("PutRecords").is_empty());
     p.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_burst_larger_than_one_engine_pass_is_answered_completely() {
+    let s = setup().await;
+    let p = producer(&s, settings()).await;
+    // try_send never yields: the whole burst is queued before the engine runs once.
+    let handles: Vec<_> = (0..3000)
+        .map(|i| {
+            p.try_send(ProducerRecord::new(format!("k{i}"), format!("v{i}")))
+                .unwrap()
+        })
+        .collect();
+    for h in handles {
+        h.await.unwrap();
+    }
+    let metrics = p.shutdown().await;
+    assert_eq!(metrics.records_published(), 3000);
 }
