@@ -7,7 +7,7 @@
 //! one call in flight, so records of one partition key are stored in order unless a retry
 //! intervenes.
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -15,7 +15,7 @@ use kinesis_client::{
     Client, HashKey, PartitionKey, PutRecordsEntry, PutRecordsOutput, PutRecordsResultEntry,
     RecordPosition, ShardId, StreamId,
 };
-use kinesis_kcl_compat::aggregation::AggregateBuilder;
+use kinesis_kcl_compat::aggregation::{AggregateBuilder, UserRecord};
 use tokio::sync::{OwnedSemaphorePermit, broadcast, mpsc, oneshot};
 use tokio::task::JoinSet;
 use tokio::time::{Instant, MissedTickBehavior};
@@ -61,6 +61,12 @@ pub(crate) struct Accepted {
 }
 
 impl Accepted {
+    /// The record as the aggregate builder reads it.
+    fn user_record(&self) -> UserRecord<'_> {
+        UserRecord::new(&self.data, &self.key)
+            .with_optional_explicit_hash_key(self.explicit_hash_key)
+    }
+
     fn entry(&self) -> PutRecordsEntry {
         let entry = PutRecordsEntry::new(self.data.clone(), self.key.clone());
         match self.explicit_hash_key {
@@ -114,8 +120,10 @@ struct OpenAggregate {
     opened_at: Instant,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct ShardQueue {
+    /// The shard it holds entries for.
+    key: QueueKey,
     entries: VecDeque<Entry>,
     open: Option<OpenAggregate>,
     /// Calls in flight that carry entries of this shard.
@@ -130,6 +138,27 @@ struct Batch {
     entries: Vec<(QueueKey, Entry)>,
 }
 
+impl ShardQueue {
+    fn new(key: QueueKey) -> Self {
+        Self {
+            key,
+            entries: VecDeque::new(),
+            open: None,
+            busy: false,
+        }
+    }
+}
+
+/// A flush waiting for the records accepted before it.
+#[derive(Debug)]
+struct Flush {
+    /// The number of the first record accepted after it.
+    upto: u64,
+    /// Records accepted before it and not answered yet.
+    remaining: usize,
+    done: oneshot::Sender<()>,
+}
+
 pub(crate) struct Engine {
     client: Client,
     stream: StreamId,
@@ -139,14 +168,18 @@ pub(crate) struct Engine {
     metrics: Arc<MetricsRecorder>,
     metrics_tx: broadcast::Sender<ProducerMetrics>,
     on_metrics: Option<MetricsCallback>,
-    queues: HashMap<QueueKey, ShardQueue>,
+    /// The queues, by slot.
+    queues: Vec<ShardQueue>,
+    /// The slot of each queue.
+    slots: HashMap<QueueKey, usize>,
+    /// The slot of each shard of `map`, by its position there.
+    map_slots: Vec<usize>,
     queued_entries: usize,
     queued_bytes: usize,
     in_flight: JoinSet<(Batch, Result<PutRecordsOutput, kinesis_client::Error>)>,
-    /// Flush waiters, each with the number of the first record accepted after it.
-    flushes: Vec<(u64, oneshot::Sender<()>)>,
-    /// Numbers of the records accepted and not yet answered.
-    outstanding: BTreeSet<u64>,
+    flushes: Vec<Flush>,
+    /// Records accepted and not yet answered.
+    outstanding: usize,
     next_id: u64,
     refresh: Option<tokio::task::JoinHandle<Result<ShardMap, kinesis_client::Error>>>,
     refresh_wanted: bool,
@@ -179,7 +212,7 @@ impl Engine {
         on_metrics: Option<MetricsCallback>,
     ) -> Self {
         let throttles = Throttles::new(settings.throttle.clone());
-        Self {
+        let mut engine = Self {
             client,
             stream,
             settings,
@@ -188,17 +221,50 @@ impl Engine {
             metrics,
             metrics_tx,
             on_metrics,
-            queues: HashMap::new(),
+            queues: Vec::new(),
+            slots: HashMap::new(),
+            map_slots: Vec::new(),
             queued_entries: 0,
             queued_bytes: 0,
             in_flight: JoinSet::new(),
             flushes: Vec::new(),
-            outstanding: BTreeSet::new(),
+            outstanding: 0,
             next_id: 0,
             refresh: None,
             refresh_wanted: false,
             parked: Vec::new(),
             closing: false,
+        };
+        engine.index_queues();
+        engine
+    }
+
+    /// The slot of the queue for `key`, made if missing.
+    fn slot(&mut self, key: &QueueKey) -> usize {
+        if let Some(&slot) = self.slots.get(key) {
+            return slot;
+        }
+        let slot = self.queues.len();
+        self.queues.push(ShardQueue::new(key.clone()));
+        self.slots.insert(key.clone(), slot);
+        slot
+    }
+
+    /// Indexes the queues and the map's shards after either changed.
+    fn index_queues(&mut self) {
+        self.slots = (0..)
+            .zip(&self.queues)
+            .map(|(slot, q)| (q.key.clone(), slot))
+            .collect();
+        let ids: Vec<ShardId> = self.map.shards().cloned().collect();
+        self.map_slots = ids.iter().map(|id| self.slot(&Some(id.clone()))).collect();
+    }
+
+    /// The slot of the queue of the shard predicted for `hash`.
+    fn slot_for(&mut self, hash: HashKey) -> usize {
+        match self.map.position_for(hash) {
+            Some(i) => self.map_slots[i],
+            None => self.slot(&None),
         }
     }
 
@@ -257,10 +323,14 @@ impl Engine {
                             Some(Command::Record(mut record)) => {
                                 record.id = self.next_id;
                                 self.next_id += 1;
-                                self.outstanding.insert(record.id);
+                                self.outstanding += 1;
                                 self.route(record, false);
                             }
-                            Some(Command::Flush(done)) => self.flushes.push((self.next_id, done)),
+                            Some(Command::Flush(done)) => self.flushes.push(Flush {
+                                upto: self.next_id,
+                                remaining: self.outstanding,
+                                done,
+                            }),
                             Some(Command::Close) | None => {
                                 input_open = false;
                                 self.closing = true;
@@ -290,7 +360,7 @@ impl Engine {
             }
             self.dispatch(Instant::now());
             self.answer_flushes();
-            if self.closing && self.outstanding.is_empty() && self.in_flight.is_empty() {
+            if self.closing && self.outstanding == 0 && self.in_flight.is_empty() {
                 break;
             }
         }
@@ -320,19 +390,26 @@ impl Engine {
 
     /// Answers the flushes whose records are all answered.
     fn answer_flushes(&mut self) {
-        let oldest = self.outstanding.first().copied().unwrap_or(u64::MAX);
+        if self.flushes.iter().all(|f| f.remaining > 0) {
+            return;
+        }
         let (done, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.flushes)
             .into_iter()
-            .partition(|(upto, _)| *upto <= oldest);
+            .partition(|f| f.remaining == 0);
         self.flushes = waiting;
-        for (_, tx) in done {
-            let _ = tx.send(());
+        for flush in done {
+            let _ = flush.done.send(());
         }
     }
 
     /// A record was answered.
     fn finished(&mut self, id: u64) {
-        self.outstanding.remove(&id);
+        self.outstanding -= 1;
+        for flush in &mut self.flushes {
+            if id < flush.upto {
+                flush.remaining -= 1;
+            }
+        }
     }
 
     // --- routing ---
@@ -341,20 +418,21 @@ impl Engine {
     /// the front of its queue, after a pause.
     fn route(&mut self, record: Accepted, retry: bool) {
         let now = Instant::now();
-        let shard: QueueKey = self.map.shard_for(record.hash).cloned();
+        let slot = self.slot_for(record.hash);
         let aggregate = self
             .settings
             .aggregation
-            .clone()
-            .filter(|_| shard.is_some() && !retry);
+            .as_ref()
+            .filter(|_| self.queues[slot].key.is_some() && !retry);
         if let Some(aggregation) = aggregate {
-            let entry = record.entry();
-            let fits_alone = AggregateBuilder::new().size_with(&entry) <= aggregation.max_size;
-            if fits_alone {
-                let queue = self.queues.entry(shard.clone()).or_default();
+            let (max_size, max_records) = (aggregation.max_size, aggregation.max_records);
+            let user = record.user_record();
+            let alone = AggregateBuilder::new().size_with_record(user);
+            if alone <= max_size {
+                let queue = &mut self.queues[slot];
                 let full = queue.open.as_ref().is_some_and(|open| {
-                    !open.builder.would_fit(&entry, aggregation.max_size)
-                        || open.members.len() >= aggregation.max_records
+                    open.builder.size_with_record(user) > max_size
+                        || open.members.len() >= max_records
                 });
                 if full {
                     let sealed =
@@ -367,10 +445,11 @@ impl Engine {
                 // commands, counting from acceptance would seal every aggregate at once.
                 let open = queue.open.get_or_insert_with(|| OpenAggregate {
                     builder: AggregateBuilder::new(),
-                    members: Vec::new(),
+                    // Room for as many records of this size as fit.
+                    members: Vec::with_capacity((max_size / alone).clamp(1, max_records)),
                     opened_at: now,
                 });
-                open.builder.add(entry);
+                open.builder.add_record(user);
                 open.members.push(record);
                 return;
             }
@@ -389,7 +468,7 @@ impl Engine {
         };
         self.queued_entries += 1;
         self.queued_bytes += entry.size();
-        let queue = self.queues.entry(shard).or_default();
+        let queue = &mut self.queues[slot];
         if retry {
             queue.entries.push_front(entry);
         } else {
@@ -401,7 +480,7 @@ impl Engine {
     /// alone (as the KPL does).
     fn seal(open: OpenAggregate, linger: std::time::Duration) -> Entry {
         let not_before = open.opened_at + linger;
-        let mut members = open.members;
+        let members = open.members;
         if members.len() == 1 {
             return Entry {
                 entry: members[0].entry(),
@@ -415,9 +494,7 @@ impl Engine {
             .builder
             .finish()
             .expect("an open aggregate has members");
-        let entry = PutRecordsEntry::new(encoded.data().clone(), encoded.partition_key().clone())
-            .with_explicit_hash_key(encoded.explicit_hash_key());
-        members.shrink_to_fit();
+        let entry = encoded.into_entry();
         Entry {
             entry,
             members,
@@ -431,6 +508,7 @@ impl Engine {
     /// closed.
     fn apply_map(&mut self, map: ShardMap) {
         self.map = map;
+        self.index_queues();
         let now = Instant::now();
         for (position, members) in std::mem::take(&mut self.parked) {
             let range = self.map.range_of(&position.shard_id);
@@ -444,21 +522,15 @@ impl Engine {
                 }
             }
         }
-        let stale: Vec<QueueKey> = self
-            .queues
-            .keys()
-            .filter(|k| k.as_ref().is_none_or(|s| !self.map.is_open(s)))
-            .cloned()
-            .collect();
-        for key in stale {
-            let Some(queue) = self.queues.get(&key) else {
-                continue;
-            };
-            if queue.busy {
-                continue;
-            }
-            let queue = self.queues.remove(&key).expect("present");
-            let mut records = Vec::new();
+        // Queues of shards no longer open (and of no shard) are emptied and removed, unless a
+        // call of theirs is in flight (then the next map deals with them).
+        let (stale, kept): (Vec<ShardQueue>, Vec<ShardQueue>) = std::mem::take(&mut self.queues)
+            .into_iter()
+            .partition(|q| !q.busy && q.key.as_ref().is_none_or(|s| !self.map.is_open(s)));
+        self.queues = kept;
+        self.index_queues();
+        let mut records = Vec::new();
+        for queue in stale {
             for entry in queue.entries {
                 self.queued_entries -= 1;
                 self.queued_bytes -= entry.size();
@@ -467,9 +539,9 @@ impl Engine {
             if let Some(open) = queue.open {
                 records.extend(open.members);
             }
-            for record in records {
-                self.route(record, false);
-            }
+        }
+        for record in records {
+            self.route(record, false);
         }
         let map = &self.map;
         self.throttles.retain(&|s: &ShardId| map.is_open(s));
@@ -485,7 +557,7 @@ impl Engine {
         let mut consider = |t: Instant| {
             wake = Some(wake.map_or(t, |w| w.min(t)));
         };
-        for (key, queue) in &self.queues {
+        for queue in &self.queues {
             if queue.busy {
                 continue;
             }
@@ -502,7 +574,7 @@ impl Engine {
                 } else {
                     head.not_before
                 };
-                if let Some(shard) = key {
+                if let Some(shard) = &queue.key {
                     at = at.max(self.throttles.ready_at(shard, now, head.size()));
                 }
                 consider(at);
@@ -522,7 +594,7 @@ impl Engine {
         let linger = self.settings.linger;
         let mut sealed = 0;
         let mut sealed_bytes = 0;
-        for queue in self.queues.values_mut() {
+        for queue in &mut self.queues {
             if queue
                 .open
                 .as_ref()
@@ -544,7 +616,8 @@ impl Engine {
                 entries: Vec::new(),
             };
             let mut bytes = 0;
-            for (key, queue) in &mut self.queues {
+            for queue in &mut self.queues {
+                let key = &queue.key;
                 if queue.busy {
                     continue;
                 }
@@ -610,8 +683,8 @@ impl Engine {
     fn complete(&mut self, batch: Batch, result: Result<PutRecordsOutput, kinesis_client::Error>) {
         let now = Instant::now();
         for (key, _) in &batch.entries {
-            if let Some(q) = self.queues.get_mut(key) {
-                q.busy = false;
+            if let Some(&slot) = self.slots.get(key) {
+                self.queues[slot].busy = false;
             }
         }
         let outcomes: Vec<PutRecordsResultEntry> = match result {

@@ -33,11 +33,19 @@ impl ShardMap {
         Ok(Self { shards: open })
     }
 
-    /// The open shard owning `key`; `None` only for a map with a gap (mid-reshard).
-    pub(crate) fn shard_for(&self, key: HashKey) -> Option<&ShardId> {
-        let i = self.shards.partition_point(|(r, _)| r.start() <= key);
-        let (range, id) = self.shards.get(i.checked_sub(1)?)?;
-        range.contains(key).then_some(id)
+    /// The position (in [`shards`](Self::shards)) of the open shard owning `key`; `None` only
+    /// for a map with a gap (mid-reshard).
+    pub(crate) fn position_for(&self, key: HashKey) -> Option<usize> {
+        let i = self
+            .shards
+            .partition_point(|(r, _)| r.start() <= key)
+            .checked_sub(1)?;
+        self.shards[i].0.contains(key).then_some(i)
+    }
+
+    /// The open shards, by their first hash key.
+    pub(crate) fn shards(&self) -> impl Iterator<Item = &ShardId> {
+        self.shards.iter().map(|(_, id)| id)
     }
 
     /// The hash key range of `shard`, if it is open in this map.

@@ -3,6 +3,7 @@
 use std::cmp::Ordering;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use crate::error::Error;
 use crate::types::stream::is_name_char;
@@ -16,8 +17,10 @@ use crate::types::stream::is_name_char;
 /// assert_eq!(shard.as_str(), "shardId-000000000001");
 /// # Ok::<(), kinesis_client::Error>(())
 /// ```
+///
+/// Cloning is cheap (a reference count): ids travel with every record read or written.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ShardId(String);
+pub struct ShardId(Arc<str>);
 
 impl ShardId {
     /// Validates and wraps a shard id.
@@ -33,7 +36,7 @@ impl ShardId {
                 "invalid shard id {id:?}: expected 1 to 128 characters of a-z A-Z 0-9 _ . -"
             )));
         }
-        Ok(Self(id))
+        Ok(Self(id.into()))
     }
 
     /// The id as a string slice.
@@ -43,7 +46,7 @@ impl ShardId {
 
     /// Wraps an id that came from the service, which is trusted to be well formed.
     pub(crate) fn from_service(id: impl Into<String>) -> Self {
-        Self(id.into())
+        Self(id.into().into())
     }
 }
 
@@ -230,8 +233,10 @@ impl HashKeyRange {
 /// assert!(a < b); // as strings, "9" > "10"
 /// # Ok::<(), kinesis_client::Error>(())
 /// ```
+///
+/// Cloning is cheap (a reference count).
 #[derive(Clone, PartialEq, Eq, Hash)]
-pub struct SequenceNumber(String);
+pub struct SequenceNumber(Arc<str>);
 
 impl SequenceNumber {
     /// Validates and wraps a sequence number.
@@ -247,7 +252,7 @@ impl SequenceNumber {
             && s.bytes().all(|b| b.is_ascii_digit())
             && (s == "0" || !s.starts_with('0'));
         if ok {
-            Ok(Self(s))
+            Ok(Self(s.into()))
         } else {
             Err(Error::invalid_input(format!(
                 "invalid sequence number {s:?}: expected up to 129 decimal digits without leading zeros"

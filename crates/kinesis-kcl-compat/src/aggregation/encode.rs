@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use bytes::Bytes;
 use kinesis_client::{HashKey, PartitionKey, PutRecordsEntry};
@@ -11,12 +12,161 @@ use super::wire;
 use super::{DIGEST_LEN, MAGIC, OVERHEAD};
 use crate::hash;
 
-/// A user record as the builder keeps it until [`AggregateBuilder::finish`].
-#[derive(Clone, Debug)]
-struct Pending {
-    partition_key_index: usize,
-    explicit_hash_key_index: Option<usize>,
-    data: Bytes,
+/// A user record to add to an aggregate, borrowed: its payload, partition key and optional
+/// explicit hash key. The builder copies what it needs (payloads are copied once, into the
+/// encoded message), so a caller that keeps its records elsewhere adds them without cloning.
+///
+/// ```
+/// use kinesis_client::{HashKey, PartitionKey};
+/// use kinesis_kcl_compat::aggregation::{AggregateBuilder, UserRecord};
+///
+/// let key = PartitionKey::new("user-1")?;
+/// let mut builder = AggregateBuilder::new();
+/// builder.add_record(UserRecord::new(b"first", &key));
+/// builder.add_record(UserRecord::new(b"second", &key).with_explicit_hash_key(HashKey(7)));
+/// assert_eq!(builder.len(), 2);
+/// # Ok::<(), kinesis_client::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct UserRecord<'a> {
+    data: &'a [u8],
+    partition_key: &'a PartitionKey,
+    explicit_hash_key: Option<HashKey>,
+}
+
+impl<'a> UserRecord<'a> {
+    /// A record of `data` with `partition_key`.
+    pub fn new(data: &'a [u8], partition_key: &'a PartitionKey) -> Self {
+        Self {
+            data,
+            partition_key,
+            explicit_hash_key: None,
+        }
+    }
+
+    /// Sets the explicit hash key.
+    #[must_use]
+    pub fn with_explicit_hash_key(mut self, explicit_hash_key: HashKey) -> Self {
+        self.explicit_hash_key = Some(explicit_hash_key);
+        self
+    }
+
+    /// Sets or clears the explicit hash key.
+    #[must_use]
+    pub fn with_optional_explicit_hash_key(mut self, explicit_hash_key: Option<HashKey>) -> Self {
+        self.explicit_hash_key = explicit_hash_key;
+        self
+    }
+}
+
+impl<'a> From<&'a PutRecordsEntry> for UserRecord<'a> {
+    fn from(entry: &'a PutRecordsEntry) -> Self {
+        UserRecord::new(entry.data(), entry.partition_key())
+            .with_optional_explicit_hash_key(entry.explicit_hash_key())
+    }
+}
+
+/// A 64-bit hash of a partition key for the builder's key index (FxHash's mixing, 8 bytes at a
+/// time). Not for anything adversarial: a collision only costs a comparison, the keys' bytes
+/// decide.
+fn key_hash(bytes: &[u8]) -> u64 {
+    const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+    let mut h = bytes.len() as u64;
+    let mut chunks = bytes.chunks_exact(8);
+    for c in &mut chunks {
+        let w = u64::from_le_bytes(c.try_into().expect("8 bytes"));
+        h = (h.rotate_left(5) ^ w).wrapping_mul(K);
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut w = [0u8; 8];
+        w[..rest.len()].copy_from_slice(rest);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+    }
+    h
+}
+
+/// A hasher for keys that are hashes already.
+#[derive(Clone, Copy, Debug, Default)]
+struct PassThrough(u64);
+
+impl Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Only u64 keys are hashed with it; fold anything else in anyway.
+        for b in bytes {
+            self.0 = (self.0.rotate_left(8)) ^ u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+}
+
+type PassThroughMap<V> = HashMap<u64, V, BuildHasherDefault<PassThrough>>;
+
+/// The partition key table: the encoded fields, and an index from key to table position.
+#[derive(Clone, Debug, Default)]
+struct KeyTable {
+    /// The table's encoded fields (`partition_key_table` entries), in order of first use.
+    encoded: Vec<u8>,
+    /// Where each key's bytes are in `encoded`.
+    spans: Vec<(u32, u32)>,
+    /// Key hash to the first table position with that hash.
+    first: PassThroughMap<u32>,
+    /// For each table position, the next one with the same hash (`u32::MAX`: none).
+    next: Vec<u32>,
+}
+
+impl KeyTable {
+    fn key(&self, i: usize) -> &[u8] {
+        let (start, len) = self.spans[i];
+        &self.encoded[start as usize..(start + len) as usize]
+    }
+
+    /// The position of `key`, if present.
+    fn find(&self, key: &[u8], hash: u64) -> Option<usize> {
+        let mut i = *self.first.get(&hash)?;
+        loop {
+            if self.key(i as usize) == key {
+                return Some(i as usize);
+            }
+            i = self.next[i as usize];
+            if i == u32::MAX {
+                return None;
+            }
+        }
+    }
+
+    /// Appends `key` (known absent) at position `len()`.
+    fn push(&mut self, key: &[u8], hash: u64) {
+        let i = self.spans.len() as u32;
+        self.encoded.push(wire::tag(1, wire::LEN));
+        wire::put_varint(&mut self.encoded, key.len() as u64);
+        let start = self.encoded.len() as u32;
+        self.encoded.extend_from_slice(key);
+        self.spans.push((start, key.len() as u32));
+        self.next.push(u32::MAX);
+        match self.first.get(&hash) {
+            None => {
+                self.first.insert(hash, i);
+            }
+            Some(&head) => {
+                // Chain at the end (positions stay in order of first use).
+                let mut j = head;
+                while self.next[j as usize] != u32::MAX {
+                    j = self.next[j as usize];
+                }
+                self.next[j as usize] = i;
+            }
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.spans.len()
+    }
 }
 
 /// Packs user records into one KPL aggregated record, keeping track of its exact encoded size.
@@ -66,15 +216,17 @@ struct Pending {
 /// ```
 #[derive(Clone, Debug, Default)]
 pub struct AggregateBuilder {
-    partition_keys: Vec<PartitionKey>,
-    partition_key_index: HashMap<PartitionKey, usize>,
-    explicit_hash_keys: Vec<String>,
+    partition_keys: KeyTable,
+    /// The `explicit_hash_key_table` fields, encoded.
+    explicit_hash_key_table: Vec<u8>,
     explicit_hash_key_index: HashMap<HashKey, usize>,
-    records: Vec<Pending>,
+    /// The `records` fields, encoded as they are added.
+    records: Vec<u8>,
+    record_count: usize,
     /// The exact length of the protobuf message so far.
     message_len: usize,
-    /// The effective hash key of the first record.
-    first_hash_key: Option<HashKey>,
+    /// The first record's partition key and effective hash key.
+    first: Option<(PartitionKey, HashKey)>,
 }
 
 /// What adding one record would add to the message.
@@ -96,12 +248,12 @@ impl AggregateBuilder {
 
     /// The number of user records added.
     pub fn len(&self) -> usize {
-        self.records.len()
+        self.record_count
     }
 
     /// Whether no user record was added.
     pub fn is_empty(&self) -> bool {
-        self.records.is_empty()
+        self.record_count == 0
     }
 
     /// The exact length in bytes that [`finish`](Self::finish) would produce now: 4 bytes of
@@ -125,7 +277,15 @@ impl AggregateBuilder {
     /// # Ok::<(), kinesis_client::Error>(())
     /// ```
     pub fn size_with(&self, entry: &PutRecordsEntry) -> usize {
-        self.encoded_size() + self.growth(entry).bytes
+        self.size_with_record(entry.into())
+    }
+
+    /// The exact encoded size after adding `record`, without adding it.
+    pub fn size_with_record(&self, record: UserRecord<'_>) -> usize {
+        self.encoded_size()
+            + self
+                .growth(&record, key_hash(record.partition_key.as_str().as_bytes()))
+                .bytes
     }
 
     /// Whether adding `entry` keeps the encoded aggregate within `limit` bytes.
@@ -166,48 +326,59 @@ impl AggregateBuilder {
         entry: PutRecordsEntry,
         limit: usize,
     ) -> Result<usize, WouldExceedLimit> {
-        let growth = self.growth(&entry);
+        let record = UserRecord::from(&entry);
+        let hash = key_hash(record.partition_key.as_str().as_bytes());
+        let growth = self.growth(&record, hash);
         let size = self.encoded_size() + growth.bytes;
         if size > limit {
             return Err(WouldExceedLimit { entry, size, limit });
         }
-        self.apply(entry, growth);
+        self.apply(record, growth, hash);
         Ok(size)
     }
 
     /// Adds `entry` whatever the resulting size, and returns the new encoded size.
     pub fn add(&mut self, entry: PutRecordsEntry) -> usize {
-        let growth = self.growth(&entry);
-        self.apply(entry, growth);
+        self.add_record((&entry).into())
+    }
+
+    /// Adds `record` whatever the resulting size (check with
+    /// [`size_with_record`](Self::size_with_record) first), and returns the new encoded size.
+    /// Its payload is copied into the message being encoded; its keys into the key tables the
+    /// first time they are seen.
+    pub fn add_record(&mut self, record: UserRecord<'_>) -> usize {
+        let hash = key_hash(record.partition_key.as_str().as_bytes());
+        let growth = self.growth(&record, hash);
+        self.apply(record, growth, hash);
         self.encoded_size()
     }
 
-    /// Computes what adding `entry` would add, using the same rules the encoder follows in
-    /// [`finish`](Self::finish).
-    fn growth(&self, entry: &PutRecordsEntry) -> Growth {
+    /// Computes what adding `record` would add, using the same rules the encoder follows.
+    fn growth(&self, record: &UserRecord<'_>, key_hash: u64) -> Growth {
         let mut bytes = 0;
-        let (partition_key_index, new_partition_key) =
-            match self.partition_key_index.get(entry.partition_key()) {
-                Some(&i) => (i, false),
-                None => {
-                    bytes += wire::len_field_size(entry.partition_key().byte_len());
-                    (self.partition_keys.len(), true)
-                }
-            };
+        let key = record.partition_key.as_str().as_bytes();
+        let (partition_key_index, new_partition_key) = match self.partition_keys.find(key, key_hash)
+        {
+            Some(i) => (i, false),
+            None => {
+                bytes += wire::len_field_size(key.len());
+                (self.partition_keys.len(), true)
+            }
+        };
         let explicit_hash_key =
-            entry
-                .explicit_hash_key()
+            record
+                .explicit_hash_key
                 .map(|ehk| match self.explicit_hash_key_index.get(&ehk) {
                     Some(&i) => (i, false),
                     None => {
                         bytes += wire::len_field_size(decimal_len(ehk.get()));
-                        (self.explicit_hash_keys.len(), true)
+                        (self.explicit_hash_key_index.len(), true)
                     }
                 });
         let record_len = record_message_len(
             partition_key_index,
             explicit_hash_key.map(|(i, _)| i),
-            entry.data().len(),
+            record.data.len(),
         );
         bytes += wire::len_field_size(record_len);
         Growth {
@@ -218,30 +389,43 @@ impl AggregateBuilder {
         }
     }
 
-    fn apply(&mut self, entry: PutRecordsEntry, growth: Growth) {
-        if self.first_hash_key.is_none() {
-            self.first_hash_key = Some(hash::entry_hash_key(&entry));
+    fn apply(&mut self, record: UserRecord<'_>, growth: Growth, key_hash: u64) {
+        if self.first.is_none() {
+            let hash =
+                hash::effective_hash_key(record.partition_key.as_str(), record.explicit_hash_key);
+            self.first = Some((record.partition_key.clone(), hash));
         }
         if growth.new_partition_key {
-            let key = entry.partition_key().clone();
-            self.partition_key_index
-                .insert(key.clone(), growth.partition_key_index);
-            self.partition_keys.push(key);
+            self.partition_keys
+                .push(record.partition_key.as_str().as_bytes(), key_hash);
         }
-        let explicit_hash_key_index = match (growth.explicit_hash_key, entry.explicit_hash_key()) {
+        let explicit_hash_key_index = match (growth.explicit_hash_key, record.explicit_hash_key) {
             (Some((i, true)), Some(ehk)) => {
                 self.explicit_hash_key_index.insert(ehk, i);
-                self.explicit_hash_keys.push(ehk.to_string());
+                wire::put_len_field(
+                    &mut self.explicit_hash_key_table,
+                    2,
+                    ehk.to_string().as_bytes(),
+                );
                 Some(i)
             }
             (Some((i, _)), _) => Some(i),
             (None, _) => None,
         };
-        self.records.push(Pending {
-            partition_key_index: growth.partition_key_index,
+        let len = record_message_len(
+            growth.partition_key_index,
             explicit_hash_key_index,
-            data: entry.data().clone(),
-        });
+            record.data.len(),
+        );
+        let out = &mut self.records;
+        out.push(wire::tag(3, wire::LEN));
+        wire::put_varint(out, len as u64);
+        wire::put_varint_field(out, 1, growth.partition_key_index as u64);
+        if let Some(i) = explicit_hash_key_index {
+            wire::put_varint_field(out, 2, i as u64);
+        }
+        wire::put_len_field(out, 3, record.data);
+        self.record_count += 1;
         self.message_len += growth.bytes;
     }
 
@@ -250,31 +434,13 @@ impl AggregateBuilder {
     ///
     /// To reuse the builder, finish a taken one: `std::mem::take(&mut builder).finish()`.
     pub fn finish(self) -> Option<EncodedAggregate> {
-        let explicit_hash_key = self.first_hash_key?;
-        let partition_key = self.partition_keys.first()?.clone();
-        let total = self.encoded_size();
+        let (partition_key, explicit_hash_key) = self.first?;
+        let total = OVERHEAD + self.message_len;
         let mut out = Vec::with_capacity(total);
         out.extend_from_slice(&MAGIC);
-        for key in &self.partition_keys {
-            wire::put_len_field(&mut out, 1, key.as_str().as_bytes());
-        }
-        for key in &self.explicit_hash_keys {
-            wire::put_len_field(&mut out, 2, key.as_bytes());
-        }
-        for r in &self.records {
-            let len = record_message_len(
-                r.partition_key_index,
-                r.explicit_hash_key_index,
-                r.data.len(),
-            );
-            out.push(wire::tag(3, wire::LEN));
-            wire::put_varint(&mut out, len as u64);
-            wire::put_varint_field(&mut out, 1, r.partition_key_index as u64);
-            if let Some(i) = r.explicit_hash_key_index {
-                wire::put_varint_field(&mut out, 2, i as u64);
-            }
-            wire::put_len_field(&mut out, 3, &r.data);
-        }
+        out.extend_from_slice(&self.partition_keys.encoded);
+        out.extend_from_slice(&self.explicit_hash_key_table);
+        out.extend_from_slice(&self.records);
         let digest = Md5::digest(&out[MAGIC.len()..]);
         out.extend_from_slice(&digest);
         debug_assert_eq!(out.len(), total, "size accounting drifted from the encoder");
@@ -283,7 +449,7 @@ impl AggregateBuilder {
             data: Bytes::from(out),
             partition_key,
             explicit_hash_key,
-            record_count: self.records.len(),
+            record_count: self.record_count,
         })
     }
 }
@@ -411,6 +577,45 @@ impl std::error::Error for WouldExceedLimit {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_table_tells_keys_with_the_same_hash_apart() {
+        let mut table = KeyTable::default();
+        // Forced collisions: every key under the same hash.
+        for key in ["a", "b", "c"] {
+            assert_eq!(table.find(key.as_bytes(), 42), None);
+            table.push(key.as_bytes(), 42);
+        }
+        table.push(b"d", 7);
+        assert_eq!(table.find(b"a", 42), Some(0));
+        assert_eq!(table.find(b"b", 42), Some(1));
+        assert_eq!(table.find(b"c", 42), Some(2));
+        assert_eq!(table.find(b"d", 7), Some(3));
+        assert_eq!(table.find(b"d", 42), None);
+        assert_eq!(table.find(b"e", 42), None);
+        assert_eq!(table.key(1), b"b");
+    }
+
+    #[test]
+    fn user_records_and_entries_encode_alike() {
+        let key = PartitionKey::new("k").expect("valid");
+        let other = PartitionKey::new("other").expect("valid");
+        let mut by_entry = AggregateBuilder::new();
+        let mut by_record = AggregateBuilder::new();
+        for (i, k) in [&key, &other, &key].into_iter().enumerate() {
+            let data = vec![i as u8; 10 + i];
+            let ehk = (i == 1).then_some(HashKey(99));
+            let mut entry = PutRecordsEntry::new(data.clone(), k.clone());
+            if let Some(h) = ehk {
+                entry = entry.with_explicit_hash_key(h);
+            }
+            let record = UserRecord::new(&data, k).with_optional_explicit_hash_key(ehk);
+            assert_eq!(by_entry.size_with(&entry), by_record.size_with_record(record));
+            by_entry.add(entry);
+            by_record.add_record(record);
+        }
+        assert_eq!(by_entry.finish(), by_record.finish());
+    }
 
     #[test]
     fn decimal_lengths() {

@@ -50,7 +50,7 @@ pub use decode::{
     Aggregate, DecodeError, Decoded, KeyTable, Malformed, MalformedKind, PlainReason, SubRecord,
     SubRecords, decode,
 };
-pub use encode::{AggregateBuilder, EncodedAggregate, WouldExceedLimit};
+pub use encode::{AggregateBuilder, EncodedAggregate, UserRecord, WouldExceedLimit};
 
 /// The 4 bytes an aggregate starts with.
 pub const MAGIC: [u8; 4] = [0xF3, 0x89, 0x9A, 0xC2];
