@@ -16,7 +16,7 @@ use kinesis_client::{
     RecordPosition, ShardId, StreamId,
 };
 use kinesis_kcl_compat::aggregation::{AggregateBuilder, UserRecord};
-use tokio::sync::{OwnedSemaphorePermit, broadcast, mpsc, oneshot};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, broadcast, mpsc, oneshot};
 use tokio::task::JoinSet;
 use tokio::time::{Instant, MissedTickBehavior};
 
@@ -41,6 +41,33 @@ pub(crate) type Reply = oneshot::Sender<Result<ProduceResult, ProduceError>>;
 pub(crate) struct BufferPermit {
     pub(crate) _records: OwnedSemaphorePermit,
     pub(crate) _bytes: OwnedSemaphorePermit,
+}
+
+/// The producer's buffer as the engine sees it: how much of it is free.
+#[derive(Debug, Clone)]
+pub(crate) struct Buffer {
+    pub(crate) records: Arc<Semaphore>,
+    pub(crate) bytes: Arc<Semaphore>,
+    records_capacity: usize,
+    bytes_capacity: usize,
+}
+
+impl Buffer {
+    pub(crate) fn new(records: usize, bytes: usize) -> Self {
+        Self {
+            records: Arc::new(Semaphore::new(records)),
+            bytes: Arc::new(Semaphore::new(bytes)),
+            records_capacity: records,
+            bytes_capacity: bytes,
+        }
+    }
+
+    /// At most an eighth of the buffer is free: senders wait (or soon will), and no record
+    /// can join what lingers, so lingering would only slow them down.
+    fn nearly_full(&self) -> bool {
+        self.records.available_permits().saturating_mul(8) <= self.records_capacity
+            || self.bytes.available_permits().saturating_mul(8) <= self.bytes_capacity
+    }
 }
 
 /// One user record accepted by the producer.
@@ -163,6 +190,7 @@ pub(crate) struct Engine {
     client: Client,
     stream: StreamId,
     settings: ProducerSettings,
+    buffer: Buffer,
     map: ShardMap,
     throttles: Throttles,
     metrics: Arc<MetricsRecorder>,
@@ -206,6 +234,7 @@ impl Engine {
         client: Client,
         stream: StreamId,
         settings: ProducerSettings,
+        buffer: Buffer,
         map: ShardMap,
         metrics: Arc<MetricsRecorder>,
         metrics_tx: broadcast::Sender<ProducerMetrics>,
@@ -216,6 +245,7 @@ impl Engine {
             client,
             stream,
             settings,
+            buffer,
             map,
             throttles,
             metrics,
@@ -318,13 +348,14 @@ impl Engine {
                 command = commands.recv(), if input_open => {
                     // Take what else is waiting too (up to a bound), then dispatch once.
                     let mut next = command;
+                    let now = Instant::now();
                     for taken in 1..=COMMANDS_PER_PASS {
                         match next {
                             Some(Command::Record(mut record)) => {
                                 record.id = self.next_id;
                                 self.next_id += 1;
                                 self.outstanding += 1;
-                                self.route(record, false);
+                                self.route(record, false, now);
                             }
                             Some(Command::Flush(done)) => self.flushes.push(Flush {
                                 upto: self.next_id,
@@ -384,8 +415,10 @@ impl Engine {
         let _ = self.metrics_tx.send(metrics.clone());
     }
 
+    /// Everything goes out as soon as it may (no linger): on shutdown, for a flush, or when the
+    /// buffer is nearly full.
     fn flushing(&self) -> bool {
-        self.closing || !self.flushes.is_empty()
+        self.closing || !self.flushes.is_empty() || self.buffer.nearly_full()
     }
 
     /// Answers the flushes whose records are all answered.
@@ -416,8 +449,7 @@ impl Engine {
 
     /// Puts a record into its predicted shard's queue (aggregating when asked). A retry goes to
     /// the front of its queue, after a pause.
-    fn route(&mut self, record: Accepted, retry: bool) {
-        let now = Instant::now();
+    fn route(&mut self, record: Accepted, retry: bool, now: Instant) {
         let slot = self.slot_for(record.hash);
         let aggregate = self
             .settings
@@ -435,8 +467,10 @@ impl Engine {
                         || open.members.len() >= max_records
                 });
                 if full {
-                    let sealed =
+                    // Full: nothing can join it, so it does not linger.
+                    let mut sealed =
                         Self::seal(queue.open.take().expect("checked"), self.settings.linger);
+                    sealed.not_before = now;
                     self.queued_entries += 1;
                     self.queued_bytes += sealed.size();
                     queue.entries.push_back(sealed);
@@ -518,7 +552,7 @@ impl Engine {
                 } else {
                     // Skipped by KCL consumers on the shard it landed on: send it again.
                     self.metrics.retried(1);
-                    self.route(record, false);
+                    self.route(record, false, now);
                 }
             }
         }
@@ -541,7 +575,7 @@ impl Engine {
             }
         }
         for record in records {
-            self.route(record, false);
+            self.route(record, false, now);
         }
         let map = &self.map;
         self.throttles.retain(&|s: &ShardId| map.is_open(s));
@@ -816,7 +850,7 @@ impl Engine {
             return;
         }
         self.metrics.retried(1);
-        self.route(record, true);
+        self.route(record, true, now);
     }
 }
 

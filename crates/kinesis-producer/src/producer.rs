@@ -17,7 +17,7 @@ use tokio::time::Instant;
 
 use crate::error::{ProduceError, ProduceErrorKind};
 use crate::metrics::{MetricsRecorder, ProducerMetrics};
-use crate::pipeline::{Accepted, BufferPermit, Command, Engine, MetricsCallback};
+use crate::pipeline::{Accepted, Buffer, BufferPermit, Command, Engine, MetricsCallback};
 use crate::record::{ProduceResult, ProducerRecord};
 use crate::settings::ProducerSettings;
 use crate::shard_map::ShardMap;
@@ -101,10 +101,12 @@ impl<T: Send + 'static> ProducerBuilder<T> {
         let metrics = Arc::new(MetricsRecorder::new(Instant::now()));
         let (metrics_tx, _) = broadcast::channel(16);
         let (tx, rx) = mpsc::unbounded_channel();
+        let buffer = Buffer::new(self.settings.buffer_records, self.settings.buffer_bytes);
         let engine = Engine::new(
             client,
             self.stream.clone(),
             self.settings.clone(),
+            buffer.clone(),
             map,
             metrics,
             metrics_tx.clone(),
@@ -115,8 +117,8 @@ impl<T: Send + 'static> ProducerBuilder<T> {
             inner: Arc::new(Inner {
                 stream: self.stream,
                 serializer: self.serializer,
-                records: Arc::new(Semaphore::new(self.settings.buffer_records)),
-                bytes: Arc::new(Semaphore::new(self.settings.buffer_bytes)),
+                records: buffer.records,
+                bytes: buffer.bytes,
                 settings: self.settings,
                 tx,
                 closed: AtomicBool::new(false),
@@ -274,7 +276,13 @@ impl<T: Send + 'static> Producer<T> {
     ///
     /// Cancel safe: dropped while waiting for space, nothing was buffered.
     pub async fn send(&self, record: ProducerRecord<T>) -> Result<ProduceHandle, ProduceError> {
-        let prepared = self.prepare(&record)?;
+        // The record is not handed back here, so its key is taken rather than copied.
+        let ProducerRecord {
+            partition_key,
+            explicit_hash_key,
+            value,
+        } = record;
+        let prepared = self.prepare(partition_key, explicit_hash_key.as_deref(), &value)?;
         let size = u32::try_from(prepared.size()).unwrap_or(u32::MAX);
         let closed = || ProduceError::new(ProduceErrorKind::Closed, "the producer is shut down");
         let records = Arc::clone(&self.inner.records)
@@ -301,7 +309,11 @@ impl<T: Send + 'static> Producer<T> {
     /// [`TrySendError::Full`] with the record when the buffer is full;
     /// [`TrySendError::Rejected`] for a bad record or after shutdown.
     pub fn try_send(&self, record: ProducerRecord<T>) -> Result<ProduceHandle, TrySendError<T>> {
-        let prepared = match self.prepare(&record) {
+        let prepared = match self.prepare(
+            record.partition_key.clone(),
+            record.explicit_hash_key.as_deref(),
+            &record.value,
+        ) {
             Ok(p) => p,
             Err(e) => return Err(TrySendError::Rejected(e)),
         };
@@ -429,7 +441,12 @@ impl<T: Send + 'static> Producer<T> {
     }
 
     /// Checks and serializes a record.
-    fn prepare(&self, record: &ProducerRecord<T>) -> Result<Prepared, ProduceError> {
+    fn prepare(
+        &self,
+        partition_key: String,
+        explicit_hash_key: Option<&str>,
+        value: &T,
+    ) -> Result<Prepared, ProduceError> {
         let invalid = |m: String| ProduceError::new(ProduceErrorKind::InvalidRecord, m);
         if self.inner.closed.load(Ordering::SeqCst) {
             return Err(ProduceError::new(
@@ -437,9 +454,9 @@ impl<T: Send + 'static> Producer<T> {
                 "the producer is shut down",
             ));
         }
-        let key = PartitionKey::new(record.partition_key.clone())
+        let key = PartitionKey::new(partition_key)
             .map_err(|e| invalid("invalid partition key".into()).with_source(e))?;
-        let explicit_hash_key = match &record.explicit_hash_key {
+        let explicit_hash_key = match explicit_hash_key {
             Some(text) => Some(
                 parse_explicit_hash_key(text)
                     .map_err(|e| invalid("invalid explicit hash key".into()).with_source(e))?,
@@ -449,7 +466,7 @@ impl<T: Send + 'static> Producer<T> {
         let data = self
             .inner
             .serializer
-            .serialize(&record.value)
+            .serialize(value)
             .map_err(|e| invalid("the value could not be serialized".into()).with_source(e))?;
         let prepared = Prepared {
             hash: effective_hash_key(key.as_str(), explicit_hash_key),

@@ -168,6 +168,41 @@ async fn a_record_waits_the_linger_time_and_a_full_batch_goes_at_once() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_nearly_full_buffer_sends_without_waiting_for_the_linger_time() {
+    let s = setup().await;
+    let linger = Duration::from_secs(10);
+    let p = producer(&s, settings().with_linger(linger).with_buffer(16, 1 << 20)).await;
+    let start = Instant::now();
+    // 14 of 16 records: 7/8 of the buffer taken.
+    let handles: Vec<_> = (0..14)
+        .map(|i| {
+            p.try_send(ProducerRecord::new(format!("k{i}"), format!("v{i}")))
+                .unwrap()
+        })
+        .collect();
+    for handle in handles {
+        handle.await.unwrap();
+    }
+    let c = calls(&s.http, start);
+    assert_eq!(c.iter().map(|(_, k)| k.len()).sum::<usize>(), 14);
+    assert_eq!(
+        c[0].0,
+        Duration::ZERO,
+        "no linger with the buffer nearly full"
+    );
+
+    // 2 records leave the buffer mostly free: they wait out the linger time.
+    let start = Instant::now();
+    let results = p
+        .produce_batch((0..2).map(|i| ProducerRecord::new(format!("k{i}"), format!("v{i}"))))
+        .await;
+    assert!(results.iter().all(Result::is_ok));
+    let c = calls(&s.http, start);
+    assert!(c[1..].iter().all(|(at, _)| *at == linger), "{c:?}");
+    p.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
 async fn batches_keep_within_the_byte_limit() {
     let s = setup().await;
     let p = producer(&s, settings()).await;
@@ -316,6 +351,37 @@ async fn aggregation_packs_a_shard_s_records_into_one_entry() {
     let metrics = p.shutdown().await;
     assert_eq!(metrics.records_published(), 10);
     assert_eq!(metrics.put_records_calls(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_full_aggregate_goes_at_once_and_the_rest_lingers() {
+    let s = setup().await;
+    let linger = Duration::from_secs(10);
+    let p = producer(
+        &s,
+        settings()
+            .with_linger(linger)
+            .with_aggregation(AggregationSettings::default().with_max_records(4)),
+    )
+    .await;
+    let start = Instant::now();
+    let keys = keys_on_shard_0(10);
+    let results = p
+        .produce_batch(
+            keys.iter()
+                .map(|k| ProducerRecord::new(k.clone(), k.clone())),
+        )
+        .await;
+    assert!(results.iter().all(Result::is_ok));
+    let entries: Vec<(Duration, usize)> = s
+        .http
+        .seen_for("PutRecords")
+        .iter()
+        .map(|c| (c.at - start, c.body["Records"].as_array().unwrap().len()))
+        .collect();
+    // Two full aggregates of 4 at once; the last 2 records wait out the linger time.
+    assert_eq!(entries, [(Duration::ZERO, 2), (linger, 1)]);
+    p.shutdown().await;
 }
 
 #[tokio::test(start_paused = true)]

@@ -610,7 +610,10 @@ mod tests {
                 entry = entry.with_explicit_hash_key(h);
             }
             let record = UserRecord::new(&data, k).with_optional_explicit_hash_key(ehk);
-            assert_eq!(by_entry.size_with(&entry), by_record.size_with_record(record));
+            assert_eq!(
+                by_entry.size_with(&entry),
+                by_record.size_with_record(record)
+            );
             by_entry.add(entry);
             by_record.add_record(record);
         }
