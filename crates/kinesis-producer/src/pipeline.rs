@@ -16,7 +16,7 @@ use kinesis_client::{
     RecordPosition, ShardId, StreamId,
 };
 use kinesis_kcl_compat::aggregation::{AggregateBuilder, UserRecord};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, broadcast, mpsc, oneshot};
+use tokio::sync::{Semaphore, broadcast, mpsc, oneshot};
 use tokio::task::JoinSet;
 use tokio::time::{Instant, MissedTickBehavior};
 
@@ -36,11 +36,11 @@ pub(crate) type MetricsCallback = Arc<dyn Fn(&ProducerMetrics) + Send + Sync>;
 /// The answer to one record.
 pub(crate) type Reply = oneshot::Sender<Result<ProduceResult, ProduceError>>;
 
-/// Buffer space held by an accepted record until it is answered.
-#[derive(Debug)]
+/// Buffer space held by an accepted record (one record, and `bytes`) until it is answered:
+/// taken from the buffer's semaphores by the producer, given back by the engine, in bulk.
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct BufferPermit {
-    pub(crate) _records: OwnedSemaphorePermit,
-    pub(crate) _bytes: OwnedSemaphorePermit,
+    pub(crate) bytes: u32,
 }
 
 /// The producer's buffer as the engine sees it: how much of it is free.
@@ -62,6 +62,14 @@ impl Buffer {
         }
     }
 
+    /// Gives back the space of `records` answered records holding `bytes`.
+    pub(crate) fn release(&self, records: usize, bytes: usize) {
+        if records > 0 {
+            self.records.add_permits(records);
+            self.bytes.add_permits(bytes);
+        }
+    }
+
     /// At most an eighth of the buffer is free: senders wait (or soon will), and no record
     /// can join what lingers, so lingering would only slow them down.
     fn nearly_full(&self) -> bool {
@@ -75,28 +83,33 @@ impl Buffer {
 pub(crate) struct Accepted {
     pub(crate) data: Bytes,
     pub(crate) key: PartitionKey,
-    pub(crate) explicit_hash_key: Option<HashKey>,
     /// The effective hash key: the explicit one, or the MD5 of the partition key.
     pub(crate) hash: HashKey,
+    /// Whether `hash` is an explicit hash key (to send along).
+    pub(crate) explicit: bool,
     pub(crate) accepted_at: Instant,
     pub(crate) attempts: u32,
     /// The engine's number for it (order of arrival), for flushes.
     pub(crate) id: u64,
     pub(crate) reply: Reply,
-    /// Released when the record is answered (dropped with it).
-    pub(crate) _permit: BufferPermit,
+    /// Given back when the record is answered.
+    pub(crate) permit: BufferPermit,
 }
 
 impl Accepted {
+    fn explicit_hash_key(&self) -> Option<HashKey> {
+        self.explicit.then_some(self.hash)
+    }
+
     /// The record as the aggregate builder reads it.
     fn user_record(&self) -> UserRecord<'_> {
         UserRecord::new(&self.data, &self.key)
-            .with_optional_explicit_hash_key(self.explicit_hash_key)
+            .with_optional_explicit_hash_key(self.explicit_hash_key())
     }
 
     fn entry(&self) -> PutRecordsEntry {
         let entry = PutRecordsEntry::new(self.data.clone(), self.key.clone());
-        match self.explicit_hash_key {
+        match self.explicit_hash_key() {
             Some(k) => entry.with_explicit_hash_key(k),
             None => entry,
         }
@@ -176,6 +189,40 @@ impl ShardQueue {
     }
 }
 
+/// Buffers of sealed and answered aggregates, kept for the next ones: no allocation, and memory
+/// that is still in the cache.
+#[derive(Debug, Default)]
+struct Spare {
+    builders: Vec<AggregateBuilder>,
+    members: Vec<Vec<Accepted>>,
+}
+
+impl Spare {
+    /// At most this many of each are kept.
+    const LIMIT: usize = 16;
+
+    fn take(&mut self) -> (AggregateBuilder, Vec<Accepted>) {
+        (
+            self.builders.pop().unwrap_or_default(),
+            self.members.pop().unwrap_or_default(),
+        )
+    }
+
+    fn put_builder(&mut self, builder: AggregateBuilder) {
+        debug_assert!(builder.is_empty());
+        if self.builders.len() < Self::LIMIT {
+            self.builders.push(builder);
+        }
+    }
+
+    fn put_members(&mut self, members: Vec<Accepted>) {
+        debug_assert!(members.is_empty());
+        if members.capacity() > 1 && self.members.len() < Self::LIMIT {
+            self.members.push(members);
+        }
+    }
+}
+
 /// A flush waiting for the records accepted before it.
 #[derive(Debug)]
 struct Flush {
@@ -206,6 +253,9 @@ pub(crate) struct Engine {
     queued_bytes: usize,
     in_flight: JoinSet<(Batch, Result<PutRecordsOutput, kinesis_client::Error>)>,
     flushes: Vec<Flush>,
+    spare: Spare,
+    /// Buffer space of the records answered since it was last given back: records, bytes.
+    released: (usize, usize),
     /// Records accepted and not yet answered.
     outstanding: usize,
     next_id: u64,
@@ -216,6 +266,15 @@ pub(crate) struct Engine {
     /// so they are sent again).
     parked: Vec<(RecordPosition, Vec<(u64, Accepted)>)>,
     closing: bool,
+}
+
+impl Drop for Engine {
+    /// Senders waiting for buffer space get `Closed` rather than wait forever: the space held by
+    /// records the engine did not answer is never given back.
+    fn drop(&mut self) {
+        self.buffer.records.close();
+        self.buffer.bytes.close();
+    }
 }
 
 impl std::fmt::Debug for Engine {
@@ -259,6 +318,8 @@ impl Engine {
             in_flight: JoinSet::new(),
             flushes: Vec::new(),
             outstanding: 0,
+            spare: Spare::default(),
+            released: (0, 0),
             next_id: 0,
             refresh: None,
             refresh_wanted: false,
@@ -389,6 +450,8 @@ impl Engine {
                     ShardMap::read(&client, &stream).await
                 }));
             }
+            let (records, bytes) = std::mem::take(&mut self.released);
+            self.buffer.release(records, bytes);
             self.dispatch(Instant::now());
             self.answer_flushes();
             if self.closing && self.outstanding == 0 && self.in_flight.is_empty() {
@@ -436,7 +499,10 @@ impl Engine {
     }
 
     /// A record was answered.
-    fn finished(&mut self, id: u64) {
+    fn finished(&mut self, record: &Accepted) {
+        let id = record.id;
+        self.released.0 += 1;
+        self.released.1 += record.permit.bytes as usize;
         self.outstanding -= 1;
         for flush in &mut self.flushes {
             if id < flush.upto {
@@ -459,17 +525,19 @@ impl Engine {
         if let Some(aggregation) = aggregate {
             let (max_size, max_records) = (aggregation.max_size, aggregation.max_records);
             let user = record.user_record();
-            let alone = AggregateBuilder::new().size_with_record(user);
+            let alone = AggregateBuilder::size_alone(user);
             if alone <= max_size {
                 let queue = &mut self.queues[slot];
-                let full = queue.open.as_ref().is_some_and(|open| {
-                    open.builder.size_with_record(user) > max_size
-                        || open.members.len() >= max_records
-                });
-                if full {
+                if let Some(open) = &mut queue.open
+                    && open.members.len() < max_records
+                    && open.builder.try_add_record(user, max_size).is_some()
+                {
+                    open.members.push(record);
+                    return;
+                }
+                if let Some(full) = queue.open.take() {
                     // Full: nothing can join it, so it does not linger.
-                    let mut sealed =
-                        Self::seal(queue.open.take().expect("checked"), self.settings.linger);
+                    let mut sealed = Self::seal(full, self.settings.linger, &mut self.spare);
                     sealed.not_before = now;
                     self.queued_entries += 1;
                     self.queued_bytes += sealed.size();
@@ -477,14 +545,16 @@ impl Engine {
                 }
                 // The linger counts from when the engine opened the aggregate: with a backlog of
                 // commands, counting from acceptance would seal every aggregate at once.
-                let open = queue.open.get_or_insert_with(|| OpenAggregate {
-                    builder: AggregateBuilder::new(),
-                    // Room for as many records of this size as fit.
-                    members: Vec::with_capacity((max_size / alone).clamp(1, max_records)),
+                let (mut builder, mut members) = self.spare.take();
+                builder.add_record(user);
+                // Room for as many records of this size as fit.
+                members.reserve((max_size / alone).clamp(1, max_records));
+                members.push(record);
+                queue.open = Some(OpenAggregate {
+                    builder,
+                    members,
                     opened_at: now,
                 });
-                open.builder.add_record(user);
-                open.members.push(record);
                 return;
             }
         }
@@ -512,9 +582,15 @@ impl Engine {
 
     /// Turns an open aggregate into an entry: one aggregate record, or the record itself when
     /// alone (as the KPL does).
-    fn seal(open: OpenAggregate, linger: std::time::Duration) -> Entry {
+    fn seal(open: OpenAggregate, linger: std::time::Duration, spare: &mut Spare) -> Entry {
         let not_before = open.opened_at + linger;
-        let members = open.members;
+        let OpenAggregate {
+            mut builder,
+            members,
+            ..
+        } = open;
+        let encoded = builder.finish_and_clear();
+        spare.put_builder(builder);
         if members.len() == 1 {
             return Entry {
                 entry: members[0].entry(),
@@ -524,11 +600,7 @@ impl Engine {
                 retry_pause: false,
             };
         }
-        let encoded = open
-            .builder
-            .finish()
-            .expect("an open aggregate has members");
-        let entry = encoded.into_entry();
+        let entry = encoded.expect("an open aggregate has members").into_entry();
         Entry {
             entry,
             members,
@@ -634,7 +706,8 @@ impl Engine {
                 .as_ref()
                 .is_some_and(|o| flushing || o.opened_at + linger <= now)
             {
-                let entry = Self::seal(queue.open.take().expect("checked"), linger);
+                let entry =
+                    Self::seal(queue.open.take().expect("checked"), linger, &mut self.spare);
                 sealed += 1;
                 sealed_bytes += entry.size();
                 queue.entries.push_back(entry);
@@ -733,7 +806,7 @@ impl Engine {
                             if retryable {
                                 self.retry(record, e.code().unwrap_or("RequestFailed"), now);
                             } else {
-                                self.finished(record.id);
+                                self.finished(&record);
                                 self.metrics.failed(1);
                                 let mut error = ProduceError::new(
                                     ProduceErrorKind::Kinesis,
@@ -768,9 +841,11 @@ impl Engine {
                         continue;
                     }
                     let aggregated = entry.aggregated;
-                    for (i, record) in (0u64..).zip(entry.members) {
+                    let mut members = entry.members;
+                    for (i, record) in (0u64..).zip(members.drain(..)) {
                         self.succeed(record, &position, aggregated.then_some(i), now);
                     }
+                    self.spare.put_members(members);
                 }
                 PutRecordsResultEntry::Failed {
                     error_code,
@@ -789,7 +864,7 @@ impl Engine {
                         if classified.is_retryable() {
                             self.retry(record, &error_code, now);
                         } else {
-                            self.finished(record.id);
+                            self.finished(&record);
                             self.metrics.failed(1);
                             record.fail(
                                 ProduceError::new(
@@ -818,7 +893,7 @@ impl Engine {
         sub: Option<u64>,
         now: Instant,
     ) {
-        self.finished(record.id);
+        self.finished(&record);
         self.metrics.published(
             now.saturating_duration_since(record.accepted_at),
             record.attempts,
@@ -837,7 +912,7 @@ impl Engine {
         let expired = record.attempts >= self.settings.max_attempts
             || now.saturating_duration_since(record.accepted_at) >= self.settings.record_ttl;
         if expired {
-            self.finished(record.id);
+            self.finished(&record);
             self.metrics.failed(1);
             let attempts = record.attempts;
             record.fail(

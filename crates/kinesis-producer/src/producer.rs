@@ -285,21 +285,17 @@ impl<T: Send + 'static> Producer<T> {
         let prepared = self.prepare(partition_key, explicit_hash_key.as_deref(), &value)?;
         let size = u32::try_from(prepared.size()).unwrap_or(u32::MAX);
         let closed = || ProduceError::new(ProduceErrorKind::Closed, "the producer is shut down");
-        let records = Arc::clone(&self.inner.records)
-            .acquire_owned()
+        let records = self.inner.records.acquire().await.map_err(|_| closed())?;
+        let bytes = self
+            .inner
+            .bytes
+            .acquire_many(size)
             .await
             .map_err(|_| closed())?;
-        let bytes = Arc::clone(&self.inner.bytes)
-            .acquire_many_owned(size)
-            .await
-            .map_err(|_| closed())?;
-        self.enqueue(
-            prepared,
-            BufferPermit {
-                _records: records,
-                _bytes: bytes,
-            },
-        )
+        // The engine gives the space back when it answers the record.
+        records.forget();
+        bytes.forget();
+        self.enqueue(prepared, BufferPermit { bytes: size })
     }
 
     /// Puts a record into the buffer if there is space now; otherwise hands it back.
@@ -325,7 +321,7 @@ impl<T: Send + 'static> Producer<T> {
                 "the producer is shut down",
             )),
         };
-        let records = match Arc::clone(&self.inner.records).try_acquire_owned() {
+        let records = match self.inner.records.try_acquire() {
             Ok(p) => p,
             Err(e) => {
                 return Err(match permit(e) {
@@ -334,7 +330,7 @@ impl<T: Send + 'static> Producer<T> {
                 });
             }
         };
-        let bytes = match Arc::clone(&self.inner.bytes).try_acquire_many_owned(size) {
+        let bytes = match self.inner.bytes.try_acquire_many(size) {
             Ok(p) => p,
             Err(e) => {
                 return Err(match permit(e) {
@@ -343,14 +339,10 @@ impl<T: Send + 'static> Producer<T> {
                 });
             }
         };
-        self.enqueue(
-            prepared,
-            BufferPermit {
-                _records: records,
-                _bytes: bytes,
-            },
-        )
-        .map_err(TrySendError::Rejected)
+        records.forget();
+        bytes.forget();
+        self.enqueue(prepared, BufferPermit { bytes: size })
+            .map_err(TrySendError::Rejected)
     }
 
     /// Produces several records and waits for all; the outcomes come in the order given.
@@ -494,15 +486,18 @@ impl<T: Send + 'static> Producer<T> {
         let accepted = Accepted {
             data: prepared.data,
             key: prepared.key,
-            explicit_hash_key: prepared.explicit_hash_key,
+            explicit: prepared.explicit_hash_key.is_some(),
             hash: prepared.hash,
             accepted_at: Instant::now(),
             attempts: 0,
             id: 0,
             reply,
-            _permit: permit,
+            permit,
         };
         self.inner.tx.send(Command::Record(accepted)).map_err(|_| {
+            // Not buffered after all: its space goes back.
+            self.inner.records.add_permits(1);
+            self.inner.bytes.add_permits(permit.bytes as usize);
             ProduceError::new(ProduceErrorKind::Closed, "the producer is shut down")
         })?;
         Ok(ProduceHandle { rx })

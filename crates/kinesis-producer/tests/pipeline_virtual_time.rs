@@ -257,6 +257,42 @@ async fn only_the_failed_entries_are_retried_after_a_pause() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn buffer_space_comes_back_when_records_are_answered_stored_or_failed() {
+    let s = setup().await;
+    // The first call's 4 entries fail for good; everything after is stored.
+    s.fake
+        .lock()
+        .unwrap()
+        .plan
+        .push_back(vec![Some("KMSAccessDeniedException"); 4]);
+    let p = producer(&s, settings().with_buffer(4, 1 << 20)).await;
+    let keys = keys_on_shard_0(4);
+    let failed = p
+        .produce_batch(
+            keys.iter()
+                .map(|k| ProducerRecord::new(k.clone(), k.clone())),
+        )
+        .await;
+    assert!(failed.iter().all(Result::is_err));
+    // The buffer holds 4 records: 40 more only fit if every answer gave its space back.
+    let stored = tokio::time::timeout(
+        Duration::from_secs(60),
+        p.produce_batch((0..40).map(|i| ProducerRecord::new(format!("k{i}"), format!("v{i}")))),
+    )
+    .await
+    .expect("space given back: the records fit");
+    assert!(stored.iter().all(Result::is_ok));
+    for i in 0..4 {
+        assert!(
+            p.try_send(ProducerRecord::new(format!("t{i}"), "v".to_owned()))
+                .is_ok(),
+            "the buffer is empty again"
+        );
+    }
+    p.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_code_not_worth_retrying_fails_the_record_with_that_code_and_hands_it_back() {
     let s = setup().await;
     s.fake

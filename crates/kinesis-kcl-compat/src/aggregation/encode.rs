@@ -353,6 +353,54 @@ impl AggregateBuilder {
         self.encoded_size()
     }
 
+    /// Adds `record` if the encoded aggregate stays within `limit` bytes and returns the new
+    /// encoded size; `None` (the builder unchanged) when it would grow past `limit`. One look-up
+    /// of the record's keys serves both the check and the addition.
+    ///
+    /// ```
+    /// use kinesis_client::PartitionKey;
+    /// use kinesis_kcl_compat::aggregation::{AggregateBuilder, UserRecord};
+    ///
+    /// let key = PartitionKey::new("k")?;
+    /// let mut builder = AggregateBuilder::new();
+    /// assert!(builder.try_add_record(UserRecord::new(&[1; 30], &key), 64).is_some());
+    /// assert!(builder.try_add_record(UserRecord::new(&[2; 30], &key), 64).is_none());
+    /// assert_eq!(builder.len(), 1);
+    /// # Ok::<(), kinesis_client::Error>(())
+    /// ```
+    pub fn try_add_record(&mut self, record: UserRecord<'_>, limit: usize) -> Option<usize> {
+        let hash = key_hash(record.partition_key.as_str().as_bytes());
+        let growth = self.growth(&record, hash);
+        if self.encoded_size() + growth.bytes > limit {
+            return None;
+        }
+        self.apply(record, growth, hash);
+        Some(self.encoded_size())
+    }
+
+    /// The encoded size of an aggregate of `record` alone, without a builder.
+    ///
+    /// ```
+    /// use kinesis_client::PartitionKey;
+    /// use kinesis_kcl_compat::aggregation::{AggregateBuilder, UserRecord};
+    ///
+    /// let key = PartitionKey::new("k")?;
+    /// let record = UserRecord::new(b"payload", &key);
+    /// assert_eq!(
+    ///     AggregateBuilder::size_alone(record),
+    ///     AggregateBuilder::new().size_with_record(record)
+    /// );
+    /// # Ok::<(), kinesis_client::Error>(())
+    /// ```
+    pub fn size_alone(record: UserRecord<'_>) -> usize {
+        let key = wire::len_field_size(record.partition_key.byte_len());
+        let ehk = record
+            .explicit_hash_key
+            .map_or(0, |k| wire::len_field_size(decimal_len(k.get())));
+        let body = record_message_len(0, record.explicit_hash_key.map(|_| 0), record.data.len());
+        OVERHEAD + key + ehk + wire::len_field_size(body)
+    }
+
     /// Computes what adding `record` would add, using the same rules the encoder follows.
     fn growth(&self, record: &UserRecord<'_>, key_hash: u64) -> Growth {
         let mut bytes = 0;
@@ -433,8 +481,28 @@ impl AggregateBuilder {
     /// record was added.
     ///
     /// To reuse the builder, finish a taken one: `std::mem::take(&mut builder).finish()`.
-    pub fn finish(self) -> Option<EncodedAggregate> {
-        let (partition_key, explicit_hash_key) = self.first?;
+    pub fn finish(mut self) -> Option<EncodedAggregate> {
+        self.finish_and_clear()
+    }
+
+    /// Serializes the aggregate like [`finish`](Self::finish) and empties the builder, keeping
+    /// its buffers for the next aggregate. `None` (and nothing changed) when empty.
+    ///
+    /// ```
+    /// use kinesis_client::PartitionKey;
+    /// use kinesis_kcl_compat::aggregation::{AggregateBuilder, UserRecord};
+    ///
+    /// let key = PartitionKey::new("k")?;
+    /// let mut builder = AggregateBuilder::new();
+    /// builder.add_record(UserRecord::new(b"one", &key));
+    /// let first = builder.finish_and_clear().expect("one record");
+    /// assert!(builder.is_empty());
+    /// builder.add_record(UserRecord::new(b"one", &key));
+    /// assert_eq!(builder.finish_and_clear(), Some(first));
+    /// # Ok::<(), kinesis_client::Error>(())
+    /// ```
+    pub fn finish_and_clear(&mut self) -> Option<EncodedAggregate> {
+        let (partition_key, explicit_hash_key) = self.first.take()?;
         let total = OVERHEAD + self.message_len;
         let mut out = Vec::with_capacity(total);
         out.extend_from_slice(&MAGIC);
@@ -445,12 +513,34 @@ impl AggregateBuilder {
         out.extend_from_slice(&digest);
         debug_assert_eq!(out.len(), total, "size accounting drifted from the encoder");
         debug_assert_eq!(digest.len(), DIGEST_LEN);
+        let record_count = self.record_count;
+        self.clear();
         Some(EncodedAggregate {
             data: Bytes::from(out),
             partition_key,
             explicit_hash_key,
-            record_count: self.record_count,
+            record_count,
         })
+    }
+
+    /// Empties the builder, keeping its buffers.
+    fn clear(&mut self) {
+        let KeyTable {
+            encoded,
+            spans,
+            first,
+            next,
+        } = &mut self.partition_keys;
+        encoded.clear();
+        spans.clear();
+        first.clear();
+        next.clear();
+        self.explicit_hash_key_table.clear();
+        self.explicit_hash_key_index.clear();
+        self.records.clear();
+        self.record_count = 0;
+        self.message_len = 0;
+        self.first = None;
     }
 }
 
@@ -610,6 +700,10 @@ mod tests {
                 entry = entry.with_explicit_hash_key(h);
             }
             let record = UserRecord::new(&data, k).with_optional_explicit_hash_key(ehk);
+            assert_eq!(
+                AggregateBuilder::size_alone(record),
+                AggregateBuilder::new().size_with_record(record)
+            );
             assert_eq!(
                 by_entry.size_with(&entry),
                 by_record.size_with_record(record)
