@@ -285,13 +285,20 @@ impl<T: Send + 'static> Producer<T> {
         let prepared = self.prepare(partition_key, explicit_hash_key.as_deref(), &value)?;
         let size = u32::try_from(prepared.size()).unwrap_or(u32::MAX);
         let closed = || ProduceError::new(ProduceErrorKind::Closed, "the producer is shut down");
-        let records = self.inner.records.acquire().await.map_err(|_| closed())?;
-        let bytes = self
-            .inner
-            .bytes
-            .acquire_many(size)
-            .await
-            .map_err(|_| closed())?;
+        // Without waiting when there is space (no waiter node to set up), else in turn.
+        let records = match self.inner.records.try_acquire() {
+            Ok(permit) => permit,
+            Err(_) => self.inner.records.acquire().await.map_err(|_| closed())?,
+        };
+        let bytes = match self.inner.bytes.try_acquire_many(size) {
+            Ok(permit) => permit,
+            Err(_) => self
+                .inner
+                .bytes
+                .acquire_many(size)
+                .await
+                .map_err(|_| closed())?,
+        };
         // The engine gives the space back when it answers the record.
         records.forget();
         bytes.forget();

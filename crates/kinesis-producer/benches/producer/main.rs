@@ -80,6 +80,22 @@ fn main() {
         return;
     }
     sink::check();
+    if args.first().map(String::as_str) == Some("--sink-child") {
+        let (writer, round) = (
+            args.get(1).cloned().unwrap_or_default(),
+            args.get(2).cloned().unwrap_or_default(),
+        );
+        let rt = if args.iter().any(|a| a == "multi-thread") {
+            multi_thread_runtime()
+        } else {
+            runtime()
+        };
+        if let Err(e) = rt.block_on(instant::child(&writer, &round)) {
+            eprintln!("sink {writer} round {round}: {e}");
+            std::process::exit(1);
+        }
+        return;
+    }
     if args.first().map(String::as_str) == Some("--memory-child") {
         let case = args.get(1).cloned().unwrap_or_default();
         if let Err(e) = runtime().block_on(memory::child(&case)) {
@@ -132,12 +148,10 @@ fn main() {
         ),
     );
     let mut failed = false;
+    let _ = MULTI_THREAD.set(multi_thread);
     let rt = if multi_thread {
         eprintln!("(multi-thread runtime: one worker per core)");
-        tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .expect("a tokio runtime")
+        multi_thread_runtime()
     } else {
         runtime()
     };
@@ -164,6 +178,17 @@ fn main() {
         std::process::exit(1);
     }
 }
+
+/// The runtime asked for with `multi-thread`: one worker per core.
+fn multi_thread_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+}
+
+/// Whether `multi-thread` was asked for (the sink part's children get it too).
+static MULTI_THREAD: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
 
 /// The benchmark's runtime: one thread.
 fn runtime() -> tokio::runtime::Runtime {

@@ -102,15 +102,8 @@ impl Written {
 /// or without, and the per-shard throttle off (it paces each shard to the Kinesis limits of
 /// 1000 entries and 1 MiB per second, which neither the sink nor the emulator enforce).
 pub(crate) fn producer_settings(aggregate: bool) -> ProducerSettings {
-    let mut settings =
+    let settings =
         ProducerSettings::default().with_throttle(ThrottleSettings::default().with_enabled(false));
-    if let Some(n) = std::env::var("BENCH_BUFFER")
-        .ok()
-        .and_then(|v| v.parse().ok())
-    {
-        let bytes = settings.buffer_bytes;
-        settings = settings.with_buffer(n, bytes);
-    }
     if aggregate {
         settings.with_aggregation(AggregationSettings::default())
     } else {
