@@ -41,7 +41,8 @@
 //! 2. Its shard is predicted from the shard map (`ListShards`). With aggregation it joins the
 //!    shard's open KPL aggregate; an aggregate never mixes shards.
 //! 3. Batches of up to 500 entries and 5 MiB leave when full, or when their oldest record has
-//!    waited the linger time (100 ms), each shard within its throttle (1000 entries and 1 MiB
+//!    waited the linger time (100 ms); a full aggregate, a flush, or a buffer with at most an
+//!    eighth free does not wait for it. Each shard stays within its throttle (1000 entries and 1 MiB
 //!    per second, lowered while Kinesis throttles and raised again as calls succeed). A shard
 //!    has one call in flight at a time, so the records of a partition key are stored in order.
 //! 4. Entries refused for a retryable reason (throttling, internal errors) are sent again —

@@ -282,23 +282,18 @@ impl<T: Send + 'static> Producer<T> {
             explicit_hash_key,
             value,
         } = record;
-        let prepared = self.prepare(partition_key, explicit_hash_key.as_deref(), &value)?;
+        let prepared = self.prepare(partition_key, explicit_hash_key.as_deref(), |s| {
+            s.serialize_owned(value)
+        })?;
         let size = u32::try_from(prepared.size()).unwrap_or(u32::MAX);
         let closed = || ProduceError::new(ProduceErrorKind::Closed, "the producer is shut down");
-        // Without waiting when there is space (no waiter node to set up), else in turn.
-        let records = match self.inner.records.try_acquire() {
-            Ok(permit) => permit,
-            Err(_) => self.inner.records.acquire().await.map_err(|_| closed())?,
-        };
-        let bytes = match self.inner.bytes.try_acquire_many(size) {
-            Ok(permit) => permit,
-            Err(_) => self
-                .inner
-                .bytes
-                .acquire_many(size)
-                .await
-                .map_err(|_| closed())?,
-        };
+        let records = self.inner.records.acquire().await.map_err(|_| closed())?;
+        let bytes = self
+            .inner
+            .bytes
+            .acquire_many(size)
+            .await
+            .map_err(|_| closed())?;
         // The engine gives the space back when it answers the record.
         records.forget();
         bytes.forget();
@@ -315,7 +310,7 @@ impl<T: Send + 'static> Producer<T> {
         let prepared = match self.prepare(
             record.partition_key.clone(),
             record.explicit_hash_key.as_deref(),
-            &record.value,
+            |s| s.serialize(&record.value),
         ) {
             Ok(p) => p,
             Err(e) => return Err(TrySendError::Rejected(e)),
@@ -444,7 +439,9 @@ impl<T: Send + 'static> Producer<T> {
         &self,
         partition_key: String,
         explicit_hash_key: Option<&str>,
-        value: &T,
+        serialize: impl FnOnce(
+            &(dyn Serializer<T> + Send + Sync),
+        ) -> Result<Bytes, kinesis_serde::Error>,
     ) -> Result<Prepared, ProduceError> {
         let invalid = |m: String| ProduceError::new(ProduceErrorKind::InvalidRecord, m);
         if self.inner.closed.load(Ordering::SeqCst) {
@@ -462,10 +459,7 @@ impl<T: Send + 'static> Producer<T> {
             ),
             None => None,
         };
-        let data = self
-            .inner
-            .serializer
-            .serialize(value)
+        let data = serialize(&*self.inner.serializer)
             .map_err(|e| invalid("the value could not be serialized".into()).with_source(e))?;
         let prepared = Prepared {
             hash: effective_hash_key(key.as_str(), explicit_hash_key),

@@ -72,7 +72,8 @@ pub struct ProducerSettings {
     /// The most payload bytes accepted and not yet stored or failed. Default 64 MiB.
     pub buffer_bytes: usize,
     /// How long a record may wait for more to fill its batch (and aggregate). Default 100 ms,
-    /// the KPL's `RecordMaxBufferedTime`.
+    /// the KPL's `RecordMaxBufferedTime`. A full aggregate does not wait, nor does anything
+    /// while at most an eighth of the buffer is free (no more records could join it).
     pub linger: Duration,
     /// The most `PutRecords` calls in flight. Default 24.
     pub max_in_flight: usize,

@@ -489,6 +489,13 @@ impl<T: ?Sized, S: Serializer<T>, D> Serializer<T> for Codec<S, D> {
     fn serialize(&self, value: &T) -> Result<Bytes, Error> {
         self.serializer.serialize(value)
     }
+
+    fn serialize_owned(&self, value: T) -> Result<Bytes, Error>
+    where
+        T: Sized,
+    {
+        self.serializer.serialize_owned(value)
+    }
 }
 
 impl<T, S, D: Deserializer<T>> Deserializer<T> for Codec<S, D> {

@@ -34,11 +34,19 @@ impl Serializer<Bytes> for Raw {
     fn serialize(&self, value: &Bytes) -> Result<Bytes, Error> {
         Ok(value.clone())
     }
+
+    fn serialize_owned(&self, value: Bytes) -> Result<Bytes, Error> {
+        Ok(value)
+    }
 }
 
 impl Serializer<Vec<u8>> for Raw {
     fn serialize(&self, value: &Vec<u8>) -> Result<Bytes, Error> {
         Ok(Bytes::copy_from_slice(value))
+    }
+
+    fn serialize_owned(&self, value: Vec<u8>) -> Result<Bytes, Error> {
+        Ok(Bytes::from(value))
     }
 }
 

@@ -54,6 +54,31 @@ pub trait Serializer<T: ?Sized> {
     /// ```
     fn serialize(&self, value: &T) -> Result<Bytes, Error>;
 
+    /// Serializes a value the caller gives up: the same bytes as
+    /// [`serialize`](Self::serialize), without a copy where the codec can take the value over
+    /// ([`Raw`](crate::Raw) keeps a `Bytes` or `Vec<u8>` as it is). By default, `serialize`.
+    ///
+    /// # Errors
+    ///
+    /// As [`serialize`](Self::serialize).
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use kinesis_serde::{Raw, Serializer};
+    ///
+    /// let value = Bytes::from(vec![1u8, 2, 3]);
+    /// let address = value.as_ptr();
+    /// let payload = Raw.serialize_owned(value)?;
+    /// assert_eq!(payload.as_ptr(), address); // not copied
+    /// # Ok::<(), kinesis_serde::Error>(())
+    /// ```
+    fn serialize_owned(&self, value: T) -> Result<Bytes, Error>
+    where
+        T: Sized,
+    {
+        self.serialize(&value)
+    }
+
     /// A serializer of `U` that first turns each value into a `T` with `f`.
     ///
     /// ```
@@ -215,17 +240,38 @@ impl<T: ?Sized, S: Serializer<T> + ?Sized> Serializer<T> for &S {
     fn serialize(&self, value: &T) -> Result<Bytes, Error> {
         (**self).serialize(value)
     }
+
+    fn serialize_owned(&self, value: T) -> Result<Bytes, Error>
+    where
+        T: Sized,
+    {
+        (**self).serialize_owned(value)
+    }
 }
 
 impl<T: ?Sized, S: Serializer<T> + ?Sized> Serializer<T> for Box<S> {
     fn serialize(&self, value: &T) -> Result<Bytes, Error> {
         (**self).serialize(value)
     }
+
+    fn serialize_owned(&self, value: T) -> Result<Bytes, Error>
+    where
+        T: Sized,
+    {
+        (**self).serialize_owned(value)
+    }
 }
 
 impl<T: ?Sized, S: Serializer<T> + ?Sized> Serializer<T> for Arc<S> {
     fn serialize(&self, value: &T) -> Result<Bytes, Error> {
         (**self).serialize(value)
+    }
+
+    fn serialize_owned(&self, value: T) -> Result<Bytes, Error>
+    where
+        T: Sized,
+    {
+        (**self).serialize_owned(value)
     }
 }
 
