@@ -96,8 +96,13 @@ async fn three_workers_converge_with_exclusive_ownership() {
     w3.shutdown().await;
     let stopped = tokio::time::Instant::now();
     loop {
-        let held: usize = workers.iter().map(|w| w.held_leases().len()).sum();
-        if held == 6 {
+        let scan = repo.list_leases().await.unwrap();
+        let taken = scan
+            .leases
+            .iter()
+            .filter(|l| matches!(l.lease_owner.as_deref(), Some("w1" | "w2")))
+            .count();
+        if taken == 6 {
             break;
         }
         assert!(
@@ -106,12 +111,37 @@ async fn three_workers_converge_with_exclusive_ownership() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let scan = repo.list_leases().await.unwrap();
-    assert!(
-        scan.leases
+    // The local views follow the table (a lease stolen to even out the shares is dropped by its
+    // former holder at that one's next renewal): each lease held by exactly its table owner.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let scan = repo.list_leases().await.unwrap();
+        let consistent = workers.iter().all(|w| {
+            let mut held: Vec<LeaseKey> =
+                w.held_leases().into_iter().map(|l| l.lease_key).collect();
+            held.sort();
+            let mut owned: Vec<LeaseKey> = scan
+                .leases
+                .iter()
+                .filter(|l| l.lease_owner.as_deref() == Some(w.worker_id()))
+                .map(|l| l.lease_key.clone())
+                .collect();
+            owned.sort();
+            held == owned
+        });
+        let all_owned = scan
+            .leases
             .iter()
-            .all(|l| matches!(l.lease_owner.as_deref(), Some("w1" | "w2")))
-    );
+            .all(|l| matches!(l.lease_owner.as_deref(), Some("w1" | "w2")));
+        if consistent && all_owned {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "local views do not match the table"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 
     for w in &workers {
         w.shutdown().await;
