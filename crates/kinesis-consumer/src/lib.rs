@@ -81,6 +81,6 @@ pub use consumer::{Consumer, ConsumerBuilder, Shards};
 pub use error::{ConsumerError, ConsumerErrorKind};
 pub use events::DiagnosticEvent;
 pub use kinesis_lease::checkpointer::CheckpointPolicy;
-pub use record::ConsumerRecord;
+pub use record::{ConsumerRecord, deaggregate};
 pub use settings::{ConsumerSettings, FanOutSettings, FetchMode, PollingSettings};
 pub use shard::ShardStream;

@@ -239,6 +239,39 @@ pub struct Record {
 }
 
 impl Record {
+    /// A record as Kinesis would return it: for tests, and for records that arrived some other
+    /// way than `GetRecords` or `SubscribeToShard` (an event handed to a function, a replay).
+    ///
+    /// ```
+    /// use kinesis_client::Record;
+    ///
+    /// let record = Record::new("payload", "user-1", "49590".parse()?);
+    /// assert_eq!(record.partition_key(), "user-1");
+    /// assert_eq!(&record.data()[..], b"payload");
+    /// assert_eq!(record.approximate_arrival_timestamp(), None);
+    /// # Ok::<(), kinesis_client::Error>(())
+    /// ```
+    pub fn new(
+        data: impl Into<Bytes>,
+        partition_key: impl Into<String>,
+        sequence_number: SequenceNumber,
+    ) -> Self {
+        Self {
+            data: data.into(),
+            partition_key: partition_key.into(),
+            sequence_number,
+            approximate_arrival_timestamp: None,
+            encrypted: false,
+        }
+    }
+
+    /// Sets the approximate arrival time.
+    #[must_use]
+    pub fn with_approximate_arrival_timestamp(mut self, at: SystemTime) -> Self {
+        self.approximate_arrival_timestamp = Some(at);
+        self
+    }
+
     /// The payload.
     pub fn data(&self) -> &Bytes {
         &self.data

@@ -5,66 +5,36 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
-use kinesis_client::{PartitionKey, PutRecordsEntry, SequenceNumber, ShardId};
+use kinesis_client::{PartitionKey, PutRecordsEntry, Record, SequenceNumber, ShardId};
+use kinesis_consumer::deaggregate;
 use kinesis_kcl_compat::aggregation::{self, AggregateBuilder, Decoded};
-use kinesis_kcl_compat::sequence::ExtendedSequenceNumber;
 use kinesis_serde::{Deserializer, Raw};
 
 use crate::fixture::payload;
 use crate::{RECORD_BYTES, emit, median, note};
 
-/// What the consumer builds for each user record (mirrors `ConsumerRecord`, whose fields are
-/// private to the crate).
-#[allow(dead_code)]
-struct BuiltRecord<T> {
-    shard_id: ShardId,
-    sequence_number: SequenceNumber,
-    sub_sequence_number: Option<u64>,
-    partition_key: String,
-    explicit_hash_key: Option<String>,
-    approximate_arrival_timestamp: Option<SystemTime>,
-    data: T,
-}
-
-/// The per-record work of the consumer's shard task for one fetched batch (`shard::convert`
-/// with nothing to skip): decode, then for each user record its position, the deserializer,
-/// and the record.
+/// The consumer's per-record work for one fetched batch: `kinesis_consumer::deaggregate`, the
+/// function a shard stream runs on every batch (decode, positions, the deserializer behind a
+/// dyn pointer, a `ConsumerRecord` per user record). The batch is cloned first, as the function
+/// takes the records it converts (one reference count and a partition key per aggregate).
 fn build_records<T>(
     shard_id: &ShardId,
-    batch: &[(SequenceNumber, Bytes)],
-    arrival: Option<SystemTime>,
+    batch: &[Record],
     deserializer: &(dyn Deserializer<T> + Send + Sync),
-) -> Vec<Result<BuiltRecord<T>, ExtendedSequenceNumber>> {
-    let mut out = Vec::with_capacity(batch.len());
-    for (sequence_number, data) in batch {
-        let Ok(Decoded::Aggregate(aggregate)) = aggregation::decode(data) else {
-            panic!("the benchmark's aggregates decode");
-        };
-        for sub in aggregate.iter() {
-            let position =
-                ExtendedSequenceNumber::new(sequence_number.clone(), sub.sub_sequence_number());
-            out.push(match deserializer.deserialize(sub.data().clone()) {
-                Ok(data) => Ok(BuiltRecord {
-                    shard_id: shard_id.clone(),
-                    sequence_number: sequence_number.clone(),
-                    sub_sequence_number: Some(sub.sub_sequence_number()),
-                    partition_key: sub.partition_key().to_owned(),
-                    explicit_hash_key: sub.explicit_hash_key().map(str::to_owned),
-                    approximate_arrival_timestamp: arrival,
-                    data,
-                }),
-                Err(_) => Err(position),
-            });
-        }
-    }
-    out
+) -> usize {
+    let records = deaggregate(shard_id, batch.to_vec(), deserializer);
+    assert!(
+        records.iter().all(Result::is_ok),
+        "the benchmark's records deserialize"
+    );
+    records.len()
 }
 
 /// Decode and iterate only, with `Raw`.
-fn decode_and_iterate(batch: &[(SequenceNumber, Bytes)]) -> usize {
+fn decode_and_iterate(batch: &[Record]) -> usize {
     let mut n = 0;
-    for (_, data) in batch {
-        let Ok(Decoded::Aggregate(aggregate)) = aggregation::decode(data) else {
+    for record in batch {
+        let Ok(Decoded::Aggregate(aggregate)) = aggregation::decode(record.data()) else {
             panic!("the benchmark's aggregates decode");
         };
         for sub in aggregate.iter() {
@@ -127,10 +97,13 @@ pub(crate) fn run() {
             a
         ))
         .expect("a sequence number");
-        batch.push((sequence_number, encoded.data().clone()));
+        batch.push(
+            Record::new(encoded.data().clone(), format!("user-{n}"), sequence_number)
+                .with_approximate_arrival_timestamp(SystemTime::now()),
+        );
     }
     let per_aggregate = n / AGGREGATES;
-    let bytes: usize = batch.iter().map(|(_, d)| d.len()).sum();
+    let bytes: usize = batch.iter().map(|r| r.data().len()).sum();
     eprintln!("   {AGGREGATES} aggregates, {n} user records, {bytes} bytes");
     note(
         "deaggregation",
@@ -140,21 +113,19 @@ pub(crate) fn run() {
              default AggregationMaxSize), {per_aggregate} user records of {RECORD_BYTES} bytes \
              each, every user record with a partition key of its own, no explicit hash keys. \
              \"decode + iterate\": aggregation::decode (MD5 check included) and every sub-record \
-             through Raw. \"decode + build records\": the same plus what the consumer's shard \
-             task does per user record (its position, the deserializer behind a dyn pointer, a \
-             record with shard id, sequence number, partition key and payload, collected in a \
-             Vec, then dropped). {SAMPLES} samples of about 100 ms each after a warm-up; median \
+             through Raw. \"decode + build records\": kinesis_consumer::deaggregate, the \
+             function the consumer's shard task runs on every fetched batch (positions, the \
+             deserializer behind a dyn pointer, a ConsumerRecord per user record with shard id, \
+             sequence number, partition key and payload, collected in a Vec, then dropped), on a \
+             clone of the batch. {SAMPLES} samples of about 100 ms each after a warm-up; median \
              (min and max alongside)."
         ),
     );
     let shard = ShardId::new("shardId-000000000000").expect("a shard id");
     let deserializer: Arc<dyn Deserializer<Bytes> + Send + Sync> = Arc::new(Raw);
-    let arrival = Some(SystemTime::now());
 
     let iterate = sample(SAMPLES, || decode_and_iterate(&batch));
-    let build = sample(SAMPLES, || {
-        build_records(&shard, &batch, arrival, &*deserializer).len()
-    });
+    let build = sample(SAMPLES, || build_records(&shard, &batch, &*deserializer));
     for (name, rates) in [("decode_iterate", &iterate), ("build_records", &build)] {
         let (min, max) = rates
             .iter()
