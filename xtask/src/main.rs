@@ -8,6 +8,7 @@ mod ci;
 mod emulators;
 mod fuzz;
 mod interop;
+mod kcl;
 mod localstack;
 mod test;
 mod util;
@@ -19,7 +20,7 @@ usage: cargo xtask <command> [args]
 
 commands:
   ci                        fmt --check, clippy -D warnings, doc -D warnings, then all test tiers
-  test [--tier T] [-- ...]  test tiers: unit | embedded | external | interop | all (default all)
+  test [--tier T] [-- ...]  test tiers: unit | embedded | external | interop | kcl | all (default all)
   fuzz [--seconds N] [T..]  run the cargo-fuzz targets for N seconds each (default 60)
   bench consumer|producer   run a benchmark once (release) and write docs/benchmarks.md
   emulators up|down|status  kinesis-local + moto + CloudWatch CBOR shim on 127.0.0.1 (no Docker)

@@ -5,23 +5,29 @@
 //!   emulators because the endpoint variables are removed from the environment); it includes `unit`;
 //! - `external`: `cargo xtask emulators up`, `cargo test --workspace --tests` with the emulator endpoints
 //!   exported, then the emulators are stopped on every path;
-//! - `interop`: our formats checked by independent implementations (see [`crate::interop`]).
+//! - `interop`: our formats checked by independent implementations (see [`crate::interop`]);
+//! - `kcl`: Rust workers beside the real Java KCL 2.x/3.x and KPL on one lease table (see
+//!   [`crate::kcl`]).
+//!
+//! The `kcl-fleet` crate holds the `kcl` tier's scenarios; the other tiers leave it out.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::util::{self, Error, Result};
-use crate::{emulators, interop};
+use crate::{emulators, interop, kcl};
 
 const USAGE: &str = "\
-usage: cargo xtask test [--tier unit|embedded|external|interop|all] [-- <cargo test args>]
+usage: cargo xtask test [--tier unit|embedded|external|interop|kcl|all] [-- <cargo test args>]
 
   --tier   which tiers to run; repeat or separate with commas
-           (default: all = embedded + external + interop)
+           (default: all = embedded + external + interop + kcl)
              unit      cargo test --workspace --lib --bins
              embedded  cargo test --workspace            (unit + integration + doc tests, embedded emulators)
              external  cargo test --workspace --tests    against kinesis-local + moto (started and stopped here)
              interop   our KPL aggregates decoded by the aws_kinesis_agg Python package (pinned, in a venv)
+             kcl       Rust workers beside Java KCL 2.x/3.x workers and the KPL on one lease table
+                       (needs a JDK 17+ and Maven; cargo test -p kcl-fleet against kinesis-local + moto)
            (each with --no-fail-fast; `-p <crate>` in the extra args replaces --workspace)
   -- ...   passed to every `cargo test` (e.g. `-- -p kinesis-client -- --nocapture`)
 
@@ -43,6 +49,8 @@ pub(crate) enum Tier {
     External,
     /// Our formats checked by independent implementations.
     Interop,
+    /// Rust workers beside the real Java KCL and KPL.
+    Kcl,
 }
 
 impl Tier {
@@ -52,9 +60,13 @@ impl Tier {
             Tier::Embedded => "unit + embedded (cargo test --workspace)",
             Tier::External => "external (kinesis-local + moto)",
             Tier::Interop => "interop (aws_kinesis_agg)",
+            Tier::Kcl => "kcl (Java KCL 2.x/3.x + KPL beside Rust)",
         }
     }
 }
+
+/// The tiers of `all`, the default.
+const ALL: [Tier; 4] = [Tier::Embedded, Tier::External, Tier::Interop, Tier::Kcl];
 
 /// Parsed `test` options (shared with `ci`).
 #[derive(Debug, Clone)]
@@ -93,13 +105,14 @@ impl Options {
                     "embedded" => tiers.push(Tier::Embedded),
                     "external" => tiers.push(Tier::External),
                     "interop" => tiers.push(Tier::Interop),
-                    "all" => tiers.extend([Tier::Embedded, Tier::External, Tier::Interop]),
+                    "kcl" => tiers.push(Tier::Kcl),
+                    "all" => tiers.extend(ALL),
                     other => return Err(usage_error(&format!("unknown tier `{other}`"))),
                 }
             }
         }
         if tiers.is_empty() {
-            tiers = vec![Tier::Embedded, Tier::External, Tier::Interop];
+            tiers = ALL.to_vec();
         }
         tiers.sort_unstable();
         tiers.dedup();
@@ -185,6 +198,7 @@ pub(crate) fn run_tiers(opts: &Options) -> Vec<TierResult> {
                 Tier::Embedded => run_cargo_test(&["--workspace"], opts, &[]),
                 Tier::External => external(opts),
                 Tier::Interop => interop::run(),
+                Tier::Kcl => kcl::run(&opts.cargo_args),
             };
             TierResult {
                 tier,
@@ -235,6 +249,8 @@ fn run_cargo_test(base: &[&str], opts: &Options, env: &[(String, String)]) -> Re
         cmd.args(base.iter().filter(|a| **a != "--workspace"));
     } else {
         cmd.args(base);
+        // The kcl tier's scenarios need the Java harness; that tier runs them.
+        cmd.args(["--exclude", kcl::PACKAGE]);
     }
     cmd.args(&opts.cargo_args);
     clean_env(&mut cmd);
@@ -250,7 +266,7 @@ fn selects_packages(cargo_args: &[String]) -> bool {
         .any(|a| a.starts_with("-p") || a.starts_with("--package"))
 }
 
-fn clean_env(cmd: &mut Command) {
+pub(crate) fn clean_env(cmd: &mut Command) {
     for (name, _) in std::env::vars_os() {
         if is_endpoint_variable(&name.to_string_lossy()) {
             cmd.env_remove(name);
@@ -269,7 +285,10 @@ mod tests {
     #[test]
     fn parses_tiers_and_passthrough() {
         let o = Options::parse(&[]).unwrap();
-        assert_eq!(o.tiers, vec![Tier::Embedded, Tier::External, Tier::Interop]);
+        assert_eq!(
+            o.tiers,
+            vec![Tier::Embedded, Tier::External, Tier::Interop, Tier::Kcl]
+        );
         let o = Options::parse(&args(&["--tier", "unit"])).unwrap();
         assert_eq!(o.tiers, vec![Tier::Unit]);
         let o = Options::parse(&args(&[

@@ -1,0 +1,209 @@
+//! The `kcl` tier: Rust workers beside the real Java KCL (2.x and 3.x) and the real KPL, as
+//! separate processes on one stream and one lease table (kinesis-local + moto).
+//!
+//! The Java harness (`interop/kcl-worker`) is resolved by Maven into a local repository in the
+//! emulators' cache folder and compiled with `javac` there: the first run downloads, later runs
+//! are offline. The scenarios are the tests of the `kcl-fleet` crate, run with the classpaths in
+//! `KCL_FLEET_*` variables. Without Java or Maven the tier fails and says so.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use crate::emulators;
+use crate::util::{self, Context, Error, Result};
+
+/// The KCL versions the harness is built for: the newest 2.x and 3.x that Maven Central serves.
+pub(crate) const KCL2_VERSION: &str = "2.7.2";
+/// See [`KCL2_VERSION`].
+pub(crate) const KCL3_VERSION: &str = "3.5.1";
+
+/// The crate whose tests are the scenarios.
+pub(crate) const PACKAGE: &str = "kcl-fleet";
+
+/// Test threads: each scenario runs up to four JVMs on a 2-core machine.
+const TEST_THREADS: &str = "1";
+
+/// A compiled entry point: its classpath (classes first).
+struct Built {
+    classpath: String,
+}
+
+fn cache_dir() -> PathBuf {
+    util::env_nonempty("KINESIS_EMULATORS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| util::workspace_root().join(".emulators"))
+}
+
+fn require_tools() -> Result<()> {
+    let mut missing = Vec::new();
+    if !util::have_program("java", &["-version"]) {
+        missing.push("java");
+    }
+    if !util::have_program("javac", &["-version"]) {
+        missing.push("javac");
+    }
+    if !util::have_program("mvn", &["-v"]) {
+        missing.push("mvn");
+    }
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::new(format!(
+            "the kcl tier needs a JDK 17+ and Maven to run the Java KCL and KPL; missing: {}",
+            missing.join(", ")
+        )))
+    }
+}
+
+/// Resolves the dependencies of `pom` (with `-D` properties) into the cache's Maven repository
+/// and compiles the Java files under `sources` into `out`; skipped when the inputs are
+/// unchanged since the last build.
+fn build(name: &str, pom: &Path, properties: &[(&str, &str)], sources: &Path) -> Result<Built> {
+    let out = cache_dir().join("kcl-worker").join(name);
+    let classes = out.join("classes");
+    let cp_file = out.join("classpath.txt");
+    let stamp_file = out.join(".xtask-stamp");
+    let mut java_files = Vec::new();
+    collect_java(sources, &mut java_files)?;
+    java_files.sort();
+    let mut stamp = fs::read_to_string(pom).context(|| format!("reading {}", pom.display()))?;
+    for (k, v) in properties {
+        stamp.push_str(&format!("\n-D{k}={v}"));
+    }
+    for file in &java_files {
+        stamp.push_str(&format!("\n== {}\n", file.display()));
+        stamp
+            .push_str(&fs::read_to_string(file).context(|| format!("reading {}", file.display()))?);
+    }
+    let deps = || fs::read_to_string(&cp_file).map(|s| s.trim().to_owned());
+    if fs::read_to_string(&stamp_file).ok().as_deref() == Some(stamp.as_str())
+        && let Ok(deps) = deps()
+    {
+        return Ok(Built {
+            classpath: format!("{}:{deps}", classes.display()),
+        });
+    }
+    let t = Instant::now();
+    if out.exists() {
+        fs::remove_dir_all(&out)?;
+    }
+    fs::create_dir_all(&classes)?;
+    let repo = cache_dir().join("maven");
+    eprintln!(
+        "kcl tier: resolving {name} with Maven into {}",
+        repo.display()
+    );
+    let mut mvn = Command::new("mvn");
+    mvn.args(["-B", "-q", "-f"])
+        .arg(pom)
+        .arg(format!("-Dmaven.repo.local={}", repo.display()))
+        .arg(format!("-Dmdep.outputFile={}", cp_file.display()));
+    for (k, v) in properties {
+        mvn.arg(format!("-D{k}={v}"));
+    }
+    mvn.arg("dependency:build-classpath").stdin(Stdio::null());
+    util::run(&mut mvn)?;
+    let deps = deps().context(|| format!("reading {}", cp_file.display()))?;
+    let mut javac = Command::new("javac");
+    javac
+        .args(["--release", "17", "-nowarn", "-d"])
+        .arg(&classes)
+        .arg("-cp")
+        .arg(&deps)
+        .args(&java_files)
+        .stdin(Stdio::null());
+    util::run(&mut javac)?;
+    fs::write(&stamp_file, stamp)?;
+    eprintln!("  built {name} in {}", util::secs(t.elapsed()));
+    Ok(Built {
+        classpath: format!("{}:{deps}", classes.display()),
+    })
+}
+
+fn collect_java(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    for entry in fs::read_dir(dir).context(|| format!("reading {}", dir.display()))? {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect_java(&path, out)?;
+        } else if path.extension().is_some_and(|e| e == "java") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Builds the Java harness and returns the variables the scenarios read.
+pub(crate) fn harness_env() -> Result<Vec<(String, String)>> {
+    require_tools()?;
+    let folder = util::workspace_root().join("interop/kcl-worker");
+    let worker_pom = folder.join("pom.xml");
+    let worker_src = folder.join("src/main/java");
+    let kcl2 = build(
+        &format!("kcl-{KCL2_VERSION}"),
+        &worker_pom,
+        &[("kcl.version", KCL2_VERSION)],
+        &worker_src,
+    )?;
+    let kcl3 = build(
+        &format!("kcl-{KCL3_VERSION}"),
+        &worker_pom,
+        &[("kcl.version", KCL3_VERSION)],
+        &worker_src,
+    )?;
+    let kpl = build(
+        "kpl",
+        &folder.join("kpl/pom.xml"),
+        &[],
+        &folder.join("kpl/src/main/java"),
+    )?;
+    Ok(vec![
+        ("KCL_FLEET_KCL2_CLASSPATH".into(), kcl2.classpath),
+        ("KCL_FLEET_KCL3_CLASSPATH".into(), kcl3.classpath),
+        ("KCL_FLEET_KPL_CLASSPATH".into(), kpl.classpath),
+        (
+            "KCL_FLEET_OUT".into(),
+            util::workspace_root()
+                .join("target/kcl-fleet")
+                .display()
+                .to_string(),
+        ),
+    ])
+}
+
+/// Runs the tier: builds the harness, starts (or reuses) the external emulators, runs the
+/// scenarios with `cargo test -p kcl-fleet`, stops the emulators.
+pub(crate) fn run(cargo_args: &[String]) -> Result<()> {
+    let harness = harness_env()?;
+    let cfg = emulators::Config::from_env()?;
+    let running = emulators::up(&cfg, false)?;
+    if running.reused {
+        eprintln!("(reusing emulators started earlier; they stay running)");
+    }
+    let mut guard = emulators::Guard::new(cfg.clone(), running);
+    let mut env: Vec<(String, String)> = cfg
+        .exports()
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+    env.extend(harness);
+    if std::env::var_os("RUST_TEST_THREADS").is_none() {
+        env.push(("RUST_TEST_THREADS".into(), TEST_THREADS.into()));
+    }
+    let mut cmd = util::cargo();
+    cmd.args([
+        "test",
+        "--no-fail-fast",
+        "--all-features",
+        "-p",
+        PACKAGE,
+        "--tests",
+    ]);
+    cmd.args(cargo_args);
+    crate::test::clean_env(&mut cmd);
+    cmd.envs(env);
+    let tested = util::run(&mut cmd);
+    let stopped = guard.stop();
+    tested.and(stopped)
+}
