@@ -343,3 +343,93 @@ pub fn new_lease_for_shard(shard: &impl ShardLineage, initial_checkpoint: Checkp
     lease.hash_key_range = shard.hash_key_range();
     lease
 }
+
+/// Whether the shard of `lease` may be processed: every parent's lease is at `SHARD_END`, or
+/// gone (cleaned up), as the KCL's `BlockOnParentShardTask` decides. A lease created by this
+/// workspace is created only then; one created by a Java KCL worker (the child of a merge, at
+/// the end of its first parent) may exist sooner.
+///
+/// ```
+/// use kinesis_kcl_compat::sequence::Checkpoint;
+/// use kinesis_lease::lineage::{new_lease_for_shard, parents_finished, ShardInfo};
+///
+/// let parent = new_lease_for_shard(&ShardInfo::new("shardId-000000000000".parse()?), Checkpoint::TRIM_HORIZON);
+/// let child = new_lease_for_shard(
+///     &ShardInfo::new("shardId-000000000002".parse()?).with_parent("shardId-000000000000".parse()?),
+///     Checkpoint::TRIM_HORIZON,
+/// );
+/// assert!(!parents_finished(&child, [&parent, &child]));
+/// let mut ended = parent.clone();
+/// ended.checkpoint = Checkpoint::SHARD_END;
+/// assert!(parents_finished(&child, [&ended, &child]));
+/// assert!(parents_finished(&child, [&child])); // the parent's lease was cleaned up
+/// # Ok::<(), kinesis_client::Error>(())
+/// ```
+pub fn parents_finished<'l>(lease: &Lease, leases: impl IntoIterator<Item = &'l Lease>) -> bool {
+    let leases = by_shard(leases);
+    lease.parent_shard_ids.iter().all(|parent| {
+        leases
+            .get(parent)
+            .is_none_or(|l| l.checkpoint.is_shard_end())
+    })
+}
+
+/// The finished (`SHARD_END`) leases among `candidates` that may be deleted, by the KCL's
+/// `LeaseCleanupManager` rules: every child shard has a lease, every child has checkpointed
+/// past its start (its checkpoint is neither `TRIM_HORIZON` nor `AT_TIMESTAMP`), and the
+/// lease's own parents' leases are gone. The children are the lease's `childShardIds`, or, when
+/// the row has none, the shards of `shards` that name it as a parent; a finished lease whose
+/// children are unknown is kept.
+///
+/// ```
+/// use kinesis_kcl_compat::sequence::Checkpoint;
+/// use kinesis_lease::lineage::{finished_leases_to_delete, new_lease_for_shard, ShardInfo};
+///
+/// let mut parent = new_lease_for_shard(&ShardInfo::new("shardId-000000000000".parse()?), Checkpoint::SHARD_END);
+/// parent.child_shard_ids.insert("shardId-000000000001".parse()?);
+/// let mut child = new_lease_for_shard(
+///     &ShardInfo::new("shardId-000000000001".parse()?).with_parent("shardId-000000000000".parse()?),
+///     Checkpoint::TRIM_HORIZON,
+/// );
+/// let none: [ShardInfo; 0] = [];
+/// let leases = [parent.clone(), child.clone()];
+/// assert!(finished_leases_to_delete(&leases, &none, |_| true).is_empty());
+/// child.checkpoint = "49590338271490256608559692538361571095921575989136588898".parse()?;
+/// let leases = [parent.clone(), child];
+/// assert_eq!(finished_leases_to_delete(&leases, &none, |_| true), vec![&leases[0]]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn finished_leases_to_delete<'l, S: ShardLineage>(
+    leases: &'l [Lease],
+    shards: &[S],
+    candidate: impl Fn(&Lease) -> bool,
+) -> Vec<&'l Lease> {
+    let by_id = by_shard(leases);
+    leases
+        .iter()
+        .filter(|l| l.checkpoint.is_shard_end() && candidate(l))
+        .filter(|l| {
+            let parents_gone = l.parent_shard_ids.iter().all(|p| !by_id.contains_key(p));
+            let children: Vec<&ShardId> = if l.child_shard_ids.is_empty() {
+                let id = l.shard_id();
+                shards
+                    .iter()
+                    .filter(|s| s.parent_shard_ids().any(|p| p == id))
+                    .map(ShardLineage::shard_id)
+                    .collect()
+            } else {
+                l.child_shard_ids.iter().collect()
+            };
+            parents_gone
+                && !children.is_empty()
+                && children.iter().all(|child| {
+                    by_id.get(*child).is_some_and(|c| {
+                        !matches!(
+                            c.checkpoint.sentinel(),
+                            Some(Sentinel::TrimHorizon | Sentinel::AtTimestamp)
+                        )
+                    })
+                })
+        })
+        .collect()
+}

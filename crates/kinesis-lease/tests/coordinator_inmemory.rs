@@ -647,14 +647,16 @@ async fn a_child_lease_is_created_only_after_its_parent_is_at_shard_end() {
     assert!(!table(&repo).await.contains_key(&key(1)));
     assert_eq!(calls(&repo, RepositoryMethod::CreateLease), 1);
 
-    // The consumer reaches the parent's end and makes its final checkpoint.
+    // The consumer reaches the parent's end and makes its final checkpoint: the finished
+    // lease stays held (and renewed) until its cleanup, as in the KCL.
     let c = w.checkpointer(&key(0));
     c.mark_shard_end(None, [child.id.clone()]);
     c.checkpoint_and_release().await.unwrap();
     let row = table(&repo).await[&key(0)].clone();
     assert!(row.checkpoint.is_shard_end());
+    assert_eq!(row.lease_owner.as_deref(), Some("w1"));
     assert!(!table(&repo).await.contains_key(&key(1)));
-    assert!(w.held().is_empty());
+    assert_eq!(w.held(), [key(0)]);
 
     tokio::time::sleep(TAKE + Duration::from_secs(1)).await;
     let t = table(&repo).await;
@@ -662,7 +664,98 @@ async fn a_child_lease_is_created_only_after_its_parent_is_at_shard_end() {
     assert_eq!(child_lease.lease_owner.as_deref(), Some("w1"));
     assert!(child_lease.parent_shard_ids.contains(&parent.id));
     assert_eq!(child_lease.checkpoint, Checkpoint::TRIM_HORIZON);
+    assert_eq!(w.held(), [key(0), key(1)]);
+    // Kept while the child has not checkpointed past TRIM_HORIZON.
+    tokio::time::sleep(TAKE).await;
+    assert!(table(&repo).await.contains_key(&key(0)));
+    assert_eq!(calls(&repo, RepositoryMethod::DeleteLease), 0);
+
+    // The child checkpoints: the parent's lease is deleted at the next take pass.
+    let mut events = w.coordinator.events();
+    let c = w.checkpointer(&key(1));
+    c.stage(ExtendedSequenceNumber::plain("7".parse().unwrap()));
+    c.checkpoint().await.unwrap();
+    tokio::time::sleep(TAKE).await;
+    assert!(!table(&repo).await.contains_key(&key(0)));
+    assert_eq!(calls(&repo, RepositoryMethod::DeleteLease), 1);
     assert_eq!(w.held(), [key(1)]);
+    let mut deleted = Vec::new();
+    while let Ok(e) = events.try_recv() {
+        if let LeaseEvent::Deleted { key } = e {
+            deleted.push(key);
+        }
+    }
+    assert_eq!(deleted, [key(0)]);
+    w.coordinator.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_taken_child_lease_is_processed_only_once_its_parents_are_finished() {
+    // A Java KCL worker creates the child of a merge when its first parent ends: the child's
+    // lease may exist while the other parent is still being processed elsewhere.
+    let repo = InMemoryLeaseRepository::new();
+    repo.ensure_table().await.unwrap();
+    let parent = shard(0);
+    let child = shard(1).with_parent(parent.id.clone());
+    let mut parent_lease = Lease::new(key(0), "5".parse().unwrap());
+    parent_lease.lease_owner = Some("java".into());
+    let parent_lease = repo.create_lease(&parent_lease).await.unwrap();
+    // The other worker renews its parent lease.
+    let renewer = {
+        let repo = repo.clone();
+        let mut lease = parent_lease.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(RENEW).await;
+                match repo.renew_lease(&lease).await {
+                    Ok(renewed) => lease = renewed,
+                    Err(_) => break,
+                }
+            }
+        })
+    };
+    let mut child_lease = Lease::new(key(1), Checkpoint::TRIM_HORIZON);
+    child_lease.parent_shard_ids.insert(parent.id.clone());
+    repo.create_lease(&child_lease).await.unwrap();
+
+    let w = worker(&repo, "w1", 1, &[parent, child]).await;
+    tokio::task::yield_now().await;
+    // Held (and renewed), but not handed to the consumer.
+    assert_eq!(w.held(), [key(1)]);
+    let got: Vec<LeaseKey> = w
+        .got
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(k, _, _)| k.clone())
+        .collect();
+    assert!(got.is_empty(), "{got:?} {:?}", w.coordinator.held_leases());
+    tokio::time::sleep(TAKE + Duration::from_secs(1)).await;
+    assert!(w.got.lock().unwrap().is_empty());
+    assert_eq!(w.held(), [key(1)]);
+
+    // The other worker finishes the parent: the child is handed over at the next take pass.
+    renewer.abort();
+    let parent_lease = table(&repo).await[&key(0)].clone();
+    repo.update_checkpoint(
+        &parent_lease,
+        CheckpointUpdate {
+            checkpoint: Checkpoint::SHARD_END,
+            child_shard_ids: None,
+            release: false,
+        },
+    )
+    .await
+    .unwrap();
+    tokio::time::sleep(TAKE).await;
+    let got: Vec<LeaseKey> = w
+        .got
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(k, _, _)| k.clone())
+        .collect();
+    assert_eq!(got, [key(1)]);
     w.coordinator.shutdown().await;
 }
 

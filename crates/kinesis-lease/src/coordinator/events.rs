@@ -84,6 +84,12 @@ pub enum LeaseEvent {
         /// The lease.
         key: LeaseKey,
     },
+    /// This worker deleted the lease of a finished shard whose children have all started (the
+    /// KCL's lease cleanup).
+    Deleted {
+        /// The lease.
+        key: LeaseKey,
+    },
     /// A lease owner appeared in the table (between two scans).
     WorkerJoined {
         /// The worker id.
@@ -110,6 +116,8 @@ pub enum LeaseStatus {
     Lost,
     /// Released by this worker.
     Released,
+    /// The shard was finished and its lease deleted by the cleanup.
+    Deleted,
 }
 
 /// A watch on one acquired lease's [`LeaseStatus`]: resolves when the lease stops being simply

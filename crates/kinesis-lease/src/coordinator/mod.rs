@@ -463,6 +463,9 @@ struct State {
     owners: BTreeSet<String>,
     /// When the previous renew pass started.
     last_renew_pass: Option<Instant>,
+    /// Acquired leases held but not handed to the consumer yet: their parent shards are not
+    /// finished.
+    blocked: Vec<AcquiredLease>,
     stopping: bool,
 }
 
@@ -484,6 +487,8 @@ struct Held {
     last_success: Instant,
     /// The last write other than a renewal (checkpoint, take, create).
     last_other_write: Instant,
+    /// Whether the consumer has it (it was not waiting for its parents).
+    delivered: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -538,8 +543,15 @@ impl Shared {
         );
     }
 
+    /// Publishes how many held leases the consumer is processing: delivered, and not finished
+    /// (a finished lease stays held, without processing, until its cleanup).
     fn publish_held_count(&self, st: &State) {
-        self.held_count.send_replace(st.held.len());
+        let processing = st
+            .held
+            .values()
+            .filter(|h| h.delivered && !h.lease.checkpoint.is_shard_end())
+            .count();
+        self.held_count.send_replace(processing);
     }
 
     /// Starts holding `lease` (as stored after this worker's write, or resumed).
@@ -571,6 +583,7 @@ impl Shared {
                     checkpointer: checkpointer.clone(),
                     last_success: now,
                     last_other_write: now,
+                    delivered: false,
                 },
             ) {
                 // Cannot happen (a held lease is never taken again), but be safe.
@@ -597,10 +610,57 @@ impl Shared {
     async fn deliver(&self, acquired: AcquiredLease) {
         let tx = lock(&self.acq_tx).clone();
         let Some(tx) = tx else { return };
+        let key = acquired.lease_key.clone();
         let mut stop = self.stop.subscribe();
-        tokio::select! {
-            _ = tx.send(acquired) => {}
-            _ = stop.wait_for(|s| *s) => {}
+        let sent = tokio::select! {
+            sent = tx.send(acquired) => sent.is_ok(),
+            _ = stop.wait_for(|s| *s) => false,
+        };
+        if sent {
+            let mut st = self.state();
+            if let Some(held) = st.held.get_mut(&key) {
+                held.delivered = true;
+            }
+            self.publish_held_count(&st);
+        }
+    }
+
+    /// Hands an acquisition to the consumer once the lease's parent shards are finished (at
+    /// `SHARD_END` or cleaned up) in `leases`; until then it is held (renewed) and waits, as
+    /// in the KCL's `BlockOnParentShardTask`.
+    async fn deliver_when_ready(&self, acquired: AcquiredLease, leases: &[Lease]) {
+        let ready = self
+            .state()
+            .held
+            .get(&acquired.lease_key)
+            .is_none_or(|h| lineage::parents_finished(&h.lease, leases));
+        if ready {
+            self.deliver(acquired).await;
+        } else {
+            tracing::info!(worker_id = %self.worker_id, lease_key = %acquired.lease_key, "lease held; its parent shards are not finished yet");
+            self.state().blocked.push(acquired);
+        }
+    }
+
+    /// Delivers the blocked acquisitions whose parents are now finished; drops those no longer
+    /// held.
+    async fn deliver_unblocked(&self, leases: &[Lease]) {
+        let ready: Vec<AcquiredLease> = {
+            let mut st = self.state();
+            let blocked = std::mem::take(&mut st.blocked);
+            let (ready, waiting): (Vec<_>, Vec<_>) = blocked
+                .into_iter()
+                .filter(|a| a.signal.status() == LeaseStatus::Held)
+                .partition(|a| {
+                    st.held
+                        .get(&a.lease_key)
+                        .is_none_or(|h| lineage::parents_finished(&h.lease, leases))
+                });
+            st.blocked = waiting;
+            ready
+        };
+        for acquired in ready {
+            self.deliver(acquired).await;
         }
     }
 
@@ -622,6 +682,10 @@ impl Shared {
                 held.checkpointer.mark_lease_lost();
                 tracing::info!(worker_id = %self.worker_id, lease_key = %key, "lease lost");
                 self.emit(LeaseEvent::Lost { key: key.clone() });
+            }
+            LeaseStatus::Deleted => {
+                tracing::info!(worker_id = %self.worker_id, lease_key = %key, "finished lease deleted");
+                self.emit(LeaseEvent::Deleted { key: key.clone() });
             }
             _ => {
                 tracing::info!(worker_id = %self.worker_id, lease_key = %key, "lease released");
@@ -669,6 +733,9 @@ impl Shared {
             if !renewal {
                 held.last_other_write = now;
             }
+        }
+        if !renewal && lease.checkpoint.is_shard_end() {
+            self.publish_held_count(&st);
         }
     }
 
@@ -839,13 +906,70 @@ impl Shared {
         }
         for lease in resumed {
             let acquired = self.register(lease, now);
-            self.deliver(acquired).await;
+            self.deliver_when_ready(acquired, &leases).await;
         }
+        self.deliver_unblocked(&leases).await;
         if self.is_stopping() {
             return;
         }
         let (assignment, new_leases) = self.assign(&leases, now);
         self.apply(&leases, assignment, new_leases).await;
+        self.clean_up(&leases).await;
+    }
+
+    /// Deletes the finished leases this worker owns (held or not) or nobody owns, once their
+    /// children have all started ([`lineage::finished_leases_to_delete`]): the KCL's lease
+    /// cleanup. Until then a finished lease stays held and renewed, so that KCL workers, which
+    /// count finished leases toward a worker's share, see it where it was.
+    async fn clean_up(&self, leases: &[Lease]) {
+        let me = self.worker_id.as_str();
+        let candidates: Vec<Lease> = {
+            let st = self.state();
+            lineage::finished_leases_to_delete(leases, &st.shards, |l| {
+                l.lease_owner.as_deref().is_none_or(|owner| owner == me)
+            })
+            .into_iter()
+            .cloned()
+            .collect()
+        };
+        for scanned in candidates {
+            if self.is_stopping() {
+                return;
+            }
+            let key = scanned.lease_key.clone();
+            let held = self.held_lock(&key, None);
+            let _serialised = match &held {
+                Some((_, write_lock)) => Some(Arc::clone(write_lock).lock_owned().await),
+                None => None,
+            };
+            let (lease, generation) = match held {
+                Some((generation, _)) => match self.held_lease(&key, generation) {
+                    Some(lease) => (lease, Some(generation)),
+                    None => continue,
+                },
+                None => (scanned, None),
+            };
+            match self.repository.delete_lease(&lease).await {
+                Ok(()) => {
+                    self.state().seen.remove(&key);
+                    match generation {
+                        Some(g) => {
+                            self.end_held(&key, g, LeaseStatus::Deleted);
+                        }
+                        None => {
+                            tracing::info!(worker_id = %self.worker_id, lease_key = %key, "finished lease deleted");
+                            self.emit(LeaseEvent::Deleted { key });
+                        }
+                    }
+                }
+                Err(e) if e.is_lease_lost() => {
+                    tracing::debug!(worker_id = %self.worker_id, lease_key = %key, "finished lease changed before its cleanup");
+                }
+                Err(e) => {
+                    tracing::warn!(worker_id = %self.worker_id, lease_key = %key, error = %e, "finished lease cleanup failed");
+                }
+            }
+        }
     }
 
     /// Updates the local view from a scan: last-change instants, worker diffs, lost leases (to
@@ -964,7 +1088,7 @@ impl Shared {
                         key: stored.lease_key.clone(),
                     });
                     let acquired = self.register(stored, Instant::now());
-                    self.deliver(acquired).await;
+                    self.deliver_when_ready(acquired, leases).await;
                 }
                 Err(e) if e.kind() == LeaseErrorKind::AlreadyExists => {
                     tracing::debug!(worker_id = %self.worker_id, lease_key = %lease.lease_key, "lease created by another worker first");
@@ -998,7 +1122,7 @@ impl Shared {
                         });
                     }
                     let acquired = self.register(stored, Instant::now());
-                    self.deliver(acquired).await;
+                    self.deliver_when_ready(acquired, leases).await;
                 }
                 Err(e) if e.is_lease_lost() => {
                     tracing::debug!(worker_id = %self.worker_id, lease_key = %key, "lease taken by another worker first");
@@ -1098,6 +1222,12 @@ impl CheckpointSink for HeldSink {
     ) -> BoxFuture<'a, Result<WrittenCheckpoint, LeaseError>> {
         Box::pin(async move {
             let (_serialised, lease) = self.lock_held(lease_key).await?;
+            let mut update = update;
+            // A finished lease is kept (and renewed) until its cleanup, as the KCL keeps it:
+            // released, a KCL worker would take it and count it toward its share.
+            if update.checkpoint.is_shard_end() {
+                update.release = false;
+            }
             let release = update.release;
             let stored = match self
                 .shared
