@@ -759,6 +759,77 @@ async fn a_taken_child_lease_is_processed_only_once_its_parents_are_finished() {
     w.coordinator.shutdown().await;
 }
 
+/// A lease of `owner` renewed every renew interval until the returned task is aborted (a Java
+/// KCL worker, which leaves its leases owned when it stops).
+async fn foreign_renewer(
+    repo: &InMemoryLeaseRepository,
+    i: usize,
+    owner: &str,
+) -> tokio::task::JoinHandle<()> {
+    let mut lease = Lease::new(key(i), "5".parse().unwrap());
+    lease.lease_owner = Some(owner.into());
+    let mut lease = repo.create_lease(&lease).await.unwrap();
+    let repo = repo.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(RENEW).await;
+            match repo.renew_lease(&lease).await {
+                Ok(renewed) => lease = renewed,
+                Err(_) => break,
+            }
+        }
+    })
+}
+
+/// How long after the foreign owner stops renewing `w` holds its lease.
+async fn take_over_after_foreign_stop(probes: bool) -> (Duration, u64) {
+    let repo = InMemoryLeaseRepository::new();
+    repo.ensure_table().await.unwrap();
+    let renewer = foreign_renewer(&repo, 0, "java").await;
+    let coordinator = LeaseCoordinator::builder(Arc::new(repo.clone()), "w1")
+        .strategy(Arc::new(Balanced::with_seed(1)))
+        .settings(settings().with_expiry_probes(probes))
+        .build();
+    coordinator.update_shards([shard(0), shard(1)].iter());
+    coordinator.start().await.unwrap();
+    tokio::task::yield_now().await;
+    assert_eq!(coordinator.held_leases().len(), 1);
+    // Steady state for a while, then the other owner stops at an arbitrary moment.
+    tokio::time::sleep(TAKE * 2 + Duration::from_millis(7_300)).await;
+    repo.reset_call_counts();
+    tokio::time::sleep(TAKE).await;
+    let probes_per_take_interval = calls(&repo, RepositoryMethod::GetLease);
+    renewer.abort();
+    let stopped = Instant::now();
+    while coordinator.held_leases().len() < 2 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(stopped.elapsed() < TAKE * 3, "never taken");
+    }
+    let took = stopped.elapsed();
+    coordinator.shutdown().await;
+    (took, probes_per_take_interval)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stopped_foreign_owners_leases_are_taken_soon_after_they_expire() {
+    let (with, probes) = take_over_after_foreign_stop(true).await;
+    let (without, none) = take_over_after_foreign_stop(false).await;
+    eprintln!("taken {with:?} after the stop with probes, {without:?} without");
+    // Probes every two renew intervals (6616 ms): 3 GetItem per take interval for one other owner.
+    assert_eq!(probes, 3);
+    assert_eq!(none, 0);
+    // Stale at the second probe after the stop at the latest, then the failover time.
+    let bound = FAILOVER + RENEW * 4 + Duration::from_millis(200);
+    assert!(
+        with <= bound,
+        "taken {with:?} after the stop (bound {bound:?})"
+    );
+    assert!(with > FAILOVER, "taken before the lease expired: {with:?}");
+    // Without probes: the scan that first sees the last counter, then one more take interval.
+    assert!(without > with, "without probes {without:?}, with {with:?}");
+    assert!(without <= TAKE * 2 + Duration::from_millis(200));
+}
+
 #[tokio::test(start_paused = true)]
 async fn renewal_failures_keep_the_lease_until_it_expires_locally() {
     let repo = InMemoryLeaseRepository::new();

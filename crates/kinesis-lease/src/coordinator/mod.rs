@@ -87,6 +87,7 @@
 
 mod events;
 mod handover;
+mod probe;
 mod settings;
 
 use std::collections::{BTreeSet, HashMap};
@@ -343,6 +344,9 @@ impl LeaseCoordinator {
         );
         let mut tasks = lock(&self.handle.tasks);
         tasks.extend([renew, take]);
+        if let Some(period) = shared.settings.expiry_probe_interval() {
+            tasks.push(tokio::spawn(Arc::clone(shared).probe_loop(period)));
+        }
         if let Some(handover) = &shared.handover {
             let heard = handover.subscribe();
             tasks.push(tokio::spawn(Arc::clone(shared).take_on_handover(heard)));
@@ -466,6 +470,8 @@ struct State {
     /// Acquired leases held but not handed to the consumer yet: their parent shards are not
     /// finished.
     blocked: Vec<AcquiredLease>,
+    /// One lease per other owner, read between scans ([`probe`]).
+    probes: HashMap<String, probe::Probe>,
     stopping: bool,
 }
 
@@ -993,6 +999,7 @@ impl Shared {
             );
         }
         st.seen = seen;
+        probe::plan(&mut st, me, leases, now, self);
 
         let owners: BTreeSet<String> = leases
             .iter()

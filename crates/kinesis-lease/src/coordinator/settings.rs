@@ -61,6 +61,11 @@ pub struct CoordinatorSettings {
     /// at once. Default 20, the KCL's `maxLeaseRenewalThreads`. Takes and creations run one at
     /// a time, as in the KCL's taker.
     pub max_concurrent_writes: usize,
+    /// Whether to read one lease of each other owner every two renew intervals, to notice a
+    /// stopped owner (a Java KCL worker leaves its leases owned when it stops) and take its
+    /// leases as soon as they expire instead of up to two take intervals later. Costs one
+    /// `GetItem` per other worker per period. Default true.
+    pub expiry_probes: bool,
 }
 
 impl Default for CoordinatorSettings {
@@ -74,6 +79,7 @@ impl Default for CoordinatorSettings {
             event_capacity: 1024,
             acquisition_capacity: 128,
             max_concurrent_writes: 20,
+            expiry_probes: true,
         }
     }
 }
@@ -102,6 +108,18 @@ impl CoordinatorSettings {
                 .saturating_add(EPSILON)
                 .saturating_mul(2)
         })
+    }
+
+    /// The period of the expiry probes (two renew intervals), or `None` when they are off.
+    pub fn expiry_probe_interval(&self) -> Option<Duration> {
+        self.expiry_probes.then(|| self.renew_interval() * 2)
+    }
+
+    /// Turns the expiry probes on or off.
+    #[must_use]
+    pub fn with_expiry_probes(mut self, on: bool) -> Self {
+        self.expiry_probes = on;
+        self
     }
 
     /// Sets the failover time (in [`strategy`](Self::strategy)).
