@@ -246,6 +246,10 @@ fn by_shard<'l>(leases: impl IntoIterator<Item = &'l Lease>) -> HashMap<&'l Shar
 /// back, as the KCL's `BlockOnParentShardTask` does (the KCL's lease cleanup later deletes such
 /// a lease).
 ///
+/// A shard without a lease of its own is never ready when one of its descendants has a lease:
+/// its lease was deleted by the cleanup after its children started (a closed shard stays listed
+/// for the retention period), and it must not be read again.
+///
 /// ```
 /// use kinesis_lease::lineage::{shards_ready_to_consume, ShardInfo};
 ///
@@ -267,10 +271,35 @@ pub fn shards_ready_to_consume<'s, 'l, S: ShardLineage>(
     let leases = by_shard(leases);
     let listed: HashSet<&ShardId> = shards.iter().map(ShardLineage::shard_id).collect();
     let finished = |id: &ShardId| leases.get(id).is_some_and(|l| l.checkpoint.is_shard_end());
+    // Every ancestor of a leased shard, through the parents the shard list and the leases name.
+    let mut parents: HashMap<&ShardId, Vec<&ShardId>> = HashMap::new();
+    for shard in shards {
+        parents
+            .entry(shard.shard_id())
+            .or_default()
+            .extend(shard.parent_shard_ids());
+    }
+    for (id, lease) in &leases {
+        parents
+            .entry(*id)
+            .or_default()
+            .extend(lease.parent_shard_ids.iter());
+    }
+    let mut superseded: HashSet<&ShardId> = HashSet::new();
+    let mut pending: Vec<&ShardId> = leases.keys().copied().collect();
+    while let Some(id) = pending.pop() {
+        for parent in parents.get(id).into_iter().flatten() {
+            if superseded.insert(*parent) {
+                pending.push(*parent);
+            }
+        }
+    }
     shards
         .iter()
         .filter(|shard| {
-            !finished(shard.shard_id())
+            let id = shard.shard_id();
+            (leases.contains_key(id) || !superseded.contains(id))
+                && !finished(id)
                 && shard.parent_shard_ids().all(|parent| {
                     finished(parent) || (!leases.contains_key(parent) && !listed.contains(parent))
                 })

@@ -686,6 +686,12 @@ async fn a_child_lease_is_created_only_after_its_parent_is_at_shard_end() {
         }
     }
     assert_eq!(deleted, [key(0)]);
+    // The parent shard is still listed (a closed shard stays for the retention period): its
+    // lease is not created again.
+    let created = calls(&repo, RepositoryMethod::CreateLease);
+    tokio::time::sleep(TAKE * 2).await;
+    assert!(!table(&repo).await.contains_key(&key(0)));
+    assert_eq!(calls(&repo, RepositoryMethod::CreateLease), created);
     w.coordinator.shutdown().await;
 }
 

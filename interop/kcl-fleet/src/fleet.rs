@@ -392,8 +392,12 @@ pub struct Accounting {
     pub unexpected: Vec<String>,
     /// Records processed per worker (with redeliveries).
     pub by_worker: BTreeMap<String, usize>,
-    /// Per partition key, first processings out of write order (`key: n after m`).
+    /// Per partition key, first processings out of write order (`key: n after m`). Meaningful
+    /// where records were written one at a time in order (the KPL may reorder what it sends).
     pub order_violations: Vec<String>,
+    /// Per shard, first processings out of the shard's order (sequence, then sub-sequence
+    /// number): what the KCL guarantees to each record processor.
+    pub shard_order_violations: Vec<String>,
     /// Shard starts that continued from another holding (hand-overs).
     pub handovers: usize,
     /// Records processed with a sub-sequence number above 0 (from aggregates).
@@ -413,6 +417,7 @@ impl Accounting {
         records.sort_by_key(|e| e.time_ms);
         let mut seen: BTreeSet<&str> = BTreeSet::new();
         let mut last_per_key: HashMap<&str, (&str, u64)> = HashMap::new();
+        let mut last_per_shard: HashMap<&str, (usize, &str, u64)> = HashMap::new();
         for e in &records {
             let data = e.str("data").unwrap_or_default();
             *out.by_worker
@@ -428,6 +433,19 @@ impl Accounting {
             if !seen.insert(data) {
                 out.duplicates += 1;
                 continue;
+            }
+            if let (Some(shard), Some(sequence)) = (e.shard.as_deref(), e.str("sequence")) {
+                // Sequence numbers are decimal without leading zeros: compare by length, then text.
+                let position = (sequence.len(), sequence, e.u64("subsequence").unwrap_or(0));
+                if let Some(last) = last_per_shard.get(shard)
+                    && *last > position
+                {
+                    out.shard_order_violations.push(format!(
+                        "{shard}: {sequence}/{} after {}/{}",
+                        position.2, last.1, last.2
+                    ));
+                }
+                last_per_shard.insert(shard, position);
             }
             let Some((prefix, n)) = data
                 .rsplit_once('-')
@@ -461,15 +479,22 @@ impl Accounting {
         out
     }
 
+    /// Whether the duplicates are within what the checkpoints allow: at most one checkpoint
+    /// interval of records per hand-over of a shard.
+    pub fn duplicates_within_checkpoints(&self) -> bool {
+        self.duplicates <= self.handovers * CHECKPOINT_EVERY as usize
+    }
+
     /// One line for the scenario's report.
     pub fn summary(&self) -> String {
         format!(
-            "written {}, missing {}, duplicates {}, unexpected {}, order violations {}, hand-overs {}, aggregated sub-records {}, per worker {:?}",
+            "written {}, missing {}, duplicates {}, unexpected {}, order violations {} by key and {} by shard, hand-overs {}, aggregated sub-records {}, per worker {:?}",
             self.written,
             self.missing.len(),
             self.duplicates,
             self.unexpected.len(),
             self.order_violations.len(),
+            self.shard_order_violations.len(),
             self.handovers,
             self.aggregated,
             self.by_worker

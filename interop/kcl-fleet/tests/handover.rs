@@ -62,6 +62,7 @@ async fn handover(label: &str, first: Kind, second: Kind) {
         "{:?}",
         account.order_violations
     );
+    assert!(account.shard_order_violations.is_empty());
     // The first worker checkpointed at its shutdown: the second starts after those records.
     assert_eq!(
         account.duplicates, 0,
@@ -79,24 +80,32 @@ fn first_id() -> &'static str {
     "first"
 }
 
-/// The Java KCL logs a warning or error when it cannot read a lease row.
+/// The Java KCL logs a warning or error when it cannot read a lease row; every other warning is
+/// shown, not judged.
 fn assert_no_lease_warnings(fleet: &Fleet) {
+    const UNREADABLE: [&str; 6] = [
+        "Serializer",
+        "deserializ",
+        "NumberFormat",
+        "IllegalArgument",
+        "Malformed",
+        "Unable to parse",
+    ];
     for id in ["first", "second"] {
         let Some(log) = fleet.log(id) else { continue };
         let text = std::fs::read_to_string(log).unwrap_or_default();
-        let bad: Vec<&str> = text
+        let warnings: Vec<&str> = text
             .lines()
-            .filter(|l| {
-                (l.contains("WARN") || l.contains("ERROR"))
-                    && (l.to_lowercase().contains("lease") || l.contains("Serializer"))
-            })
-            .take(5)
+            .filter(|l| l.contains(" WARN ") || l.contains(" ERROR "))
             .collect();
-        assert!(
-            bad.is_empty(),
-            "{id} logged lease warnings:\n{}",
-            bad.join("\n")
-        );
+        for w in warnings.iter().take(10) {
+            eprintln!("  {id}: {w}");
+        }
+        let bad: Vec<&&str> = warnings
+            .iter()
+            .filter(|l| UNREADABLE.iter().any(|u| l.contains(u)))
+            .collect();
+        assert!(bad.is_empty(), "{id} could not read lease rows:\n{bad:#?}");
     }
 }
 

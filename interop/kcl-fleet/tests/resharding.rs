@@ -124,6 +124,17 @@ async fn reshard(label: &str, java: Kcl) {
     );
     assert!(account.missing.is_empty(), "missing {:?}", account.missing);
     assert!(
+        account.duplicates_within_checkpoints(),
+        "{} duplicates for {} hand-overs",
+        account.duplicates,
+        account.handovers
+    );
+    assert!(
+        account.shard_order_violations.is_empty(),
+        "{:?}",
+        account.shard_order_violations
+    );
+    assert!(
         account.order_violations.is_empty(),
         "{:?}",
         account.order_violations

@@ -214,8 +214,14 @@ impl Worker {
         self.seen.lock().unwrap().len()
     }
 
+    /// The open leases held (a finished lease stays held until its cleanup).
     pub fn held(&self) -> usize {
-        self.consumer.lease_coordinator().held_leases().len()
+        self.consumer
+            .lease_coordinator()
+            .held_leases()
+            .iter()
+            .filter(|l| !l.checkpoint.is_shard_end())
+            .count()
     }
 
     pub async fn shutdown(mut self) -> Worker {

@@ -923,20 +923,23 @@ impl Shared {
         self.clean_up(&leases).await;
     }
 
-    /// Deletes the finished leases this worker owns (held or not) or nobody owns, once their
-    /// children have all started ([`lineage::finished_leases_to_delete`]): the KCL's lease
-    /// cleanup. Until then a finished lease stays held and renewed, so that KCL workers, which
-    /// count finished leases toward a worker's share, see it where it was.
+    /// Deletes the finished leases whose children have all started
+    /// ([`lineage::finished_leases_to_delete`]): the KCL's lease cleanup. Until then a finished
+    /// lease stays held and renewed, so that KCL workers, which count finished leases toward a
+    /// worker's share, see it where it was.
+    ///
+    /// Any worker's finished lease is deleted, not only this worker's: the KCL deletes its own
+    /// only every 5 minutes, and counts them toward its share meanwhile, which would keep the
+    /// open shards unevenly split. Once its children have started, a finished lease is only
+    /// bookkeeping (the KCL's own delete is unconditional); ours is conditional on the counter
+    /// just scanned.
     async fn clean_up(&self, leases: &[Lease]) {
-        let me = self.worker_id.as_str();
         let candidates: Vec<Lease> = {
             let st = self.state();
-            lineage::finished_leases_to_delete(leases, &st.shards, |l| {
-                l.lease_owner.as_deref().is_none_or(|owner| owner == me)
-            })
-            .into_iter()
-            .cloned()
-            .collect()
+            lineage::finished_leases_to_delete(leases, &st.shards, |_| true)
+                .into_iter()
+                .cloned()
+                .collect()
         };
         for scanned in candidates {
             if self.is_stopping() {
