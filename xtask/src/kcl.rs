@@ -192,14 +192,7 @@ pub(crate) fn run(cargo_args: &[String]) -> Result<()> {
         env.push(("RUST_TEST_THREADS".into(), TEST_THREADS.into()));
     }
     let mut cmd = util::cargo();
-    cmd.args([
-        "test",
-        "--no-fail-fast",
-        "--all-features",
-        "-p",
-        PACKAGE,
-        "--tests",
-    ]);
+    cmd.args(["test", "--no-fail-fast", "--all-features", "-p", PACKAGE]);
     cmd.args(cargo_args);
     crate::test::clean_env(&mut cmd);
     cmd.envs(env);

@@ -71,10 +71,12 @@ async fn kpl_aggregates_read_by_rust() {
         account.duplicates, 0,
         "a graceful stop mid-aggregate redelivered records"
     );
+    // The KPL may send a key's records out of order (several requests in flight per shard); the
+    // consumer must keep the shard's order.
     assert!(
-        account.order_violations.is_empty(),
+        account.shard_order_violations.is_empty(),
         "{:?}",
-        account.order_violations
+        account.shard_order_violations
     );
     fleet.delete_stream().await;
 }
