@@ -991,7 +991,10 @@ impl Checkpointer {
     /// writes the staged position (as `SHARD_END` when it is the shard's last record) and
     /// releases the lease in the same conditional write. With nothing staged, it writes
     /// `SHARD_END` and releases when the shard ended and every delivered record was checkpointed
-    /// (or none was delivered); otherwise it only releases the lease.
+    /// (or none was delivered); otherwise it only releases the lease. The lease coordinator
+    /// keeps a lease whose checkpoint becomes `SHARD_END` instead of releasing it (held and
+    /// renewed until its cleanup, as the KCL keeps finished leases); a custom sink receives
+    /// `release: true` and decides for itself.
     ///
     /// One attempt, not retried (as in zio-kinesis: a shutdown is bounded in time); a failure
     /// leaves the staged position and the lease as they were, so the call may be repeated. A call
