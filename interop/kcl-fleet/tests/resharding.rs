@@ -103,6 +103,13 @@ async fn reshard(label: &str, java: Kcl) {
                     <= 1
         })
         .await;
+    // The split's parent, whose children both received records and checkpointed, is deleted.
+    let split_parent = id(0).to_string();
+    let parent_deleted = watch
+        .wait_for(fleet.take_interval() * 2 + Duration::from_secs(5), |l| {
+            !l.is_empty() && l.iter().all(|l| l.lease_key.to_string() != split_parent)
+        })
+        .await;
     let finished: Vec<String> = watch
         .latest()
         .iter()
@@ -158,6 +165,10 @@ async fn reshard(label: &str, java: Kcl) {
             );
         }
     }
+    assert!(
+        parent_deleted.is_some(),
+        "the finished lease of {split_parent} was not cleaned up"
+    );
     assert!(
         cleaned.is_some(),
         "the four open leases were not split fairly: {:?}",
