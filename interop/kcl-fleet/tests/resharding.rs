@@ -116,16 +116,17 @@ async fn reshard(label: &str, java: Kcl) {
         .filter(|l| l.checkpoint.is_shard_end())
         .map(|l| format!("{} ({:?})", l.lease_key, l.lease_owner))
         .collect();
+    let split = leases::open_by_owner(&watch.latest());
     fleet.stop_all();
     let entries = fleet.entries();
     let account = fleet.account();
     let (started, ended) = timeline(&entries);
     eprintln!(
-        "[{label}] split {} and merge {}+{}: open leases {:?}, finished leases left {:?}; {}",
+        "[{label}] split {} and merge {}+{}: open leases {:?} before the stop, finished leases left {:?}; {}",
         id(0),
         id(2),
         id(3),
-        leases::open_by_owner(&watch.latest()),
+        split,
         finished,
         account.summary()
     );
