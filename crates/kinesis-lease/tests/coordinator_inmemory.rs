@@ -696,6 +696,32 @@ async fn a_child_lease_is_created_only_after_its_parent_is_at_shard_end() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn the_children_of_a_finished_shard_get_leases_even_when_this_worker_wants_none() {
+    // A KCL worker never creates the leases of a finished shard's children itself: the parent's
+    // holder does, unowned, and the others take them.
+    let repo = InMemoryLeaseRepository::new();
+    let parent = shard(0);
+    let child = shard(1).with_parent(parent.id.clone());
+    let coordinator = LeaseCoordinator::builder(Arc::new(repo.clone()), "w1")
+        .strategy(Arc::new(kinesis_lease::Explicit::new([parent.id.clone()])))
+        .settings(settings())
+        .build();
+    coordinator.update_shards([parent.clone(), child].iter());
+    let mut acquisitions = coordinator.acquisitions().unwrap();
+    coordinator.start().await.unwrap();
+    let lease = acquisitions.recv().await.unwrap();
+    lease.checkpointer.mark_shard_end(None, [shard(1).id]);
+    lease.checkpointer.checkpoint_and_release().await.unwrap();
+    tokio::time::sleep(TAKE + Duration::from_secs(1)).await;
+    let t = table(&repo).await;
+    let child_lease = &t[&key(1)];
+    assert_eq!(child_lease.lease_owner, None);
+    assert_eq!(child_lease.checkpoint, Checkpoint::TRIM_HORIZON);
+    assert!(child_lease.parent_shard_ids.contains(&parent.id));
+    coordinator.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_taken_child_lease_is_processed_only_once_its_parents_are_finished() {
     // A Java KCL worker creates the child of a merge when its first parent ends: the child's
     // lease may exist while the other parent is still being processed elsewhere.

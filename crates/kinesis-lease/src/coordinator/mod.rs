@@ -1066,23 +1066,46 @@ impl Shared {
             .collect();
         let snapshot = Snapshot::new(&self.worker_id, &views, &unleased, &self.settings.strategy);
         let assignment = self.strategy.assign(&snapshot);
-        let new_leases = assignment
+        let new_lease = |shard: &ShardInfo, owner: Option<String>| {
+            let checkpoint = lineage::initial_checkpoint_for_shard(
+                shard,
+                &self.settings.initial_position,
+                leases,
+            );
+            let mut lease = lineage::new_lease_for_shard(shard, checkpoint);
+            lease.lease_owner = owner;
+            lease
+        };
+        let mut new_leases: Vec<Lease> = assignment
             .create
             .iter()
             .filter_map(|key| {
                 let shard = ready
                     .iter()
                     .find(|s| LeaseKey::from(s.id.clone()) == *key)?;
-                let checkpoint = lineage::initial_checkpoint_for_shard(
-                    *shard,
-                    &self.settings.initial_position,
-                    leases,
-                );
-                let mut lease = lineage::new_lease_for_shard(*shard, checkpoint);
-                lease.lease_owner = Some(self.worker_id.clone());
-                Some(lease)
+                Some(new_lease(shard, Some(self.worker_id.clone())))
             })
             .collect();
+        // The children of a finished shard get a lease even when this worker does not want
+        // them, without an owner, as the KCL's shard-end task creates them: a KCL worker relies
+        // on the parent's holder for that (its shard sync does not create them), and takes them
+        // from there.
+        let finished: BTreeSet<&kinesis_client::ShardId> = leases
+            .iter()
+            .filter(|l| l.checkpoint.is_shard_end())
+            .map(Lease::shard_id)
+            .collect();
+        new_leases.extend(
+            ready
+                .iter()
+                .filter(|s| {
+                    let key = LeaseKey::from(s.id.clone());
+                    !leased.contains(&key)
+                        && !assignment.create.contains(&key)
+                        && s.parents.iter().any(|p| finished.contains(p))
+                })
+                .map(|s| new_lease(s, None)),
+        );
         (assignment, new_leases)
     }
 
@@ -1093,6 +1116,11 @@ impl Shared {
                 return;
             }
             match self.repository.create_lease(&lease).await {
+                Ok(stored) if stored.lease_owner.is_none() => {
+                    self.emit(LeaseEvent::Created {
+                        key: stored.lease_key.clone(),
+                    });
+                }
                 Ok(stored) => {
                     self.emit(LeaseEvent::Created {
                         key: stored.lease_key.clone(),
