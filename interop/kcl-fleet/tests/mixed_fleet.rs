@@ -22,8 +22,9 @@ fn fair(leases: &[kinesis_kcl_compat::lease::Lease], shards: usize, a: &str, b: 
 }
 
 async fn wait_fair(fleet: &Fleet, watch: &LeaseWatch, shards: usize, a: &str, b: &str) -> Duration {
-    // The KCL balances one take interval at a time; allow a few, plus JVM start-up.
-    let limit = fleet.take_interval() * 4 + Duration::from_secs(20);
+    // The KCL steals one lease per take interval: half the shards' worth of intervals, two
+    // more, plus JVM start-up.
+    let limit = fleet.take_interval() * (shards as u32 / 2 + 2) + Duration::from_secs(20);
     match watch.wait_for(limit, |l| fair(l, shards, a, b)).await {
         Some(took) => took,
         None => support::fail(
