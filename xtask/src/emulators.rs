@@ -78,12 +78,18 @@ pub(crate) struct Config {
     openssl: String,
 }
 
+/// The cache folder: `KINESIS_EMULATORS_DIR`, or `<repo>/.emulators`. Emulators, venvs and the
+/// Maven artifacts of the Java harness live here.
+pub(crate) fn cache_dir() -> PathBuf {
+    util::env_nonempty("KINESIS_EMULATORS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| util::workspace_root().join(".emulators"))
+}
+
 impl Config {
     /// Reads the configuration from the environment (see [`USAGE`]).
     pub(crate) fn from_env() -> Result<Self> {
-        let dir = util::env_nonempty("KINESIS_EMULATORS_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| util::workspace_root().join(".emulators"));
+        let dir = cache_dir();
         let dir = if dir.is_absolute() {
             dir
         } else {

@@ -19,15 +19,9 @@ pub(crate) fn run() -> Result<()> {
     kpl_aggregation()
 }
 
-fn cache_dir() -> PathBuf {
-    util::env_nonempty("KINESIS_EMULATORS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| util::workspace_root().join(".emulators"))
-}
-
 /// A venv with the packages of `requirements`, reinstalled when the file changes.
 fn venv(name: &str, requirements: &Path) -> Result<PathBuf> {
-    let venv = cache_dir().join(name);
+    let venv = crate::emulators::cache_dir().join(name);
     let python = venv.join("bin").join("python");
     let wanted = fs::read_to_string(requirements)
         .map_err(|e| Error::new(format!("cannot read {}: {e}", requirements.display())))?;

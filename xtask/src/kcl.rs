@@ -30,12 +30,6 @@ struct Built {
     classpath: String,
 }
 
-fn cache_dir() -> PathBuf {
-    util::env_nonempty("KINESIS_EMULATORS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| util::workspace_root().join(".emulators"))
-}
-
 fn require_tools() -> Result<()> {
     let mut missing = Vec::new();
     if !util::have_program("java", &["-version"]) {
@@ -61,7 +55,7 @@ fn require_tools() -> Result<()> {
 /// and compiles the Java files under `sources` into `out`; skipped when the inputs are
 /// unchanged since the last build.
 fn build(name: &str, pom: &Path, properties: &[(&str, &str)], sources: &Path) -> Result<Built> {
-    let out = cache_dir().join("kcl-worker").join(name);
+    let out = emulators::cache_dir().join("kcl-worker").join(name);
     let classes = out.join("classes");
     let cp_file = out.join("classpath.txt");
     let stamp_file = out.join(".xtask-stamp");
@@ -90,7 +84,7 @@ fn build(name: &str, pom: &Path, properties: &[(&str, &str)], sources: &Path) ->
         fs::remove_dir_all(&out)?;
     }
     fs::create_dir_all(&classes)?;
-    let repo = cache_dir().join("maven");
+    let repo = emulators::cache_dir().join("maven");
     eprintln!(
         "kcl tier: resolving {name} with Maven into {}",
         repo.display()
@@ -176,27 +170,12 @@ pub(crate) fn harness_env() -> Result<Vec<(String, String)>> {
 /// scenarios with `cargo test -p kcl-fleet`, stops the emulators.
 pub(crate) fn run(cargo_args: &[String]) -> Result<()> {
     let harness = harness_env()?;
-    let cfg = emulators::Config::from_env()?;
-    let running = emulators::up(&cfg, false)?;
-    if running.reused {
-        eprintln!("(reusing emulators started earlier; they stay running)");
-    }
-    let mut guard = emulators::Guard::new(cfg.clone(), running);
-    let mut env: Vec<(String, String)> = cfg
-        .exports()
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect();
-    env.extend(harness);
-    if std::env::var_os("RUST_TEST_THREADS").is_none() {
-        env.push(("RUST_TEST_THREADS".into(), TEST_THREADS.into()));
-    }
-    let mut cmd = util::cargo();
-    cmd.args(["test", "--no-fail-fast", "--all-features", "-p", PACKAGE]);
-    cmd.args(cargo_args);
-    crate::test::clean_env(&mut cmd);
-    cmd.envs(env);
-    let tested = util::run(&mut cmd);
-    let stopped = guard.stop();
-    tested.and(stopped)
+    crate::test::with_external_emulators(TEST_THREADS, harness, |env| {
+        let mut cmd = util::cargo();
+        cmd.args(["test", "--no-fail-fast", "--all-features", "-p", PACKAGE]);
+        cmd.args(cargo_args);
+        crate::test::clean_env(&mut cmd);
+        cmd.envs(env.iter().map(|(k, v)| (k, v)));
+        util::run(&mut cmd)
+    })
 }

@@ -210,6 +210,18 @@ pub(crate) fn run_tiers(opts: &Options) -> Vec<TierResult> {
 }
 
 fn external(opts: &Options) -> Result<()> {
+    with_external_emulators(EXTERNAL_TEST_THREADS, Vec::new(), |env| {
+        run_cargo_test(&["--workspace", "--tests"], opts, env)
+    })
+}
+
+/// Starts (or reuses) kinesis-local + moto, runs `tests` with their variables plus `extra_env`
+/// (and `RUST_TEST_THREADS=threads` unless set), and stops what it started on every path.
+pub(crate) fn with_external_emulators(
+    threads: &str,
+    extra_env: Vec<(String, String)>,
+    tests: impl FnOnce(&[(String, String)]) -> Result<()>,
+) -> Result<()> {
     let cfg = emulators::Config::from_env()?;
     let running = emulators::up(&cfg, false)?;
     if running.reused {
@@ -221,10 +233,11 @@ fn external(opts: &Options) -> Result<()> {
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
         .collect();
+    env.extend(extra_env);
     if std::env::var_os("RUST_TEST_THREADS").is_none() {
-        env.push(("RUST_TEST_THREADS".into(), EXTERNAL_TEST_THREADS.into()));
+        env.push(("RUST_TEST_THREADS".into(), threads.into()));
     }
-    let tested = run_cargo_test(&["--workspace", "--tests"], opts, &env);
+    let tested = tests(&env);
     // Stop explicitly so errors are reported here; the guard's Drop covers panics and early returns.
     let stopped = guard.stop();
     tested.and(stopped)
