@@ -485,6 +485,32 @@ impl Accounting {
         self.duplicates <= self.handovers * CHECKPOINT_EVERY as usize
     }
 
+    /// Asserts what every scenario with hand-overs requires: nothing missing or unexpected,
+    /// redeliveries within the checkpoints, each shard processed in its order.
+    ///
+    /// # Panics
+    ///
+    /// When one of them does not hold.
+    pub fn assert_sound(&self) {
+        assert!(self.missing.is_empty(), "missing {:?}", self.missing);
+        assert!(
+            self.unexpected.is_empty(),
+            "unexpected {:?}",
+            self.unexpected
+        );
+        assert!(
+            self.duplicates_within_checkpoints(),
+            "{} duplicates for {} hand-overs",
+            self.duplicates,
+            self.handovers
+        );
+        assert!(
+            self.shard_order_violations.is_empty(),
+            "{:?}",
+            self.shard_order_violations
+        );
+    }
+
     /// One line for the scenario's report.
     pub fn summary(&self) -> String {
         format!(

@@ -71,18 +71,7 @@ async fn both_at_once(label: &str, java: Kcl, shards: u32) {
         account.summary()
     );
     assert!(still_fair, "the split did not hold in steady state");
-    assert!(account.missing.is_empty(), "missing {:?}", account.missing);
-    assert!(
-        account.duplicates_within_checkpoints(),
-        "{} duplicates for {} hand-overs",
-        account.duplicates,
-        account.handovers
-    );
-    assert!(
-        account.shard_order_violations.is_empty(),
-        "{:?}",
-        account.shard_order_violations
-    );
+    account.assert_sound();
     assert!(
         account.order_violations.is_empty(),
         "{:?}",
@@ -216,18 +205,7 @@ async fn stops_and_crashes_of_either_kind() {
         fleet.take_interval(),
         account.summary()
     );
-    assert!(account.missing.is_empty(), "missing {:?}", account.missing);
-    assert!(
-        account.duplicates_within_checkpoints(),
-        "{} duplicates for {} hand-overs",
-        account.duplicates,
-        account.handovers
-    );
-    assert!(
-        account.shard_order_violations.is_empty(),
-        "{:?}",
-        account.shard_order_violations
-    );
+    account.assert_sound();
     let slack = Duration::from_secs(3);
     // The Java taker runs every take interval and takes released (unowned) leases at once.
     assert!(took["rust stopped"] <= fleet.take_interval() + slack);

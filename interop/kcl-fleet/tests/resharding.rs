@@ -130,18 +130,7 @@ async fn reshard(label: &str, java: Kcl) {
         finished,
         account.summary()
     );
-    assert!(account.missing.is_empty(), "missing {:?}", account.missing);
-    assert!(
-        account.duplicates_within_checkpoints(),
-        "{} duplicates for {} hand-overs",
-        account.duplicates,
-        account.handovers
-    );
-    assert!(
-        account.shard_order_violations.is_empty(),
-        "{:?}",
-        account.shard_order_violations
-    );
+    account.assert_sound();
     assert!(
         account.order_violations.is_empty(),
         "{:?}",
