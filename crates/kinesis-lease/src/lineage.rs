@@ -403,7 +403,7 @@ pub fn parents_finished<'l>(lease: &Lease, leases: impl IntoIterator<Item = &'l 
     })
 }
 
-/// The finished (`SHARD_END`) leases among `candidates` that may be deleted, by the KCL's
+/// The finished (`SHARD_END`) leases of `leases` that may be deleted, by the KCL's
 /// `LeaseCleanupManager` rules: every child shard has a lease, every child has checkpointed
 /// past its start (its checkpoint is neither `TRIM_HORIZON` nor `AT_TIMESTAMP`), and the
 /// lease's own parents' leases are gone. The children are the lease's `childShardIds`, or, when
@@ -422,21 +422,20 @@ pub fn parents_finished<'l>(lease: &Lease, leases: impl IntoIterator<Item = &'l 
 /// );
 /// let none: [ShardInfo; 0] = [];
 /// let leases = [parent.clone(), child.clone()];
-/// assert!(finished_leases_to_delete(&leases, &none, |_| true).is_empty());
+/// assert!(finished_leases_to_delete(&leases, &none).is_empty());
 /// child.checkpoint = "49590338271490256608559692538361571095921575989136588898".parse()?;
 /// let leases = [parent.clone(), child];
-/// assert_eq!(finished_leases_to_delete(&leases, &none, |_| true), vec![&leases[0]]);
+/// assert_eq!(finished_leases_to_delete(&leases, &none), vec![&leases[0]]);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn finished_leases_to_delete<'l, S: ShardLineage>(
     leases: &'l [Lease],
     shards: &[S],
-    candidate: impl Fn(&Lease) -> bool,
 ) -> Vec<&'l Lease> {
     let by_id = by_shard(leases);
     leases
         .iter()
-        .filter(|l| l.checkpoint.is_shard_end() && candidate(l))
+        .filter(|l| l.checkpoint.is_shard_end())
         .filter(|l| {
             let parents_gone = l.parent_shard_ids.iter().all(|p| !by_id.contains_key(p));
             let children: Vec<&ShardId> = if l.child_shard_ids.is_empty() {

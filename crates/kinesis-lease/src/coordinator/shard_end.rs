@@ -62,7 +62,7 @@ impl Shared {
     pub(super) async fn clean_up(&self, leases: &[Lease]) {
         let candidates: Vec<Lease> = {
             let st = self.state();
-            lineage::finished_leases_to_delete(leases, &st.shards, |_| true)
+            lineage::finished_leases_to_delete(leases, &st.shards)
                 .into_iter()
                 .cloned()
                 .collect()
