@@ -176,6 +176,6 @@ pub(crate) fn run(cargo_args: &[String]) -> Result<()> {
         cmd.args(cargo_args);
         crate::test::clean_env(&mut cmd);
         cmd.envs(env.iter().map(|(k, v)| (k, v)));
-        util::run(&mut cmd)
+        crate::test_report::run(&mut cmd)
     })
 }

@@ -11,6 +11,7 @@ mod interop;
 mod kcl;
 mod localstack;
 mod test;
+mod test_report;
 mod util;
 
 use std::process::ExitCode;

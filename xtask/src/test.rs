@@ -15,7 +15,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::util::{self, Error, Result};
-use crate::{emulators, interop, kcl};
+use crate::{emulators, interop, kcl, test_report};
 
 const USAGE: &str = "\
 usage: cargo xtask test [--tier unit|embedded|external|interop|kcl|all] [-- <cargo test args>]
@@ -140,7 +140,7 @@ pub(crate) struct TierResult {
 }
 
 impl TierResult {
-    /// A one-line summary for the tier.
+    /// A summary for the tier: one line, then (on failure) the failing tests and their messages.
     pub(crate) fn line(&self) -> String {
         format!(
             "{:<44} {:<7} {:>8}{}",
@@ -153,7 +153,7 @@ impl TierResult {
             util::secs(self.elapsed),
             self.failure
                 .as_deref()
-                .map(|f| format!("  ({})", f.lines().next().unwrap_or_default()))
+                .map(|f| format!("  ({f})"))
                 .unwrap_or_default()
         )
     }
@@ -268,7 +268,7 @@ fn run_cargo_test(base: &[&str], opts: &Options, env: &[(String, String)]) -> Re
     cmd.args(&opts.cargo_args);
     clean_env(&mut cmd);
     cmd.envs(env.iter().map(|(k, v)| (k, v)));
-    util::run(&mut cmd)
+    test_report::run(&mut cmd)
 }
 
 /// Whether cargo arguments (before a `--`) pick packages with `-p` / `--package`.
