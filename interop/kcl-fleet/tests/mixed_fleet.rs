@@ -206,9 +206,15 @@ async fn stops_and_crashes_of_either_kind() {
         account.summary()
     );
     account.assert_sound();
-    let slack = Duration::from_secs(3);
+    // The KCL's taker runs with a fixed delay after its previous run (which scans the table),
+    // and our watcher scans every 200 ms: a few seconds past the interval on a loaded machine.
+    let slack = Duration::from_secs(5);
     // The Java taker runs every take interval and takes released (unowned) leases at once.
-    assert!(took["rust stopped"] <= fleet.take_interval() + slack);
+    assert!(
+        took["rust stopped"] <= fleet.take_interval() + slack,
+        "rust stopped: {:?}",
+        took["rust stopped"]
+    );
     // Expired leases: failover time, then the taker's next run.
     for case in ["java stopped", "rust killed", "java killed"] {
         assert!(
