@@ -9,9 +9,7 @@
 use std::collections::HashMap;
 
 use arbitrary::Arbitrary;
-use kinesis_client::sdk::dynamodb::types::AttributeValue;
-use kinesis_client::sdk::smithy_types::Blob;
-use kinesis_kcl_compat::lease::{LeaseKey, ParsedRow, attr};
+use kinesis_kcl_compat::lease::{AttributeValue, LeaseKey, ParsedRow, attr};
 use libfuzzer_sys::fuzz_target;
 
 /// Strings biased towards what lease attributes hold, so the fuzzer gets past the first checks.
@@ -103,10 +101,10 @@ impl Value {
         match self {
             Value::S(t) => AttributeValue::S(t.render()),
             Value::N(n) => AttributeValue::N(n.render()),
-            Value::B(b) => AttributeValue::B(Blob::new(b.clone())),
+            Value::B(b) => AttributeValue::B(b.clone()),
             Value::Ss(v) => AttributeValue::Ss(v.iter().map(Text::render).collect()),
             Value::Ns(v) => AttributeValue::Ns(v.iter().map(Number::render).collect()),
-            Value::Bs(v) => AttributeValue::Bs(v.iter().cloned().map(Blob::new).collect()),
+            Value::Bs(v) => AttributeValue::Bs(v.clone()),
             Value::Bool(b) => AttributeValue::Bool(*b),
             Value::Null => AttributeValue::Null(true),
             Value::L(v) => AttributeValue::L(v.iter().map(Value::render).collect()),

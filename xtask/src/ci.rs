@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use crate::util::{self, Error, Result};
-use crate::{fuzz, test};
+use crate::{features, fuzz, test};
 
 const USAGE: &str = "\
 usage: cargo xtask ci [--tier ...] [-- <cargo test args>]
@@ -12,6 +12,7 @@ Runs, in order (a failing step does not stop the later ones):
   cargo fmt --all -- --check
   cargo clippy --workspace --all-targets --all-features -- -D warnings
   cargo doc --workspace --no-deps --all-features (RUSTDOCFLAGS=\"-D warnings\")
+  cargo xtask features                        (every feature combination of every crate builds)
   cargo xtask test [--tier ...] [-- ...]     (default: all tiers)
   cargo xtask fuzz --seconds 20               (every fuzz target; skipped when --tier is given)
 ";
@@ -65,6 +66,7 @@ pub(crate) fn main(args: &[String]) -> Result<()> {
                 .env("RUSTDOCFLAGS", "-D warnings"),
         )
     });
+    step("feature combinations", &mut features::run);
     let tiers = test::run_tiers(&opts);
     let tier_given = args
         .iter()

@@ -6,6 +6,7 @@
 mod bench;
 mod ci;
 mod emulators;
+mod features;
 mod fuzz;
 mod interop;
 mod kcl;
@@ -22,6 +23,7 @@ usage: cargo xtask <command> [args]
 commands:
   ci                        fmt --check, clippy -D warnings, doc -D warnings, then all test tiers
   test [--tier T] [-- ...]  test tiers: unit | embedded | external | interop | kcl | all (default all)
+  features                  cargo check of every feature combination of every crate
   fuzz [--seconds N] [T..]  run the cargo-fuzz targets for N seconds each (default 60)
   bench consumer|producer   run a benchmark once (release) and write docs/benchmarks.md
   emulators up|down|status  kinesis-local + moto + CloudWatch CBOR shim on 127.0.0.1 (no Docker)
@@ -45,6 +47,7 @@ fn main() -> ExitCode {
         "bench" => bench::main(rest),
         "ci" => ci::main(rest),
         "test" => test::main(rest),
+        "features" => features::run(),
         "fuzz" => fuzz::main(rest),
         "emulators" => emulators::main(rest),
         "localstack" => localstack::main(rest),

@@ -3,7 +3,9 @@
 use std::error::Error as StdError;
 use std::fmt;
 
+#[cfg(feature = "sdk")]
 use aws_sdk_kinesis::error::ProvideErrorMetadata;
+#[cfg(feature = "sdk")]
 use aws_smithy_runtime_api::client::result::SdkError;
 
 use crate::types::record::PutRecordsOutput;
@@ -139,6 +141,7 @@ impl Error {
         Self::new(ErrorKind::Configuration, RetryClass::Fatal, message.into())
     }
 
+    #[cfg(feature = "sdk")]
     pub(crate) fn malformed_response(message: impl Into<String>) -> Self {
         Self::new(
             ErrorKind::MalformedResponse,
@@ -147,10 +150,12 @@ impl Error {
         )
     }
 
+    #[cfg(feature = "sdk")]
     pub(crate) fn wait_timeout(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::WaitTimeout, RetryClass::Fatal, message.into())
     }
 
+    #[cfg(feature = "sdk")]
     pub(crate) fn attempt_timeout(operation: &'static str, after: std::time::Duration) -> Self {
         Self::new(
             ErrorKind::Transient,
@@ -160,6 +165,7 @@ impl Error {
         .with_operation(operation)
     }
 
+    #[cfg(feature = "sdk")]
     pub(crate) fn partial_failure(operation: &'static str, output: PutRecordsOutput) -> Self {
         let failed: Vec<&str> = output.failed().map(|(_, code, _)| code).collect();
         let class = classify_entry_codes(failed.iter().copied());
@@ -207,6 +213,7 @@ impl Error {
         e
     }
 
+    #[cfg(feature = "sdk")]
     /// Maps an SDK error of the operation `operation`: the one place SDK errors are classified.
     pub fn from_sdk<E, R>(operation: &'static str, err: SdkError<E, R>) -> Self
     where
@@ -276,12 +283,14 @@ impl Error {
     }
 
     #[must_use]
+    #[cfg(feature = "sdk")]
     pub(crate) fn with_source(mut self, source: BoxError) -> Self {
         self.source = Some(source);
         self
     }
 
     #[must_use]
+    #[cfg(feature = "sdk")]
     pub(crate) fn with_operation(mut self, operation: &'static str) -> Self {
         self.operation = Some(operation);
         self
@@ -358,11 +367,13 @@ impl Error {
         self.put_records.map(|b| *b)
     }
 
+    #[cfg(feature = "sdk")]
     pub(crate) fn retry_class(&self) -> RetryClass {
         self.class
     }
 }
 
+#[cfg(feature = "sdk")]
 /// The raw response types the SDK pairs with its errors: an HTTP response, or an event-stream
 /// message (which has no status of its own).
 pub trait RawResponse {
@@ -370,12 +381,14 @@ pub trait RawResponse {
     fn http_status(&self) -> Option<u16>;
 }
 
+#[cfg(feature = "sdk")]
 impl RawResponse for aws_smithy_runtime_api::http::Response {
     fn http_status(&self) -> Option<u16> {
         Some(self.status().as_u16())
     }
 }
 
+#[cfg(feature = "sdk")]
 impl RawResponse for aws_smithy_types::event_stream::RawMessage {
     fn http_status(&self) -> Option<u16> {
         None
@@ -419,6 +432,7 @@ fn classify_code(code: &str, http_status: Option<u16>) -> (ErrorKind, RetryClass
     }
 }
 
+#[cfg(feature = "sdk")]
 /// The retry class of a set of failed `PutRecords` entry codes: throttling if any entry was
 /// throttled, transient if any had a passing failure, fatal only if all are fatal.
 pub(crate) fn classify_entry_codes<'a>(codes: impl Iterator<Item = &'a str>) -> RetryClass {
@@ -433,6 +447,7 @@ pub(crate) fn classify_entry_codes<'a>(codes: impl Iterator<Item = &'a str>) -> 
     class
 }
 
+#[cfg(feature = "sdk")]
 /// Whether one `PutRecords` entry failure is worth sending again.
 pub(crate) fn entry_code_is_retryable(code: &str) -> bool {
     classify_code(code, None).1 != RetryClass::Fatal

@@ -47,32 +47,54 @@
 //!
 //! # Feature flags
 //!
+//! - `sdk` (default): the AWS SDK clients, the operation stack, [`Client`], [`AdminClient`] and
+//!   [`ClientConfig`]. Without it the crate holds only the identifiers, records and [`Error`],
+//!   and builds in seconds without the AWS SDK; `kinesis-kcl-compat` depends on it that way.
 //! - `cloudwatch`: `ClientConfig::cloudwatch_sdk` and `ClientConfig::cloudwatch_stack`, used by
 //!   `kinesis-metrics`.
 
+#[cfg(feature = "sdk")]
 mod admin;
+#[cfg(feature = "sdk")]
 pub mod api;
+#[cfg(feature = "sdk")]
 mod config;
 mod error;
+#[cfg(feature = "sdk")]
 pub mod layer;
+#[cfg(feature = "sdk")]
 mod operation;
+#[cfg(feature = "sdk")]
 mod service;
+#[cfg(feature = "sdk")]
 mod stack;
 mod types;
 
+#[cfg(feature = "sdk")]
 pub use admin::{
     AdminClient, ConsumerStatus, Limits, ListStreamConsumersStream, ListStreamsStream,
     ListedStream, StreamConsumer,
 };
+#[cfg(feature = "sdk")]
 pub use api::client::{Client, ListShardsStream};
+#[cfg(feature = "sdk")]
 pub use api::data::{GetRecordsOutput, ShardFilter, StreamMode, StreamStatus, StreamSummary};
+#[cfg(feature = "sdk")]
 pub use api::position::{ShardIterator, StartingPosition};
+#[cfg(feature = "sdk")]
 pub use api::subscribe::{SubscribeToShardEvent, SubscribeToShardStream};
+#[cfg(feature = "sdk")]
 pub use config::{ClientConfig, ClientConfigBuilder, PutLimits, WaitConfig};
-pub use error::{BoxError, DisplayErrorChain, Error, ErrorKind, RawResponse};
+#[cfg(feature = "sdk")]
+pub use error::RawResponse;
+pub use error::{BoxError, DisplayErrorChain, Error, ErrorKind};
+#[cfg(feature = "sdk")]
 pub use layer::RetryConfig;
+#[cfg(feature = "sdk")]
 pub use operation::{BoxFuture, Operation};
+#[cfg(feature = "sdk")]
 pub use service::AwsService;
+#[cfg(feature = "sdk")]
 pub use stack::Stack;
 pub use types::record::{
     PartitionKey, PutRecordsEntry, PutRecordsOutput, PutRecordsResultEntry, Record, RecordPosition,
@@ -80,6 +102,7 @@ pub use types::record::{
 pub use types::shard::{ChildShard, HashKey, HashKeyRange, SequenceNumber, Shard, ShardId};
 pub use types::stream::{ConsumerArn, StreamArn, StreamId, StreamName};
 
+#[cfg(feature = "sdk")]
 /// The AWS SDK crates this one is built on, for the workspace's other crates (lease rows are
 /// DynamoDB items, metrics are CloudWatch data), so that every crate uses the same versions.
 pub mod sdk {

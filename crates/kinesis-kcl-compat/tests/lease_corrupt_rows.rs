@@ -3,10 +3,9 @@
 
 use std::collections::HashMap;
 
-use kinesis_client::sdk::dynamodb::types::AttributeValue;
-use kinesis_client::sdk::smithy_types::Blob;
 use kinesis_kcl_compat::lease::{
-    AttributeType, EntityType, Item, LeaseKey, ParsedRow, PendingCheckpointState, Problem, attr,
+    AttributeType, AttributeValue, EntityType, Item, LeaseKey, ParsedRow, PendingCheckpointState,
+    Problem, attr,
 };
 use kinesis_kcl_compat::sequence::{Checkpoint, ExtendedSequenceNumber};
 
@@ -574,7 +573,7 @@ fn what_the_kcl_tolerates_is_tolerated() {
         lease.pending_checkpoint_state,
         Some(PendingCheckpointState::KclNumber(3))
     );
-    let bytes = AttributeValue::B(Blob::new(b"state".to_vec()));
+    let bytes = AttributeValue::B(b"state".to_vec());
     let lease = ParsedRow::from_item(with(&[(attr::PENDING_CHECKPOINT_STATE, Some(bytes))]))
         .unwrap()
         .into_lease()

@@ -5,9 +5,11 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use kinesis_client::sdk::dynamodb::types::AttributeValue;
-use kinesis_client::sdk::smithy_types::{Blob, base64};
-use kinesis_kcl_compat::lease::{Item, Lease, LeaseKey, ParsedRow, PendingCheckpointState, attr};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use kinesis_kcl_compat::lease::{
+    AttributeValue, Item, Lease, LeaseKey, ParsedRow, PendingCheckpointState, attr,
+};
 use serde_json::Value;
 
 fn vectors() -> Vec<Value> {
@@ -19,14 +21,14 @@ fn vectors() -> Vec<Value> {
     serde_json::from_str(&text).expect("valid JSON")
 }
 
-/// DynamoDB JSON (`{"S": ..}`, `{"N": ..}`, `{"B": base64}`, `{"SS": [..]}`) to an SDK value.
+/// DynamoDB JSON (`{"S": ..}`, `{"N": ..}`, `{"B": base64}`, `{"SS": [..]}`) to an attribute value.
 fn attribute(json: &Value) -> AttributeValue {
     let (kind, value) = json.as_object().unwrap().iter().next().unwrap();
     let text = |v: &Value| v.as_str().unwrap().to_owned();
     match kind.as_str() {
         "S" => AttributeValue::S(text(value)),
         "N" => AttributeValue::N(text(value)),
-        "B" => AttributeValue::B(Blob::new(base64::decode(text(value)).unwrap())),
+        "B" => AttributeValue::B(BASE64.decode(text(value)).unwrap()),
         "SS" => AttributeValue::Ss(value.as_array().unwrap().iter().map(text).collect()),
         other => panic!("unexpected type {other}"),
     }
@@ -122,7 +124,7 @@ fn agrees_with_kcl(name: &str, lease: &Lease, kcl: &Value) {
             .pending_checkpoint_state
             .as_ref()
             .and_then(|s| s.bytes())
-            .map(base64::encode),
+            .map(|b| BASE64.encode(b)),
         kcl["pendingCheckpointState"].as_str().map(str::to_owned),
         "{name}"
     );

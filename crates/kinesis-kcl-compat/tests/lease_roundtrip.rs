@@ -3,12 +3,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use kinesis_client::sdk::dynamodb::types::AttributeValue;
-use kinesis_client::sdk::smithy_types::Blob;
 use kinesis_client::{HashKey, HashKeyRange, SequenceNumber, ShardId, StreamName};
 use kinesis_kcl_compat::lease::{
-    Lease, LeaseKey, MultiStreamIdentifier, MultiStreamLeaseKey, ParsedRow, PendingCheckpointState,
-    ThroughputKbps, attr,
+    AttributeValue, Lease, LeaseKey, MultiStreamIdentifier, MultiStreamLeaseKey, ParsedRow,
+    PendingCheckpointState, ThroughputKbps, attr,
 };
 use kinesis_kcl_compat::sequence::{Checkpoint, ExtendedSequenceNumber, Sentinel};
 use proptest::collection::{btree_map, btree_set, vec};
@@ -69,11 +67,10 @@ fn attribute_value() -> impl Strategy<Value = AttributeValue> {
     let leaf = prop_oneof![
         any::<String>().prop_map(AttributeValue::S),
         number_text().prop_map(AttributeValue::N),
-        vec(any::<u8>(), 0..16).prop_map(|b| AttributeValue::B(Blob::new(b))),
+        vec(any::<u8>(), 0..16).prop_map(AttributeValue::B),
         btree_set(any::<String>(), 1..4).prop_map(|s| AttributeValue::Ss(s.into_iter().collect())),
         btree_set(number_text(), 1..4).prop_map(|s| AttributeValue::Ns(s.into_iter().collect())),
-        vec(vec(any::<u8>(), 0..8), 1..3)
-            .prop_map(|bs| AttributeValue::Bs(bs.into_iter().map(Blob::new).collect())),
+        vec(vec(any::<u8>(), 0..8), 1..3).prop_map(AttributeValue::Bs),
         any::<bool>().prop_map(AttributeValue::Bool),
         Just(AttributeValue::Null(true)),
     ];

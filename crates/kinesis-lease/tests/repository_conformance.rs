@@ -9,8 +9,8 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
-use kinesis_client::sdk::dynamodb::types::AttributeValue;
 use kinesis_client::{ClientConfig, HashKeyRange, ShardId};
+use kinesis_kcl_compat::lease::AttributeValue;
 use kinesis_kcl_compat::lease::{Item, Lease, LeaseKey, PendingCheckpointState, attr};
 use kinesis_kcl_compat::sequence::{Checkpoint, ExtendedSequenceNumber};
 use kinesis_lease::repository::{DynamoDbLeaseRepository, InMemoryLeaseRepository, TableOptions};
@@ -84,7 +84,7 @@ impl Fixture {
             Raw::DynamoDb { sdk, table } => {
                 sdk.put_item()
                     .table_name(table)
-                    .set_item(Some(item))
+                    .set_item(Some(kinesis_kcl_compat::lease::dynamodb::item_to_sdk(item)))
                     .send()
                     .await
                     .unwrap();

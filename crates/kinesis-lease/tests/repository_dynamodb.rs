@@ -208,9 +208,10 @@ async fn lists_every_page_of_a_large_table() {
     let padding = "x".repeat(100_000);
     for i in 0..14 {
         let mut lease = Lease::new(key(i), Checkpoint::TRIM_HORIZON);
-        lease
-            .extra
-            .insert("padding".to_owned(), AttributeValue::S(padding.clone()));
+        lease.extra.insert(
+            "padding".to_owned(),
+            kinesis_kcl_compat::lease::AttributeValue::S(padding.clone()),
+        );
         repo.create_lease(&lease).await.unwrap();
     }
     let first_page = env

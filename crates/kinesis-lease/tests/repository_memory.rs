@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use kinesis_client::sdk::dynamodb::types::AttributeValue;
+use kinesis_kcl_compat::lease::AttributeValue;
 use kinesis_kcl_compat::lease::{Lease, LeaseKey, attr};
 use kinesis_kcl_compat::sequence::Checkpoint;
 use kinesis_lease::repository::{InMemoryLeaseRepository, RepositoryMethod};

@@ -6,9 +6,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use kinesis_client::ClientConfig;
-use kinesis_kcl_compat::lease::Lease;
+use kinesis_kcl_compat::lease::dynamodb::item_from_sdk;
+use kinesis_kcl_compat::lease::{AttributeType, Item, Lease};
 use kinesis_lease::{DynamoDbLeaseRepository, LeaseRepository};
 use tokio::task::JoinHandle;
 
@@ -137,23 +137,6 @@ pub fn all_open_owned_by(leases: &[Lease], owners: &[&str]) -> bool {
             })
 }
 
-/// One attribute of a raw row: its DynamoDB type (`S`, `N`, `SS`, `BOOL`, ...).
-pub fn attribute_type(value: &AttributeValue) -> &'static str {
-    match value {
-        AttributeValue::S(_) => "S",
-        AttributeValue::N(_) => "N",
-        AttributeValue::B(_) => "B",
-        AttributeValue::Ss(_) => "SS",
-        AttributeValue::Ns(_) => "NS",
-        AttributeValue::Bs(_) => "BS",
-        AttributeValue::Bool(_) => "BOOL",
-        AttributeValue::Null(_) => "NULL",
-        AttributeValue::L(_) => "L",
-        AttributeValue::M(_) => "M",
-        _ => "?",
-    }
-}
-
 /// A raw row reduced to its shape: attribute name → DynamoDB type.
 pub type RowShape = BTreeMap<String, &'static str>;
 
@@ -162,10 +145,7 @@ pub type RowShape = BTreeMap<String, &'static str>;
 /// # Panics
 ///
 /// When the scan fails.
-pub async fn raw_rows(
-    config: &ClientConfig,
-    table: &str,
-) -> Vec<std::collections::HashMap<String, AttributeValue>> {
+pub async fn raw_rows(config: &ClientConfig, table: &str) -> Vec<Item> {
     let sdk = config.dynamodb_sdk();
     let mut rows = Vec::new();
     let mut start = None;
@@ -178,7 +158,12 @@ pub async fn raw_rows(
             .send()
             .await
             .unwrap_or_else(|e| panic!("scan of the lease table {table} failed: {e:?}"));
-        rows.extend(page.items.unwrap_or_default());
+        rows.extend(
+            page.items
+                .unwrap_or_default()
+                .into_iter()
+                .map(item_from_sdk),
+        );
         match page.last_evaluated_key {
             Some(key) if !key.is_empty() => start = Some(key),
             _ => break,
@@ -188,9 +173,9 @@ pub async fn raw_rows(
 }
 
 /// The shape of a row.
-pub fn shape(row: &std::collections::HashMap<String, AttributeValue>) -> RowShape {
+pub fn shape(row: &Item) -> RowShape {
     row.iter()
-        .map(|(k, v)| (k.clone(), attribute_type(v)))
+        .map(|(k, v)| (k.clone(), AttributeType::of(v).as_str()))
         .collect()
 }
 

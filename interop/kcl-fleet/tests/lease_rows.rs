@@ -7,7 +7,6 @@ mod support;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use kcl_fleet::fleet::Fleet;
 use kcl_fleet::leases::{self, RowShape};
 use kcl_fleet::process::{Kcl, Kind};
@@ -21,7 +20,11 @@ async fn shapes_by_state(fleet: &Fleet, table: &str) -> BTreeMap<&'static str, V
     for row in &rows {
         let state = if !row.contains_key("checkpoint") {
             "other"
-        } else if row.get("checkpoint") == Some(&AttributeValue::S("SHARD_END".into())) {
+        } else if row.get("checkpoint")
+            == Some(&kinesis_kcl_compat::lease::AttributeValue::S(
+                "SHARD_END".into(),
+            ))
+        {
             "finished"
         } else if row.contains_key("parentShardId") {
             "child"

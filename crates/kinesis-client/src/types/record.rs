@@ -133,6 +133,7 @@ impl PutRecordsEntry {
         self.data.len() + self.partition_key.byte_len()
     }
 
+    #[cfg(feature = "sdk")]
     pub(crate) fn to_sdk(&self) -> aws_sdk_kinesis::types::PutRecordsRequestEntry {
         aws_sdk_kinesis::types::PutRecordsRequestEntry::builder()
             .data(aws_smithy_types::Blob::new(self.data.to_vec()))
@@ -200,6 +201,7 @@ pub struct PutRecordsOutput {
 }
 
 impl PutRecordsOutput {
+    #[cfg(feature = "sdk")]
     pub(crate) fn new(entries: Vec<PutRecordsResultEntry>) -> Self {
         Self { entries }
     }
@@ -297,6 +299,7 @@ impl Record {
         self.data
     }
 
+    #[cfg(feature = "sdk")]
     pub(crate) fn from_sdk(r: aws_sdk_kinesis::types::Record) -> Result<Self, Error> {
         let sequence_number = SequenceNumber::from_service(r.sequence_number())?;
         let approximate_arrival_timestamp = r

@@ -45,6 +45,7 @@ impl ShardId {
     }
 
     /// Wraps an id that came from the service, which is trusted to be well formed.
+    #[cfg(feature = "sdk")]
     pub(crate) fn from_service(id: impl Into<String>) -> Self {
         Self(id.into().into())
     }
@@ -212,6 +213,7 @@ impl HashKeyRange {
         ))
     }
 
+    #[cfg(feature = "sdk")]
     pub(crate) fn from_sdk(r: &aws_sdk_kinesis::types::HashKeyRange) -> Result<Self, Error> {
         let start: HashKey = r.starting_hash_key().parse()?;
         let end: HashKey = r.ending_hash_key().parse()?;
@@ -266,6 +268,7 @@ impl SequenceNumber {
     }
 
     /// Wraps a sequence number that came from the service; malformed ones are rejected.
+    #[cfg(feature = "sdk")]
     pub(crate) fn from_service(s: &str) -> Result<Self, Error> {
         Self::new(s).map_err(|e| Error::malformed_response(e.message().to_owned()))
     }
@@ -358,6 +361,7 @@ impl Shard {
         self.ending_sequence_number.is_none()
     }
 
+    #[cfg(feature = "sdk")]
     pub(crate) fn from_sdk(s: &aws_sdk_kinesis::types::Shard) -> Result<Self, Error> {
         let range = s
             .hash_key_range()
@@ -401,6 +405,7 @@ impl ChildShard {
         self.hash_key_range
     }
 
+    #[cfg(feature = "sdk")]
     pub(crate) fn from_sdk(c: &aws_sdk_kinesis::types::ChildShard) -> Result<Self, Error> {
         let range = c
             .hash_key_range()

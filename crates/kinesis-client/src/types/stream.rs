@@ -226,6 +226,7 @@ impl StreamId {
     }
 
     /// The `(StreamName, StreamARN)` request parameters: exactly one of them is set.
+    #[cfg(feature = "sdk")]
     pub(crate) fn params(&self) -> (Option<String>, Option<String>) {
         match self {
             StreamId::Name(n) => (Some(n.as_str().to_owned()), None),

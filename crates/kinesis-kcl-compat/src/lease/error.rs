@@ -2,13 +2,12 @@
 
 use std::fmt;
 
-use kinesis_client::sdk::dynamodb::types::AttributeValue;
+use super::AttributeValue;
 
 /// The type of a DynamoDB attribute value, as DynamoDB names it (`S`, `N`, `SS`, ...).
 ///
 /// ```
-/// use kinesis_kcl_compat::lease::AttributeType;
-/// use kinesis_client::sdk::dynamodb::types::AttributeValue;
+/// use kinesis_kcl_compat::lease::{AttributeType, AttributeValue};
 ///
 /// assert_eq!(AttributeType::of(&AttributeValue::N("1".into())), AttributeType::N);
 /// assert_eq!(AttributeType::Ss.to_string(), "SS");
@@ -36,8 +35,6 @@ pub enum AttributeType {
     Bool,
     /// Null.
     Null,
-    /// A type this SDK version does not know.
-    Unknown,
 }
 
 impl AttributeType {
@@ -54,7 +51,6 @@ impl AttributeType {
             AttributeValue::L(_) => AttributeType::L,
             AttributeValue::Bool(_) => AttributeType::Bool,
             AttributeValue::Null(_) => AttributeType::Null,
-            _ => AttributeType::Unknown,
         }
     }
 
@@ -71,7 +67,6 @@ impl AttributeType {
             AttributeType::L => "L",
             AttributeType::Bool => "BOOL",
             AttributeType::Null => "NULL",
-            AttributeType::Unknown => "unknown",
         }
     }
 }
@@ -153,8 +148,7 @@ impl fmt::Display for Problem {
 ///
 /// ```
 /// use std::collections::HashMap;
-/// use kinesis_client::sdk::dynamodb::types::AttributeValue;
-/// use kinesis_kcl_compat::lease::{attr, ParsedRow, Problem};
+/// use kinesis_kcl_compat::lease::{attr, AttributeValue, ParsedRow, Problem};
 ///
 /// let item = HashMap::from([
 ///     (attr::LEASE_KEY.to_owned(), AttributeValue::S("shardId-000000000001".into())),

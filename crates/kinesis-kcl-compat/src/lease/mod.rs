@@ -1,7 +1,7 @@
 //! The KCL 2.x / 3.x lease row: one DynamoDB item per shard, shared with Java KCL workers.
 //!
-//! [`Lease`] holds every attribute the KCL writes (names in [`attr`], table shape in [`table`]),
-//! and converts to and from a DynamoDB item ([`Item`]):
+//! [`Lease`] holds every attribute the KCL writes (names in [`attr`]; the table's shape is in
+//! `table` with the `dynamodb` feature), and converts to and from a DynamoDB item ([`Item`]):
 //!
 //! - [`ParsedRow::from_item`] reads an item. Rows that are not leases (KCL 3.5 keeps worker
 //!   metrics, the leader lock and migration state in the same table, marked by `entityType`)
@@ -51,23 +51,27 @@
 mod error;
 mod key;
 mod number;
+mod value;
 
 pub mod attr;
+#[cfg(feature = "dynamodb")]
+pub mod dynamodb;
+#[cfg(feature = "dynamodb")]
 pub mod table;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 
-use kinesis_client::sdk::dynamodb::types::AttributeValue;
-use kinesis_client::sdk::smithy_types::Blob;
 use kinesis_client::{HashKey, HashKeyRange, ShardId};
 
 use crate::sequence::Checkpoint;
 
 pub use error::{AttributeType, LeaseRowError, Problem};
 pub use key::{LeaseKey, MultiStreamIdentifier, MultiStreamLeaseKey};
+pub use value::AttributeValue;
 
-/// A DynamoDB item: attribute name to value, as the SDK's `GetItem`, `Scan` and `PutItem` use.
+/// A DynamoDB item: attribute name to value, as `GetItem`, `Scan` and `PutItem` carry it
+/// ([`dynamodb`] converts it to and from the AWS SDK's form with the `dynamodb` feature).
 pub type Item = HashMap<String, AttributeValue>;
 
 /// What a row of the lease table is (`leases/EntityType.java`, KCL 3.5), from its `entityType`
@@ -346,10 +350,7 @@ impl Lease {
         }
         match &self.pending_checkpoint_state {
             Some(PendingCheckpointState::Bytes(b)) => {
-                put(
-                    attr::PENDING_CHECKPOINT_STATE,
-                    AttributeValue::B(Blob::new(b.clone())),
-                );
+                put(attr::PENDING_CHECKPOINT_STATE, AttributeValue::B(b.clone()));
             }
             Some(PendingCheckpointState::KclNumber(v)) => {
                 put(attr::PENDING_CHECKPOINT_STATE, n(*v))
@@ -397,8 +398,7 @@ impl Lease {
 ///
 /// ```
 /// use std::collections::HashMap;
-/// use kinesis_client::sdk::dynamodb::types::AttributeValue;
-/// use kinesis_kcl_compat::lease::{attr, EntityType, ParsedRow};
+/// use kinesis_kcl_compat::lease::{attr, AttributeValue, EntityType, ParsedRow};
 ///
 /// // A KCL 3.5 worker-metrics row in the lease table.
 /// let item = HashMap::from([
@@ -486,7 +486,7 @@ impl ParsedRow {
         let pending_checkpoint_state = match reader.take(&mut item, attr::PENDING_CHECKPOINT_STATE)
         {
             None => None,
-            Some(AttributeValue::B(b)) => Some(PendingCheckpointState::Bytes(b.into_inner())),
+            Some(AttributeValue::B(b)) => Some(PendingCheckpointState::Bytes(b)),
             Some(AttributeValue::N(v)) => Some(PendingCheckpointState::KclNumber(
                 reader.u64_value(attr::PENDING_CHECKPOINT_STATE, &v)?,
             )),

@@ -39,6 +39,7 @@ use kinesis_client::sdk::dynamodb::types::{
     ProvisionedThroughput, ReturnValue, TableStatus,
 };
 use kinesis_client::{BoxFuture as OpFuture, ClientConfig, Error, Operation, Stack};
+use kinesis_kcl_compat::lease::dynamodb::{item_from_sdk, item_to_sdk};
 use kinesis_kcl_compat::lease::{Item, Lease, LeaseKey, ParsedRow, attr, table};
 use tokio::time::Instant;
 
@@ -627,7 +628,7 @@ impl Operation for GetItem {
             .send();
         Box::pin(async move {
             let out = call.await.map_err(|e| Error::from_sdk(Self::NAME, e))?;
-            Ok(out.item.filter(|i| !i.is_empty()))
+            Ok(out.item.filter(|i| !i.is_empty()).map(item_from_sdk))
         })
     }
 }
@@ -639,7 +640,7 @@ struct PutItem {
     item: Item,
     condition: String,
     names: HashMap<String, String>,
-    values: HashMap<String, AttributeValue>,
+    values: Item,
 }
 
 impl Operation for PutItem {
@@ -651,10 +652,10 @@ impl Operation for PutItem {
         let call = sdk
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(self.item.clone()))
+            .set_item(Some(item_to_sdk(self.item.clone())))
             .condition_expression(&self.condition)
             .set_expression_attribute_names(non_empty(self.names.clone()))
-            .set_expression_attribute_values(non_empty(self.values.clone()))
+            .set_expression_attribute_values(non_empty(item_to_sdk(self.values.clone())))
             .send();
         Box::pin(async move {
             call.await
@@ -672,7 +673,7 @@ struct UpdateItem {
     update_expression: String,
     condition: String,
     names: HashMap<String, String>,
-    values: HashMap<String, AttributeValue>,
+    values: Item,
 }
 
 impl Operation for UpdateItem {
@@ -688,12 +689,12 @@ impl Operation for UpdateItem {
             .update_expression(&self.update_expression)
             .condition_expression(&self.condition)
             .set_expression_attribute_names(non_empty(self.names.clone()))
-            .set_expression_attribute_values(non_empty(self.values.clone()))
+            .set_expression_attribute_values(non_empty(item_to_sdk(self.values.clone())))
             .return_values(ReturnValue::AllNew)
             .send();
         Box::pin(async move {
             let out = call.await.map_err(|e| Error::from_sdk(Self::NAME, e))?;
-            Ok(out.attributes)
+            Ok(out.attributes.map(item_from_sdk))
         })
     }
 }
@@ -705,7 +706,7 @@ struct DeleteItem {
     key: String,
     condition: String,
     names: HashMap<String, String>,
-    values: HashMap<String, AttributeValue>,
+    values: Item,
 }
 
 impl Operation for DeleteItem {
@@ -720,7 +721,7 @@ impl Operation for DeleteItem {
             .set_key(Some(key_item(&self.key)))
             .condition_expression(&self.condition)
             .set_expression_attribute_names(non_empty(self.names.clone()))
-            .set_expression_attribute_values(non_empty(self.values.clone()))
+            .set_expression_attribute_values(non_empty(item_to_sdk(self.values.clone())))
             .send();
         Box::pin(async move {
             call.await
@@ -751,7 +752,11 @@ impl Operation for Scan {
             .send();
         Box::pin(async move {
             let out = call.await.map_err(|e| Error::from_sdk(Self::NAME, e))?;
-            Ok((out.items.unwrap_or_default(), out.last_evaluated_key))
+            let items = out.items.unwrap_or_default();
+            Ok((
+                items.into_iter().map(item_from_sdk).collect(),
+                out.last_evaluated_key,
+            ))
         })
     }
 }

@@ -15,8 +15,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use kinesis_client::sdk::dynamodb::types::AttributeValue;
-use kinesis_kcl_compat::lease::{Item, Lease, LeaseKey, ParsedRow, attr};
+use kinesis_kcl_compat::lease::{AttributeValue, Item, Lease, LeaseKey, ParsedRow, attr};
 
 use crate::error::{LeaseError, LeaseErrorKind};
 use crate::repository::dynamodb::write::{self, Condition, Update, stored_lease};
@@ -210,7 +209,7 @@ impl InMemoryLeaseRepository {
     ///
     /// ```
     /// use std::collections::HashMap;
-    /// use kinesis_client::sdk::dynamodb::types::AttributeValue;
+    /// use kinesis_kcl_compat::lease::AttributeValue;
     /// use kinesis_lease::LeaseRepository;
     /// use kinesis_lease::repository::InMemoryLeaseRepository;
     ///

@@ -4,8 +4,7 @@
 
 use std::collections::HashMap;
 
-use kinesis_client::sdk::dynamodb::types::AttributeValue;
-use kinesis_kcl_compat::lease::{Item, Lease, LeaseKey, ParsedRow, attr};
+use kinesis_kcl_compat::lease::{AttributeValue, Item, Lease, LeaseKey, ParsedRow, attr};
 
 use crate::error::{LeaseError, LeaseErrorKind};
 use crate::repository::CheckpointUpdate;

@@ -1,0 +1,172 @@
+//! `cargo xtask features`: every combination of a crate's features that a user can pick builds
+//! (`cargo check --lib` per combination, default features off), so that a feature gate that
+//! forgets an import or leaves dead code is found before a user finds it.
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use crate::util::{self, Context, Error, Result};
+
+/// A crate with features, and the features (without `default`).
+#[derive(Debug, PartialEq, Eq)]
+struct Crate {
+    name: String,
+    features: Vec<String>,
+}
+
+/// Entry point of `cargo xtask features` (also a step of `ci`).
+pub(crate) fn run() -> Result<()> {
+    let crates = workspace_crates(&util::workspace_root().join("crates"))?;
+    for krate in &crates {
+        for combination in powerset(&krate.features) {
+            let mut cmd = util::cargo();
+            cmd.args(["check", "--quiet", "--lib", "-p", &krate.name]);
+            cmd.arg("--no-default-features");
+            if !combination.is_empty() {
+                cmd.args(["--features", &combination.join(",")]);
+            }
+            check_without_warnings(&mut cmd)?;
+        }
+    }
+    Ok(())
+}
+
+/// Runs a `cargo check`; its warnings (only the workspace's own: cargo caps dependencies'
+/// lints) fail it as `-D warnings` would, without changing the flags every artifact is built
+/// with.
+fn check_without_warnings(cmd: &mut Command) -> Result<()> {
+    eprintln!("$ {}", util::display_command(cmd));
+    let out = cmd
+        .stderr(Stdio::piped())
+        .output()
+        .context(|| format!("cannot run `{}`", util::display_command(cmd)))?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    eprint!("{stderr}");
+    if !out.status.success() {
+        return Err(Error::new(format!(
+            "`{}` failed ({})",
+            util::display_command(cmd),
+            out.status
+        )));
+    }
+    if stderr.lines().any(|l| l.starts_with("warning:")) {
+        return Err(Error::new(format!(
+            "`{}` reported warnings",
+            util::display_command(cmd)
+        )));
+    }
+    Ok(())
+}
+
+/// The crates under `dir` that declare features.
+fn workspace_crates(dir: &Path) -> Result<Vec<Crate>> {
+    let mut out = Vec::new();
+    let entries = fs::read_dir(dir).context(|| format!("cannot list {}", dir.display()))?;
+    let mut manifests: Vec<_> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.path().join("Cargo.toml"))
+        .filter(|p| p.is_file())
+        .collect();
+    manifests.sort();
+    for manifest in manifests {
+        let text = fs::read_to_string(&manifest)
+            .context(|| format!("cannot read {}", manifest.display()))?;
+        if let Some(krate) = parse_manifest(&text)
+            && !krate.features.is_empty()
+        {
+            out.push(krate);
+        }
+    }
+    Ok(out)
+}
+
+/// The package name and the feature names of a manifest (enough TOML for ours: a `name = "..."`
+/// line under `[package]`, and keys at the start of lines under `[features]`).
+fn parse_manifest(text: &str) -> Option<Crate> {
+    let mut section = "";
+    let mut name = None;
+    let mut features = Vec::new();
+    for line in text.lines() {
+        let line = line.trim_end();
+        if let Some(header) = line.strip_prefix('[') {
+            section = header.trim_end_matches(']');
+            continue;
+        }
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        let key = key.trim();
+        if line.starts_with(char::is_whitespace) || key.is_empty() || key.starts_with('#') {
+            continue;
+        }
+        match section {
+            "package" if key == "name" => name = Some(value.trim().trim_matches('"').to_string()),
+            "features" if key != "default" => features.push(key.to_string()),
+            _ => {}
+        }
+    }
+    Some(Crate {
+        name: name?,
+        features,
+    })
+}
+
+/// Every subset of `features`, the empty one first.
+fn powerset(features: &[String]) -> Vec<Vec<String>> {
+    let n = features.len().min(10);
+    (0u32..(1 << n))
+        .map(|mask| {
+            (0..n)
+                .filter(|i| mask & (1 << i) != 0)
+                .map(|i| features[i].clone())
+                .collect()
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_names_and_features() {
+        let text = r#"
+[package]
+name = "kinesis-client"
+version.workspace = true
+
+[features]
+default = ["sdk"]
+## The SDK.
+sdk = [
+  "dep:aws-config",
+]
+cloudwatch = ["sdk", "dep:aws-sdk-cloudwatch"]
+
+[dependencies]
+name = "not this one"
+"#;
+        assert_eq!(
+            parse_manifest(text),
+            Some(Crate {
+                name: "kinesis-client".into(),
+                features: vec!["sdk".into(), "cloudwatch".into()],
+            })
+        );
+    }
+
+    #[test]
+    fn every_subset_once() {
+        let f: Vec<String> = vec!["a".into(), "b".into()];
+        assert_eq!(
+            powerset(&f),
+            vec![
+                vec![],
+                vec!["a".to_string()],
+                vec!["b".to_string()],
+                vec!["a".to_string(), "b".to_string()]
+            ]
+        );
+    }
+}
