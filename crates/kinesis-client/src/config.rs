@@ -7,6 +7,7 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
 
+use crate::budget::RetryBudget;
 use crate::error::Error;
 use crate::layer::RetryConfig;
 use crate::layer::{AttemptTimeouts, RateLimiter, RateLimits, RetryPolicy};
@@ -214,6 +215,34 @@ impl ClientConfig {
     /// The retry policy shared by every stack of this configuration.
     pub fn retry_policy(&self) -> &RetryPolicy {
         &self.retry
+    }
+
+    /// The retry budget every stack and every retry loop built from this configuration spends
+    /// from.
+    pub fn retry_budget(&self) -> &RetryBudget {
+        self.retry.budget()
+    }
+
+    /// The same configuration (clients, budget, rate limiter, timeouts shared) whose stacks make
+    /// one attempt per call: for a caller that owns its retries in an outer loop (the consumer's
+    /// shard fetch, the producer's record retries), so that the stack does not multiply them and
+    /// the caller learns of throttling at once.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), kinesis_client::Error> {
+    /// use kinesis_client::{Client, ClientConfig};
+    ///
+    /// let config = ClientConfig::from_env().await?;
+    /// let once = config.single_attempt();
+    /// assert_eq!(once.retry_policy().config().max_attempts(), 1);
+    /// let client = Client::new(&once);
+    /// # let _ = client; Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn single_attempt(&self) -> ClientConfig {
+        let mut config = self.clone();
+        config.retry = self.retry.with_max_attempts(1);
+        config
     }
 
     /// The rate limiter shared by every stack of this configuration.

@@ -58,6 +58,10 @@ mod admin;
 #[cfg(feature = "sdk")]
 pub mod api;
 #[cfg(feature = "sdk")]
+mod backoff;
+#[cfg(feature = "sdk")]
+mod budget;
+#[cfg(feature = "sdk")]
 mod config;
 mod error;
 #[cfg(feature = "sdk")]
@@ -83,6 +87,10 @@ pub use api::data::{GetRecordsOutput, ShardFilter, StreamMode, StreamStatus, Str
 pub use api::position::{ShardIterator, StartingPosition};
 #[cfg(feature = "sdk")]
 pub use api::subscribe::{SubscribeToShardEvent, SubscribeToShardStream};
+#[cfg(feature = "sdk")]
+pub use backoff::Backoff;
+#[cfg(feature = "sdk")]
+pub use budget::RetryBudget;
 #[cfg(feature = "sdk")]
 pub use config::{ClientConfig, ClientConfigBuilder, PutLimits, WaitConfig};
 #[cfg(feature = "sdk")]

@@ -57,11 +57,49 @@ async fn throttled_twice_then_success() {
 
     let seen = http.seen();
     assert_eq!(seen.len(), 3);
-    // Backoffs of 200 ms then 400 ms, each with equal jitter: between half and all of it.
+    // Backoff ceilings of 200 ms then 400 ms, each wait random below its ceiling (full jitter).
     let waited = start.elapsed();
-    assert!(waited >= Duration::from_millis(300), "{waited:?}");
     assert!(waited <= Duration::from_millis(600), "{waited:?}");
-    assert!(seen[2].at - seen[1].at >= Duration::from_millis(200));
+    assert!(seen[1].at - seen[0].at <= Duration::from_millis(200));
+    assert!(seen[2].at - seen[1].at <= Duration::from_millis(400));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_call_stays_within_its_stated_worst_case() {
+    let http = Scripted::default().with_responder(|_| throttle());
+    let retry = RetryConfig::default();
+    let worst = retry.worst_case_backoff();
+    assert_eq!(
+        worst,
+        Duration::from_millis(42_600),
+        "the figure docs/operations.md states"
+    );
+    let client = Client::new(&config(&http, retry, RateLimits::none()).await);
+
+    let start = Instant::now();
+    let err = client.describe_stream_summary(stream()).await.unwrap_err();
+    assert!(err.is_throttling());
+    assert_eq!(http.seen().len(), 10);
+    assert!(start.elapsed() <= worst, "{:?}", start.elapsed());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_single_attempt_configuration_makes_one_call_and_shares_the_budget() {
+    let http = Scripted::default().with_responder(|_| throttle());
+    let config = config(&http, RetryConfig::default(), RateLimits::none()).await;
+    let once = config.single_attempt();
+    let err = Client::new(&once)
+        .describe_stream_summary(stream())
+        .await
+        .unwrap_err();
+    assert!(err.is_throttling());
+    assert_eq!(http.seen().len(), 1);
+    // One budget: what one spends, the other cannot.
+    let spent = (0..10_000)
+        .take_while(|_| once.retry_budget().withdraw())
+        .count();
+    assert!(spent < 10_000);
+    assert!(!config.retry_budget().withdraw());
 }
 
 #[tokio::test(start_paused = true)]

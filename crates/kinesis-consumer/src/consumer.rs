@@ -226,6 +226,8 @@ impl<T: Send + 'static> ConsumerBuilder<T> {
         let shard_sync = Arc::new(Notify::new());
         let ctx = Arc::new(ShardContext {
             client: client.clone(),
+            fetch_client: Client::new(&self.config.single_attempt()),
+            retry_budget: self.config.retry_budget().clone(),
             stream: self.stream.clone(),
             deserializer: self.deserializer,
             diagnostics: diagnostics.clone(),
@@ -245,7 +247,8 @@ impl<T: Send + 'static> ConsumerBuilder<T> {
             async move {
                 while let Some(lease) = acquisitions.recv().await {
                     let fetch = FetchContext {
-                        client: ctx.client.clone(),
+                        client: ctx.fetch_client.clone(),
+                        budget: ctx.retry_budget.clone(),
                         stream: ctx.stream.clone(),
                         shard: lease.lease_key.shard_id().clone(),
                         diagnostics: ctx.diagnostics.clone(),

@@ -56,10 +56,12 @@ pub struct PollingSettings {
     /// How many fetched batches may wait for the handler, per shard: a slow handler stops the
     /// fetching. Default 2.
     pub prefetch_batches: usize,
-    /// The first pause after a fetch failed for a retryable reason (throttling beyond the
-    /// client's own retries, a transient error); doubled on each further failure. Default 1 s.
+    /// The ceiling of the first pause after a fetch failed for a retryable reason (throttling,
+    /// a transient error; each fetch call makes one attempt, the fetcher owns the retries);
+    /// doubled on each further failure, the pause itself random below it (full jitter, the
+    /// workspace's `Backoff`). Default 1 s.
     pub retry_base_delay: Duration,
-    /// The longest pause between fetch retries. Default 30 s.
+    /// The largest ceiling of a pause between fetch retries. Default 30 s.
     pub retry_max_delay: Duration,
 }
 
@@ -130,10 +132,11 @@ pub struct FanOutSettings {
     pub max_subscriptions_per_second: u32,
     /// How many received events may wait for the handler, per shard. Default 2.
     pub prefetch_batches: usize,
-    /// The first pause after a subscription failed for a retryable reason; doubled on each
-    /// further failure. Default 1 s.
+    /// The ceiling of the first pause after a subscription failed for a retryable reason;
+    /// doubled on each further failure, the pause itself random below it (full jitter, the
+    /// workspace's `Backoff`). Default 1 s.
     pub retry_base_delay: Duration,
-    /// The longest pause between subscription retries. Default 30 s.
+    /// The largest ceiling of a pause between subscription retries. Default 30 s.
     pub retry_max_delay: Duration,
 }
 
@@ -279,34 +282,5 @@ impl ConsumerSettings {
     pub fn with_event_capacity(mut self, capacity: usize) -> Self {
         self.event_capacity = capacity.max(1);
         self
-    }
-}
-
-/// Doubling delays from `base` up to `max`.
-#[derive(Debug, Clone)]
-pub(crate) struct Backoff {
-    base: Duration,
-    max: Duration,
-    next: Duration,
-}
-
-impl Backoff {
-    pub(crate) fn new(base: Duration, max: Duration) -> Self {
-        Self {
-            base,
-            max,
-            next: base,
-        }
-    }
-
-    /// The next delay (and doubles the one after).
-    pub(crate) fn next_delay(&mut self) -> Duration {
-        let delay = self.next;
-        self.next = self.next.saturating_mul(2).min(self.max);
-        delay
-    }
-
-    pub(crate) fn reset(&mut self) {
-        self.next = self.base;
     }
 }

@@ -140,6 +140,9 @@ impl<T> Stream for ShardStream<T> {
 /// What a shard task needs from its consumer.
 pub(crate) struct ShardContext<T> {
     pub(crate) client: Client,
+    /// The fetchers' client: one attempt per call, their loops own the retries.
+    pub(crate) fetch_client: Client,
+    pub(crate) retry_budget: kinesis_client::RetryBudget,
     pub(crate) stream: StreamId,
     pub(crate) deserializer: Arc<dyn Deserializer<T> + Send + Sync>,
     pub(crate) diagnostics: Diagnostics,

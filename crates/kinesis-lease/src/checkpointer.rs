@@ -18,9 +18,11 @@
 //! conditional on the lease counter that increments it, as the KCL's `DynamoDBCheckpointer`
 //! does). A sink tells a lost lease ([`LeaseError::is_lease_lost`]) from a storage failure:
 //!
-//! - a storage failure ([`LeaseErrorKind::Storage`]) is retried by
-//!   [`checkpoint`](Checkpointer::checkpoint) with exponential backoff
-//!   ([`CheckpointRetryPolicy`]), then returned;
+//! - a storage failure ([`LeaseErrorKind::Storage`]) is returned by
+//!   [`checkpoint`](Checkpointer::checkpoint) as it is: the DynamoDB repository's stack has
+//!   already retried it (the configuration's `RetryConfig`: attempts, the workspace's backoff,
+//!   the shared budget), so one checkpoint makes at most `max_attempts` writes; the staged
+//!   position stays for the next checkpoint;
 //! - a lost lease is never retried and is sticky: from then on every write of the checkpointer
 //!   fails with [`LeaseErrorKind::LeaseLost`], and the processor should stop processing the
 //!   shard (another worker owns it now).
@@ -327,98 +329,6 @@ impl CheckpointSink for InMemoryCheckpointSink {
     }
 }
 
-// === CheckpointRetryPolicy ===
-
-/// How [`Checkpointer::checkpoint`] retries a write that failed with a storage error
-/// ([`LeaseErrorKind::Storage`]): exponential backoff, `base_delay × 2ⁿ` capped at `max_delay`,
-/// at most `max_retries` times after the first attempt. A lost lease is never retried.
-///
-/// The default is zio-kinesis's (`Schedule.exponential(1.second) && recurs(5)`, capped at one
-/// minute): waits of 1, 2, 4, 8 and 16 seconds, six attempts in all over about 31 seconds. The
-/// repository's own retry layer has already retried throttling and transient errors by then, so
-/// these are the slow retries of an outage.
-///
-/// ```
-/// use std::time::Duration;
-///
-/// use kinesis_lease::checkpointer::CheckpointRetryPolicy;
-///
-/// let policy = CheckpointRetryPolicy::default();
-/// assert_eq!(policy.max_retries(), 5);
-/// assert_eq!(policy.delay(0), Duration::from_secs(1));
-/// assert_eq!(policy.delay(4), Duration::from_secs(16));
-///
-/// let policy = policy.with_base_delay(Duration::from_secs(10)).with_max_delay(Duration::from_secs(30));
-/// assert_eq!(policy.delay(2), Duration::from_secs(30)); // 40 s, capped
-/// assert_eq!(CheckpointRetryPolicy::no_retries().max_retries(), 0);
-/// ```
-#[non_exhaustive]
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CheckpointRetryPolicy {
-    base_delay: Duration,
-    max_delay: Duration,
-    max_retries: u32,
-}
-
-impl Default for CheckpointRetryPolicy {
-    fn default() -> Self {
-        Self {
-            base_delay: Duration::from_secs(1),
-            max_delay: Duration::from_secs(60),
-            max_retries: 5,
-        }
-    }
-}
-
-impl CheckpointRetryPolicy {
-    /// A policy that never retries: the first storage error is returned.
-    pub fn no_retries() -> Self {
-        Self::default().with_max_retries(0)
-    }
-
-    /// The wait before the first retry (default 1 s); each further retry waits twice as long.
-    #[must_use]
-    pub fn with_base_delay(mut self, base_delay: Duration) -> Self {
-        self.base_delay = base_delay;
-        self
-    }
-
-    /// The longest wait between two attempts (default 1 min).
-    #[must_use]
-    pub fn with_max_delay(mut self, max_delay: Duration) -> Self {
-        self.max_delay = max_delay;
-        self
-    }
-
-    /// How many times a failed write is retried (default 5).
-    #[must_use]
-    pub fn with_max_retries(mut self, max_retries: u32) -> Self {
-        self.max_retries = max_retries;
-        self
-    }
-
-    /// The wait before the first retry.
-    pub fn base_delay(&self) -> Duration {
-        self.base_delay
-    }
-
-    /// The longest wait between two attempts.
-    pub fn max_delay(&self) -> Duration {
-        self.max_delay
-    }
-
-    /// How many times a failed write is retried.
-    pub fn max_retries(&self) -> u32 {
-        self.max_retries
-    }
-
-    /// The wait before retry number `retry + 1` (the first retry is `retry = 0`).
-    pub fn delay(&self, retry: u32) -> Duration {
-        let factor = 1u32 << retry.min(31);
-        self.base_delay.saturating_mul(factor).min(self.max_delay)
-    }
-}
-
 // === Checkpointer ===
 
 /// The checkpointing handle of one shard's lease: cheap to clone (an [`Arc`] inside), `Send` and
@@ -427,7 +337,7 @@ impl CheckpointRetryPolicy {
 /// See the [module documentation](self) for the model. In short:
 ///
 /// - [`stage`](Self::stage) remembers a position (last wins, no I/O);
-/// - [`checkpoint`](Self::checkpoint) writes the last staged position, retrying storage errors;
+/// - [`checkpoint`](Self::checkpoint) writes the last staged position;
 /// - [`checkpoint_and_release`](Self::checkpoint_and_release) is the final write when processing
 ///   stops;
 /// - [`mark_shard_end`](Self::mark_shard_end) and [`mark_lease_lost`](Self::mark_lease_lost) are
@@ -439,14 +349,13 @@ impl CheckpointRetryPolicy {
 /// use std::sync::Arc;
 ///
 /// use kinesis_kcl_compat::sequence::{Checkpoint, ExtendedSequenceNumber};
-/// use kinesis_lease::checkpointer::{Checkpointer, CheckpointRetryPolicy, InMemoryCheckpointSink};
+/// use kinesis_lease::checkpointer::{Checkpointer, InMemoryCheckpointSink};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let sink = Arc::new(InMemoryCheckpointSink::new());
 /// let checkpointer = Checkpointer::builder("shardId-000000000000".parse()?, sink)
 ///     .initial_checkpoint(Checkpoint::TRIM_HORIZON)
-///     .retry_policy(CheckpointRetryPolicy::default().with_max_retries(3))
 ///     .build();
 /// let handle = checkpointer.clone(); // e.g. for another task
 /// handle.stage(ExtendedSequenceNumber::plain("42".parse()?));
@@ -464,7 +373,6 @@ pub struct Checkpointer {
 struct Inner {
     lease_key: LeaseKey,
     sink: Arc<dyn CheckpointSink>,
-    retry: CheckpointRetryPolicy,
     state: Mutex<State>,
     // NOTE: held (owned) by the task performing a write, so that writes are serialised even when
     // the caller that started one stopped waiting for it.
@@ -650,7 +558,6 @@ impl Checkpointer {
             sink,
             initial_checkpoint: None,
             lease_counter: None,
-            retry: CheckpointRetryPolicy::default(),
         }
     }
 
@@ -667,21 +574,6 @@ impl Checkpointer {
     /// ```
     pub fn lease_key(&self) -> &LeaseKey {
         &self.inner.lease_key
-    }
-
-    /// The retry policy of [`checkpoint`](Self::checkpoint).
-    ///
-    /// ```
-    /// # use std::sync::Arc;
-    /// # use kinesis_lease::checkpointer::{Checkpointer, CheckpointRetryPolicy, InMemoryCheckpointSink};
-    /// let checkpointer =
-    ///     Checkpointer::builder("shardId-000000000000".parse()?, Arc::new(InMemoryCheckpointSink::new()))
-    ///         .build();
-    /// assert_eq!(checkpointer.retry_policy(), &CheckpointRetryPolicy::default());
-    /// # Ok::<(), kinesis_client::Error>(())
-    /// ```
-    pub fn retry_policy(&self) -> &CheckpointRetryPolicy {
-        &self.inner.retry
     }
 
     /// Stages `position` for the next checkpoint: no I/O, never fails, and the last stage wins,
@@ -937,21 +829,22 @@ impl Checkpointer {
     /// position is cleared, unless another one was staged while the write was in flight (that
     /// one is kept for the next checkpoint). On failure it is left staged.
     ///
-    /// Storage errors are retried per the [`CheckpointRetryPolicy`]. Calls are serialised: a call
-    /// waits for a write in flight.
+    /// One write, which the DynamoDB repository's stack retries on throttling and transient
+    /// failures (see the module documentation); this call adds no retries of its own. Calls are
+    /// serialised: a call waits for a write in flight.
     ///
     /// # Errors
     ///
     /// - [`LeaseErrorKind::LeaseLost`] when the lease was lost (now or before: it is sticky) or
     ///   released; the processor should stop processing the shard.
-    /// - The last [`LeaseErrorKind::Storage`] error when the retries are spent, or any other
-    ///   error of the sink at once.
+    /// - [`LeaseErrorKind::Storage`] when the write failed (after the stack's retries), or any
+    ///   other error of the sink; the position stays staged for the next checkpoint.
     ///
     /// # Cancel safety
     ///
     /// Cancel-safe. A write attempt in progress runs to completion on a tokio task even if this
     /// future is dropped, and records its outcome (the lease counter must not get out of step
-    /// with the table); only the retries that would follow are abandoned. The staged position is
+    /// with the table). The staged position is
     /// kept until a write of it succeeds. Outside a tokio runtime the attempt runs inline and is
     /// dropped with the future; the conditional write makes repeating it harmless.
     ///
@@ -970,21 +863,7 @@ impl Checkpointer {
     /// # }
     /// ```
     pub async fn checkpoint(&self) -> Result<(), LeaseError> {
-        let mut retries = 0;
-        loop {
-            match self.attempt(false).await {
-                Err(e)
-                    if e.kind() == LeaseErrorKind::Storage
-                        && retries < self.inner.retry.max_retries =>
-                {
-                    let delay = self.inner.retry.delay(retries);
-                    retries += 1;
-                    tracing::warn!(lease_key = %self.inner.lease_key, error = %e, retry = retries, ?delay, "checkpoint failed; retrying");
-                    tokio::time::sleep(delay).await;
-                }
-                result => return result,
-            }
-        }
+        self.attempt(false).await
     }
 
     /// The final write when the shard's processing stops (shard end, shutdown, rebalancing):
@@ -1086,7 +965,6 @@ impl fmt::Debug for Checkpointer {
         f.debug_struct("Checkpointer")
             .field("lease_key", &self.inner.lease_key)
             .field("sink", &self.inner.sink)
-            .field("retry", &self.inner.retry)
             .field("state", &*self.inner.state())
             .finish()
     }
@@ -1100,13 +978,12 @@ impl fmt::Debug for Checkpointer {
 /// use std::sync::Arc;
 ///
 /// use kinesis_kcl_compat::sequence::Checkpoint;
-/// use kinesis_lease::checkpointer::{Checkpointer, CheckpointRetryPolicy, InMemoryCheckpointSink};
+/// use kinesis_lease::checkpointer::{Checkpointer, InMemoryCheckpointSink};
 ///
 /// let checkpointer =
 ///     Checkpointer::builder("shardId-000000000000".parse()?, Arc::new(InMemoryCheckpointSink::new()))
 ///         .initial_checkpoint("1234".parse()?) // the lease's checkpoint when it was taken
 ///         .lease_counter(17) // the lease's counter when it was taken
-///         .retry_policy(CheckpointRetryPolicy::no_retries())
 ///         .build();
 /// assert_eq!(checkpointer.last_checkpoint(), Some("1234".parse::<Checkpoint>()?));
 /// assert_eq!(checkpointer.fencing_token(), Some(17));
@@ -1119,7 +996,6 @@ pub struct CheckpointerBuilder {
     sink: Arc<dyn CheckpointSink>,
     initial_checkpoint: Option<Checkpoint>,
     lease_counter: Option<u64>,
-    retry: CheckpointRetryPolicy,
 }
 
 impl CheckpointerBuilder {
@@ -1137,20 +1013,12 @@ impl CheckpointerBuilder {
         self
     }
 
-    /// How [`checkpoint`](Checkpointer::checkpoint) retries storage errors. Default:
-    /// [`CheckpointRetryPolicy::default`].
-    pub fn retry_policy(mut self, retry: CheckpointRetryPolicy) -> Self {
-        self.retry = retry;
-        self
-    }
-
     /// The checkpointer.
     pub fn build(self) -> Checkpointer {
         Checkpointer {
             inner: Arc::new(Inner {
                 lease_key: self.lease_key,
                 sink: self.sink,
-                retry: self.retry,
                 state: Mutex::new(State {
                     staged: None,
                     last_checkpoint: self.initial_checkpoint,

@@ -8,8 +8,8 @@
 //!   steal rules, so mixed fleets of these workers and Java KCL workers do not fight;
 //!   [`Explicit`] takes only the shards it is told; [`AssignmentStrategy`] for your own.
 //! - [`lineage`]: parents before children; the initial checkpoint of a new lease.
-//! - [`Checkpointer`]: stage positions, checkpoint them through a [`CheckpointSink`] with retries
-//!   on storage errors, SHARD_END only once the last record is staged, a final checkpoint and
+//! - [`Checkpointer`]: stage positions, checkpoint them through a [`CheckpointSink`] (the
+//!   DynamoDB stack retries storage errors; the checkpointer adds none), SHARD_END only once the last record is staged, a final checkpoint and
 //!   release in one write, and the lease counter as a fencing token.
 //!
 //! - [`LeaseCoordinator`]: one per worker; renews, takes (by the strategy) and releases leases on a

@@ -1,5 +1,5 @@
-//! The checkpointer's retries (storage errors with backoff, lost leases never) and its batching
-//! policy, under virtual time.
+//! The checkpointer's failures (a storage error is returned after one write, a lost lease is
+//! sticky) and its batching policy, under virtual time.
 
 mod checkpointer_support;
 
@@ -7,12 +7,10 @@ use std::time::Duration;
 
 use checkpointer_support::{FakeSink, Outcome, checkpointer, esn, seq};
 use kinesis_lease::LeaseErrorKind;
-use kinesis_lease::checkpointer::{
-    BatchingCheckpointer, CheckpointPolicy, CheckpointRetryPolicy, Checkpointer,
-};
+use kinesis_lease::checkpointer::{BatchingCheckpointer, CheckpointPolicy};
 use tokio::time::Instant;
 
-// === Retries ===
+// === Failures ===
 
 #[tokio::test(start_paused = true)]
 async fn lease_lost_is_not_retried_and_is_sticky() {
@@ -62,74 +60,36 @@ async fn lease_lost_reported_by_the_coordinator_is_sticky() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn storage_errors_are_retried_with_backoff_then_succeed() {
+async fn a_storage_error_is_returned_after_one_write_and_the_position_stays_staged() {
+    // The repository's stack retries storage errors; the checkpointer adds no retries.
     let sink = FakeSink::new();
     let cp = checkpointer(&sink);
-    sink.script([
-        Outcome::StorageError,
-        Outcome::StorageError,
-        Outcome::StorageError,
-    ]);
+    sink.script([Outcome::StorageError]);
     cp.stage(esn(1));
     let start = Instant::now();
+    let err = cp.checkpoint().await.unwrap_err();
+    assert_eq!(err.kind(), LeaseErrorKind::Storage);
+    assert_eq!(sink.attempts().len(), 1, "one write");
+    assert_eq!(Instant::now(), start, "no waiting");
+    assert!(!cp.is_lease_lost());
+    assert_eq!(cp.staged(), Some(esn(1)), "still staged");
+    // The next checkpoint writes it.
     cp.checkpoint().await.unwrap();
-    let waits: Vec<Duration> = sink.attempts().iter().map(|t| *t - start).collect();
-    assert_eq!(
-        waits,
-        [0, 1, 3, 7].map(Duration::from_secs).to_vec(),
-        "1 s, 2 s, 4 s between attempts"
-    );
     assert_eq!(sink.checkpoints(), vec![seq(1)]);
     assert_eq!(cp.staged(), None);
 }
 
 #[tokio::test(start_paused = true)]
-async fn storage_errors_surface_when_the_retries_are_spent() {
-    let sink = FakeSink::new();
-    let cp = checkpointer(&sink);
-    sink.script([Outcome::StorageError; 10]);
-    cp.stage(esn(1));
-    let start = Instant::now();
-    let err = cp.checkpoint().await.unwrap_err();
-    assert_eq!(err.kind(), LeaseErrorKind::Storage);
-    assert_eq!(sink.attempts().len(), 6, "the first attempt and 5 retries");
-    assert_eq!(
-        Instant::now() - start,
-        Duration::from_secs(1 + 2 + 4 + 8 + 16)
-    );
-    assert!(!cp.is_lease_lost());
-    assert_eq!(
-        cp.staged(),
-        Some(esn(1)),
-        "still staged for a later checkpoint"
-    );
-}
-
-#[tokio::test(start_paused = true)]
-async fn the_backoff_is_capped_and_configurable() {
-    let sink = FakeSink::new();
-    let cp = Checkpointer::builder("shardId-000000000001".parse().unwrap(), sink.clone())
-        .retry_policy(
-            CheckpointRetryPolicy::default()
-                .with_base_delay(Duration::from_secs(2))
-                .with_max_delay(Duration::from_secs(5))
-                .with_max_retries(3),
-        )
-        .build();
-    sink.script([Outcome::StorageError; 4]);
-    cp.stage(esn(1));
-    let start = Instant::now();
-    assert!(cp.checkpoint().await.is_err());
-    let waits: Vec<Duration> = sink.attempts().iter().map(|t| *t - start).collect();
-    assert_eq!(waits, [0, 2, 6, 11].map(Duration::from_secs).to_vec());
-}
-
-#[tokio::test(start_paused = true)]
-async fn lease_lost_during_retries_stops_them() {
+async fn a_lease_lost_after_a_storage_error_is_sticky() {
     let sink = FakeSink::new();
     let cp = checkpointer(&sink);
     sink.script([Outcome::StorageError, Outcome::LeaseLost]);
     cp.stage(esn(1));
+    assert_eq!(
+        cp.checkpoint().await.unwrap_err().kind(),
+        LeaseErrorKind::Storage
+    );
+    assert!(cp.checkpoint().await.unwrap_err().is_lease_lost());
     assert!(cp.checkpoint().await.unwrap_err().is_lease_lost());
     assert_eq!(sink.attempts().len(), 2);
 }

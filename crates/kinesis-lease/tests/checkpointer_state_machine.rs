@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use checkpointer_support::{FakeSink, Outcome, checkpointer, esn, seq};
 use kinesis_kcl_compat::sequence::Checkpoint;
-use kinesis_lease::checkpointer::{CheckpointRetryPolicy, Checkpointer};
+use kinesis_lease::checkpointer::Checkpointer;
 
 // === DefaultCheckpointerTest ===
 
@@ -36,9 +36,7 @@ async fn does_not_checkpoint_the_same_staged_checkpoint_twice() {
 #[tokio::test(start_paused = true)]
 async fn does_not_reset_the_last_staged_checkpoint_when_checkpointing_fails() {
     let sink = FakeSink::new();
-    let cp = Checkpointer::builder("shardId-000000000001".parse().unwrap(), sink.clone())
-        .retry_policy(CheckpointRetryPolicy::no_retries())
-        .build();
+    let cp = Checkpointer::builder("shardId-000000000001".parse().unwrap(), sink.clone()).build();
     sink.script([Outcome::StorageError]);
     cp.stage(esn(1));
     let err = cp.checkpoint().await.unwrap_err();

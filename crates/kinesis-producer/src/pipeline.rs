@@ -12,8 +12,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use kinesis_client::{
-    Client, HashKey, PartitionKey, PutRecordsEntry, PutRecordsOutput, PutRecordsResultEntry,
-    RecordPosition, ShardId, StreamId,
+    Client, ClientConfig, HashKey, PartitionKey, PutRecordsEntry, PutRecordsOutput,
+    PutRecordsResultEntry, RecordPosition, RetryBudget, ShardId, StreamId,
 };
 use kinesis_kcl_compat::aggregation::{AggregateBuilder, UserRecord};
 use tokio::sync::{Semaphore, broadcast, mpsc, oneshot};
@@ -233,8 +233,34 @@ struct Flush {
     done: oneshot::Sender<()>,
 }
 
+/// The engine's clients: shard-map reads retry in the stack; `PutRecords` calls make one attempt
+/// each, because the engine retries records itself (per record, within their time to live) and
+/// its throttle must learn of throttling at once.
+#[derive(Debug, Clone)]
+pub(crate) struct Clients {
+    pub(crate) reads: Client,
+    pub(crate) puts: Client,
+    /// The configuration's retry budget, spent by record retries.
+    pub(crate) budget: RetryBudget,
+}
+
+impl Clients {
+    pub(crate) fn new(config: &ClientConfig) -> Self {
+        Self {
+            reads: Client::new(config),
+            puts: Client::new(&config.single_attempt()),
+            budget: config.retry_budget().clone(),
+        }
+    }
+}
+
 pub(crate) struct Engine {
-    client: Client,
+    clients: Clients,
+    /// Whether the budget granted the retries of the call being answered (asked on its first
+    /// retried record).
+    retry_granted: Option<bool>,
+    /// The pauses drawn for the call being answered, by attempts made.
+    retry_draws: Vec<(u32, std::time::Duration)>,
     stream: StreamId,
     settings: ProducerSettings,
     buffer: Buffer,
@@ -290,7 +316,7 @@ impl std::fmt::Debug for Engine {
 impl Engine {
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
-        client: Client,
+        clients: Clients,
         stream: StreamId,
         settings: ProducerSettings,
         buffer: Buffer,
@@ -301,7 +327,9 @@ impl Engine {
     ) -> Self {
         let throttles = Throttles::new(settings.throttle.clone());
         let mut engine = Self {
-            client,
+            clients,
+            retry_granted: None,
+            retry_draws: Vec::new(),
             stream,
             settings,
             buffer,
@@ -396,7 +424,7 @@ impl Engine {
                             if !self.parked.is_empty() {
                                 // Records wait for it: try again after a pause.
                                 let retry = self.settings.retry_base_delay;
-                                let (client, stream) = (self.client.clone(), self.stream.clone());
+                                let (client, stream) = (self.clients.reads.clone(), self.stream.clone());
                                 self.refresh = Some(tokio::spawn(async move {
                                     tokio::time::sleep(retry).await;
                                     ShardMap::read(&client, &stream).await
@@ -445,7 +473,7 @@ impl Engine {
             }
             if self.refresh_wanted && self.refresh.is_none() {
                 self.refresh_wanted = false;
-                let (client, stream) = (self.client.clone(), self.stream.clone());
+                let (client, stream) = (self.clients.reads.clone(), self.stream.clone());
                 self.refresh = Some(tokio::spawn(async move {
                     ShardMap::read(&client, &stream).await
                 }));
@@ -515,6 +543,27 @@ impl Engine {
 
     /// Puts a record into its predicted shard's queue (aggregating when asked). A retry goes to
     /// the front of its queue, after a pause.
+    /// The pause before a record's next attempt (`attempts` made so far): the settings' backoff,
+    /// jittered while the shared retry budget grants retries, its ceiling once it is spent.
+    ///
+    /// One answered call draws once: the budget is asked once whatever the number of its failed
+    /// records (it counts retried calls, as the stack's does), and its records with the same
+    /// number of attempts get the same pause, so that they are sent again together.
+    fn retry_pause(&mut self, attempts: u32) -> std::time::Duration {
+        if let Some((_, pause)) = self.retry_draws.iter().find(|(a, _)| *a == attempts) {
+            return *pause;
+        }
+        let backoff = self.settings.retry_backoff();
+        let budget = &self.clients.budget;
+        let pause = if *self.retry_granted.get_or_insert_with(|| budget.withdraw()) {
+            backoff.delay(attempts)
+        } else {
+            backoff.ceiling(attempts)
+        };
+        self.retry_draws.push((attempts, pause));
+        pause
+    }
+
     fn route(&mut self, record: Accepted, retry: bool, now: Instant) {
         let slot = self.slot_for(record.hash);
         let aggregate = self
@@ -559,7 +608,7 @@ impl Engine {
             }
         }
         let not_before = if retry {
-            now + self.settings.retry_delay(record.attempts)
+            now + self.retry_pause(record.attempts)
         } else {
             now + self.settings.linger
         };
@@ -778,7 +827,7 @@ impl Engine {
             })
             .collect();
         self.metrics.put_records_call(entries.len(), bytes);
-        let (client, stream) = (self.client.clone(), self.stream.clone());
+        let (client, stream) = (self.clients.puts.clone(), self.stream.clone());
         self.in_flight.spawn(async move {
             let result = client.put_records(stream, entries).await;
             (batch, result)
@@ -789,6 +838,8 @@ impl Engine {
 
     fn complete(&mut self, batch: Batch, result: Result<PutRecordsOutput, kinesis_client::Error>) {
         let now = Instant::now();
+        self.retry_granted = None;
+        self.retry_draws.clear();
         for (key, _) in &batch.entries {
             if let Some(&slot) = self.slots.get(key) {
                 self.queues[slot].busy = false;

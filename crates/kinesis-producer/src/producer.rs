@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use kinesis_client::{Client, ClientConfig, PartitionKey, StreamId};
+use kinesis_client::{ClientConfig, PartitionKey, StreamId};
 use kinesis_kcl_compat::hash::{effective_hash_key, parse_explicit_hash_key};
 use kinesis_serde::{Raw, Serializer};
 use tokio::sync::{Semaphore, TryAcquireError, broadcast, mpsc, oneshot};
@@ -17,7 +17,7 @@ use tokio::time::Instant;
 
 use crate::error::{ProduceError, ProduceErrorKind};
 use crate::metrics::{MetricsRecorder, ProducerMetrics};
-use crate::pipeline::{Accepted, Buffer, BufferPermit, Command, Engine, MetricsCallback};
+use crate::pipeline::{Accepted, Buffer, BufferPermit, Clients, Command, Engine, MetricsCallback};
 use crate::record::{ProduceResult, ProducerRecord};
 use crate::settings::ProducerSettings;
 use crate::shard_map::ShardMap;
@@ -81,7 +81,8 @@ impl<T: Send + 'static> ProducerBuilder<T> {
     /// stream cannot be read (missing, access denied).
     pub async fn build(self) -> Result<Producer<T>, ProduceError> {
         self.settings.validate()?;
-        let client = Client::new(&self.config);
+        let clients = Clients::new(&self.config);
+        let client = clients.reads.clone();
         if client.put_limits().max_batch_size() < self.settings.max_batch_bytes
             || client.put_limits().max_record_size() < self.settings.max_record_size
         {
@@ -103,7 +104,7 @@ impl<T: Send + 'static> ProducerBuilder<T> {
         let (tx, rx) = mpsc::unbounded_channel();
         let buffer = Buffer::new(self.settings.buffer_records, self.settings.buffer_bytes);
         let engine = Engine::new(
-            client,
+            clients,
             self.stream.clone(),
             self.settings.clone(),
             buffer.clone(),

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use kinesis_client::Backoff;
+
 use crate::error::{ProduceError, ProduceErrorKind};
 use crate::throttle::ThrottleSettings;
 
@@ -95,9 +97,10 @@ pub struct ProducerSettings {
     pub record_ttl: Duration,
     /// The most `PutRecords` attempts per record. Default 10.
     pub max_attempts: u32,
-    /// The first pause before a record's retry; doubled per attempt. Default 100 ms.
+    /// The ceiling of the first pause before a record's retry; doubled per attempt, the pause
+    /// itself is random below it (full jitter). Default 100 ms.
     pub retry_base_delay: Duration,
-    /// The longest pause before a retry. Default 5 s.
+    /// The largest ceiling of a pause before a retry. Default 5 s.
     pub retry_max_delay: Duration,
     /// How often the shard map is read (it is also read at once after a misprediction).
     /// Default 30 s.
@@ -256,11 +259,9 @@ impl ProducerSettings {
             .map_err(|m| ProduceError::new(ProduceErrorKind::Setup, m))
     }
 
-    /// The pause before attempt `attempt + 1`.
-    pub(crate) fn retry_delay(&self, attempt: u32) -> Duration {
-        let doubling = 2u32.saturating_pow(attempt.saturating_sub(1).min(20));
-        self.retry_base_delay
-            .saturating_mul(doubling)
-            .min(self.retry_max_delay)
+    /// The backoff of record retries: the ceiling before retry `n` is `retry_base_delay × 2^(n−1)`
+    /// up to `retry_max_delay`, and the pause is jittered below it.
+    pub(crate) fn retry_backoff(&self) -> Backoff {
+        Backoff::new(self.retry_base_delay, self.retry_max_delay)
     }
 }

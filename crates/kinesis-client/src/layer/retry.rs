@@ -4,14 +4,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tower::retry::Policy;
-use tower::retry::budget::{Budget, TpsBudget};
 
+use crate::backoff::Backoff;
+use crate::budget::RetryBudget;
 use crate::error::{Error, RetryClass};
 use crate::operation::Operation;
 
 /// How calls are retried.
 ///
-/// Throttled and transient failures are retried with jittered exponential backoff, up to
+/// Throttled and transient failures are retried with the workspace's [`Backoff`] (exponential,
+/// full jitter), up to
 /// `max_attempts` attempts per call and within a retry budget shared by every call made through
 /// one [`ClientConfig`](crate::ClientConfig), so that an outage does not turn into a retry storm.
 /// Every other failure is returned at once. The SDK's own retries are disabled, so this policy is
@@ -86,14 +88,14 @@ impl RetryConfig {
         self
     }
 
-    /// The retry budget: over a window of `ttl`, retries may add `retry_ratio` of the calls made,
-    /// plus `min_per_sec` retries per second whatever the traffic (defaults 10 s, 10, 0.2).
-    /// `ttl` is kept between 1 and 60 seconds.
+    /// The retry budget ([`RetryBudget`]): over a window of `ttl`, retries may add `retry_ratio`
+    /// of the calls made, plus `min_per_sec` retries per second whatever the traffic (defaults
+    /// 10 s, 10, 0.2). `ttl` is kept between 1 and 60 seconds.
     #[must_use]
     pub fn with_budget(mut self, ttl: Duration, min_per_sec: u32, retry_ratio: f32) -> Self {
-        self.budget_ttl = ttl.clamp(Duration::from_secs(1), Duration::from_secs(60));
-        self.budget_min_per_sec = min_per_sec.min(i32::MAX as u32 - 1);
-        self.budget_retry_ratio = retry_ratio.clamp(0.0, 1000.0);
+        self.budget_ttl = ttl;
+        self.budget_min_per_sec = min_per_sec;
+        self.budget_retry_ratio = retry_ratio;
         self
     }
 
@@ -102,22 +104,36 @@ impl RetryConfig {
         self.max_attempts
     }
 
-    /// The backoff before attempt `attempt + 1` after a failure of class `class`, before jitter.
-    fn backoff(&self, class: RetryClass, attempt: u32) -> Duration {
+    /// The backoff after a failure of class `class`.
+    fn backoff(&self, class: RetryClass) -> Backoff {
         let base = match class {
             RetryClass::Throttling => self.throttling_backoff,
             _ => self.transient_backoff,
         };
-        let factor = 1u32 << attempt.saturating_sub(1).min(16);
-        base.saturating_mul(factor).min(self.max_backoff)
+        Backoff::new(base, self.max_backoff)
+    }
+
+    /// The longest one call can spend waiting between its attempts, every failure being of the
+    /// slower (throttling) kind: the sum of the backoff ceilings of `max_attempts − 1` retries.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kinesis_client::RetryConfig;
+    ///
+    /// // 200 ms doubling to the 10 s cap over 9 retries.
+    /// assert_eq!(RetryConfig::default().worst_case_backoff(), Duration::from_millis(42_600));
+    /// assert_eq!(RetryConfig::disabled().worst_case_backoff(), Duration::ZERO);
+    /// ```
+    pub fn worst_case_backoff(&self) -> Duration {
+        self.backoff(RetryClass::Throttling)
+            .worst_case_total(self.max_attempts - 1)
     }
 }
 
 /// The tower retry [`Policy`] for every [`Operation`].
 ///
-/// It classifies with [`Error`]'s classes, backs off with "equal jitter" (half the exponential
-/// delay plus a random part of the other half), and spends from a [`TpsBudget`] shared by its
-/// clones. For an operation that can succeed partially (`PutRecords`) it lets the operation
+/// It classifies with [`Error`]'s classes, backs off with [`Backoff`] (full jitter), and spends
+/// from a [`RetryBudget`] shared by its clones. For an operation that can succeed partially (`PutRecords`) it lets the operation
 /// narrow itself to the failed entries before the next attempt, and returns a
 /// [`ErrorKind::PartialFailure`](crate::ErrorKind::PartialFailure) when attempts or budget run out.
 ///
@@ -131,33 +147,44 @@ impl RetryConfig {
 #[derive(Clone, Debug)]
 pub struct RetryPolicy {
     config: Arc<RetryConfig>,
-    budget: Arc<TpsBudget>,
+    budget: RetryBudget,
     attempt: u32,
 }
 
 impl RetryPolicy {
     /// A policy with its own budget.
     pub fn new(config: RetryConfig) -> Self {
-        let budget = TpsBudget::new(
+        let budget = RetryBudget::new(
             config.budget_ttl,
             config.budget_min_per_sec,
             config.budget_retry_ratio,
         );
         Self {
             config: Arc::new(config),
-            budget: Arc::new(budget),
+            budget,
             attempt: 0,
         }
     }
 
-    fn jittered(d: Duration) -> Duration {
-        let half = d / 2;
-        let extra = if half.is_zero() {
-            Duration::ZERO
-        } else {
-            half.mul_f64(rand::random::<f64>())
-        };
-        half + extra
+    /// The same policy with at most `n` attempts per call, spending from the same budget.
+    #[must_use]
+    pub fn with_max_attempts(&self, n: u32) -> Self {
+        let config = RetryConfig::clone(&self.config).with_max_attempts(n);
+        Self {
+            config: Arc::new(config),
+            budget: self.budget.clone(),
+            attempt: 0,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &RetryConfig {
+        &self.config
+    }
+
+    /// The budget every clone of this policy spends from.
+    pub fn budget(&self) -> &RetryBudget {
+        &self.budget
     }
 }
 
@@ -193,7 +220,7 @@ impl<Op: Operation> Policy<Op, Op::Output, Error> for RetryPolicy {
             tracing::debug!(operation = Op::NAME, error = %err, "retry budget spent");
             return None;
         }
-        let delay = Self::jittered(self.config.backoff(class, self.attempt));
+        let delay = self.config.backoff(class).delay(self.attempt);
         tracing::debug!(operation = Op::NAME, attempt = self.attempt, ?delay, error = %err, "retrying");
         Some(tokio::time::sleep(delay))
     }
@@ -208,25 +235,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn backoff_doubles_up_to_the_cap() {
+    fn each_class_has_its_backoff() {
         let c = RetryConfig::default()
             .with_transient_backoff(Duration::from_millis(100))
             .with_max_backoff(Duration::from_millis(700));
         let d: Vec<_> = (1..=5)
-            .map(|a| c.backoff(RetryClass::Transient, a).as_millis())
+            .map(|a| c.backoff(RetryClass::Transient).ceiling(a).as_millis())
             .collect();
         assert_eq!(d, vec![100, 200, 400, 700, 700]);
         assert_eq!(
-            c.backoff(RetryClass::Throttling, 1),
+            c.backoff(RetryClass::Throttling).ceiling(1),
             Duration::from_millis(200)
         );
     }
 
     #[test]
-    fn jitter_stays_within_half_and_whole() {
-        for _ in 0..100 {
-            let j = RetryPolicy::jittered(Duration::from_millis(100));
-            assert!(j >= Duration::from_millis(50) && j <= Duration::from_millis(100));
-        }
+    fn a_narrowed_policy_shares_the_budget() {
+        let p =
+            RetryPolicy::new(RetryConfig::default().with_budget(Duration::from_secs(1), 0, 0.0));
+        let one = p.with_max_attempts(1);
+        assert_eq!(one.config().max_attempts(), 1);
+        assert_eq!(p.config().max_attempts(), 10);
+        // An empty budget seen through either policy.
+        assert!(!one.budget().withdraw());
+        assert!(!p.budget().withdraw());
     }
 }

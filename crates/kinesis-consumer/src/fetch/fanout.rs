@@ -11,7 +11,8 @@ use tokio::time::Instant;
 use super::{Batch, FetchContext};
 use crate::error::ConsumerError;
 use crate::events::DiagnosticEvent;
-use crate::settings::{Backoff, FanOutSettings};
+use crate::fetch::Retries;
+use crate::settings::FanOutSettings;
 
 /// Spaces the subscribe calls of all of a worker's shards: at most `per_second` a second.
 #[derive(Debug)]
@@ -49,7 +50,7 @@ pub(crate) struct FanOutFetcher {
     limiter: Arc<SubscribeLimiter>,
     position: StartingPosition,
     subscription: Option<SubscribeToShardStream>,
-    backoff: Backoff,
+    retries: Retries,
     ended: bool,
 }
 
@@ -61,13 +62,14 @@ impl FanOutFetcher {
         limiter: Arc<SubscribeLimiter>,
         position: StartingPosition,
     ) -> Self {
+        let retries = ctx.retries(settings.retry_base_delay, settings.retry_max_delay);
         Self {
             ctx,
             consumer,
             limiter,
             position,
             subscription: None,
-            backoff: Backoff::new(settings.retry_base_delay, settings.retry_max_delay),
+            retries,
             ended: false,
         }
     }
@@ -80,12 +82,12 @@ impl FanOutFetcher {
     /// AWS answers it to the subscribe call; kinesis-local sends it inside the event stream.
     async fn wait_to_resubscribe(&mut self, e: kinesis_client::Error) -> Result<(), ConsumerError> {
         if e.kind() == kinesis_client::ErrorKind::ResourceInUse {
-            let delay = self.backoff.next_delay();
+            let delay = self.retries.next_delay();
             tracing::debug!(shard_id = %self.ctx.shard, ?delay, "subscription still in use; waiting");
             tokio::time::sleep(delay).await;
             return Ok(());
         }
-        self.ctx.retry_or_fail(&mut self.backoff, e).await
+        self.ctx.retry_or_fail(&mut self.retries, e).await
     }
 
     pub(crate) async fn next_batch(&mut self) -> Result<Option<Batch>, ConsumerError> {
@@ -113,7 +115,7 @@ impl FanOutFetcher {
             };
             match subscription.next().await {
                 Some(Ok(mut event)) => {
-                    self.backoff.reset();
+                    self.retries.reset();
                     let records = event.take_records();
                     self.ctx
                         .diagnostics

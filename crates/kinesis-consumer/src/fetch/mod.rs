@@ -5,12 +5,14 @@
 
 pub(crate) mod fanout;
 pub(crate) mod polling;
+mod retries;
 
-use kinesis_client::{ChildShard, Client, Record, ShardId, StreamId};
+use kinesis_client::{Backoff, ChildShard, Client, Record, RetryBudget, ShardId, StreamId};
 
 use crate::error::ConsumerError;
 use crate::events::{DiagnosticEvent, Diagnostics};
-use crate::settings::Backoff;
+
+pub(crate) use retries::Retries;
 
 /// One response's records; `end` is set on the shard's last batch, with the child shards the
 /// service reported (possibly none: some backends do not report them).
@@ -23,23 +25,31 @@ pub(crate) struct Batch {
 /// What every fetcher needs.
 #[derive(Debug, Clone)]
 pub(crate) struct FetchContext {
+    /// A client whose calls make one attempt: the fetcher's loop owns the retries.
     pub(crate) client: Client,
+    /// The configuration's retry budget.
+    pub(crate) budget: RetryBudget,
     pub(crate) stream: StreamId,
     pub(crate) shard: ShardId,
     pub(crate) diagnostics: Diagnostics,
 }
 
 impl FetchContext {
+    /// The retries of a fetcher with this backoff.
+    pub(crate) fn retries(&self, base: std::time::Duration, max: std::time::Duration) -> Retries {
+        Retries::new(Backoff::new(base, max), self.budget.clone())
+    }
+
     /// Sleeps before a retry when `e` is retryable; otherwise the typed failure.
     pub(crate) async fn retry_or_fail(
         &self,
-        backoff: &mut Backoff,
+        retries: &mut Retries,
         e: kinesis_client::Error,
     ) -> Result<(), ConsumerError> {
         if !e.is_retryable() {
             return Err(ConsumerError::kinesis(e).for_shard(&self.shard));
         }
-        let delay = backoff.next_delay();
+        let delay = retries.next_delay();
         tracing::warn!(shard_id = %self.shard, error = %e, ?delay, "fetch failed; retrying");
         self.diagnostics.emit(DiagnosticEvent::FetchRetry {
             shard_id: self.shard.clone(),

@@ -7,7 +7,8 @@ use tokio::time::Instant;
 use super::{Batch, FetchContext};
 use crate::error::ConsumerError;
 use crate::events::DiagnosticEvent;
-use crate::settings::{Backoff, PollingSettings};
+use crate::fetch::Retries;
+use crate::settings::PollingSettings;
 
 /// Reads one shard with `GetRecords`.
 ///
@@ -25,7 +26,7 @@ pub(crate) struct PollingFetcher {
     position: StartingPosition,
     iterator: Option<ShardIterator>,
     next_poll: Option<Instant>,
-    backoff: Backoff,
+    retries: Retries,
     ended: bool,
 }
 
@@ -35,14 +36,14 @@ impl PollingFetcher {
         settings: PollingSettings,
         position: StartingPosition,
     ) -> Self {
-        let backoff = Backoff::new(settings.retry_base_delay, settings.retry_max_delay);
+        let retries = ctx.retries(settings.retry_base_delay, settings.retry_max_delay);
         Self {
             ctx,
             settings,
             position,
             iterator: None,
             next_poll: None,
-            backoff,
+            retries,
             ended: false,
         }
     }
@@ -73,7 +74,7 @@ impl PollingFetcher {
                             iterator
                         }
                         Err(e) => {
-                            self.ctx.retry_or_fail(&mut self.backoff, e).await?;
+                            self.ctx.retry_or_fail(&mut self.retries, e).await?;
                             continue;
                         }
                     }
@@ -83,7 +84,7 @@ impl PollingFetcher {
             let limit = Some(self.settings.batch_size);
             match self.ctx.client.get_records(&iterator, limit).await {
                 Ok(mut output) => {
-                    self.backoff.reset();
+                    self.retries.reset();
                     let records = output.take_records();
                     let behind = output.millis_behind_latest();
                     self.ctx.diagnostics.emit(DiagnosticEvent::PollComplete {
@@ -109,7 +110,7 @@ impl PollingFetcher {
                     tracing::debug!(shard_id = %self.ctx.shard, "shard iterator expired; renewing it");
                     self.iterator = None;
                 }
-                Err(e) => self.ctx.retry_or_fail(&mut self.backoff, e).await?,
+                Err(e) => self.ctx.retry_or_fail(&mut self.retries, e).await?,
             }
         }
     }
@@ -297,7 +298,8 @@ mod tests {
                 })),
             );
             let ctx = FetchContext {
-                client: Client::new(&config),
+                client: Client::new(&config.single_attempt()),
+                budget: config.retry_budget().clone(),
                 stream: "s".parse().unwrap(),
                 shard: ShardId::new(SHARD).unwrap(),
                 diagnostics,
@@ -579,64 +581,52 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn throttling_beyond_the_client_retries_is_retried_after_doubling_pauses() {
-        // The client makes two attempts per call, with no pause between them; the fetcher
-        // then waits 1 s, 2 s, 3 s (its maximum), ... between calls.
-        let retry = RetryConfig::default()
-            .with_max_attempts(2)
-            .with_throttling_backoff(Duration::ZERO);
+    async fn throttling_is_retried_by_the_fetcher_with_growing_pauses() {
+        // The configuration would retry each call 10 times; the fetcher's calls make one attempt
+        // each, so every throttle is one retry of the fetcher, after a pause below its ceiling
+        // (1 s, 2 s, then 3 s at most), and a success starts the pauses over.
         let settings = PollingSettings::default()
             .with_batch_size(2)
             .with_retry_delays(secs(1.0), secs(3.0));
         let mut h = Harness::new(
             FakeShard::open(10).connection(),
-            retry,
+            RetryConfig::default(),
             settings,
             StartingPosition::TrimHorizon,
         )
         .await;
-
         assert_eq!(offsets(&h.batch().await.1), [0, 1]);
 
-        // One throttle is absorbed by the client's own retry: the fetcher never sees it.
-        h.http.push(throttled());
-        let (at, batch) = h.batch().await;
-        assert_eq!((at, offsets(&batch)), (Duration::ZERO, vec![2, 3]));
-        assert!(h.fetch_retries().is_empty());
-
-        // Six throttles: three calls of two attempts fail, each followed by a pause.
-        for _ in 0..6 {
+        for _ in 0..4 {
             h.http.push(throttled());
         }
         let (at, batch) = h.batch().await;
-        assert_eq!((at, offsets(&batch)), (secs(6.0), vec![4, 5]));
-        assert_eq!(
-            h.fetch_retries(),
-            [
-                (secs(0.0), secs(1.0)),
-                (secs(1.0), secs(2.0)),
-                (secs(3.0), secs(3.0))
-            ]
+        assert_eq!(offsets(&batch), [2, 3]);
+        let retries = h.fetch_retries();
+        assert_eq!(retries.len(), 4, "{retries:?}");
+        for ((_, pause), ceiling) in retries.iter().zip([1.0, 2.0, 3.0, 3.0]) {
+            assert!(*pause <= secs(ceiling), "{retries:?}");
+        }
+        // The pauses, each stretched at most to the rate limit's 200 ms between calls.
+        let waited: Duration = retries.iter().map(|(_, d)| *d).sum();
+        assert!(
+            at >= waited && at <= waited + secs(0.8),
+            "{at:?} {retries:?}"
         );
 
-        // A success resets the pause.
+        // A success starts the pauses over.
         h.http.push(throttled());
-        h.http.push(throttled());
-        let (at, batch) = h.batch().await;
-        assert_eq!((at, offsets(&batch)), (secs(7.0), vec![6, 7]));
-        assert_eq!(h.fetch_retries()[3], (secs(6.0), secs(1.0)));
+        assert_eq!(offsets(&h.batch().await.1), [4, 5]);
+        assert!(h.fetch_retries()[4].1 <= secs(1.0));
 
-        let expected: Vec<Duration> = [
-            0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 3.0, 3.0, 6.0, 6.0, 6.0, 7.0,
-        ]
-        .into_iter()
-        .map(secs)
-        .collect();
-        assert_eq!(h.get_records_times(), expected);
-        // Every retry read from the same iterator: nothing skipped, nothing repeated.
+        // 3 successes and 5 throttles, each one call; every retry read from the same iterator.
+        assert_eq!(h.get_records_times().len(), 8);
         let iterators = h.get_records_iterators();
-        assert!(iterators[3..10].iter().all(|i| i.starts_with("it-4-")));
-        assert_eq!(h.poll_completes().len(), 4);
+        assert!(
+            iterators[1..6].iter().all(|i| i.starts_with("it-2-")),
+            "{iterators:?}"
+        );
+        assert_eq!(h.poll_completes().len(), 3);
     }
 
     #[tokio::test(start_paused = true)]
@@ -645,12 +635,19 @@ mod tests {
         let mut h = Harness::simple(http, 10).await;
 
         let (at, batch) = h.batch().await;
-        assert_eq!((at, offsets(&batch)), (secs(1.0), vec![0, 1, 2]));
-        assert_eq!(h.fetch_retries(), [(Duration::ZERO, secs(1.0))]);
-        assert_eq!(
-            h.elapsed(&h.http.seen_for("GetShardIterator")),
-            [Duration::ZERO, secs(1.0)]
+        assert_eq!(offsets(&batch), [0, 1, 2]);
+        let retries = h.fetch_retries();
+        assert_eq!(retries.len(), 1);
+        let (_, pause) = retries[0];
+        assert!(pause <= secs(1.0), "below the first ceiling: {pause:?}");
+        let calls = h.elapsed(&h.http.seen_for("GetShardIterator"));
+        assert_eq!(calls.len(), 2);
+        // The pause, plus at most the rate limit's 200 ms between calls.
+        assert!(
+            calls[1] >= pause && calls[1] <= pause + secs(0.2),
+            "{calls:?} {pause:?}"
         );
+        assert!(at >= calls[1] && at <= secs(1.2), "{at:?}");
     }
 
     #[tokio::test(start_paused = true)]
