@@ -3,6 +3,11 @@
 //! Standard library only, so it builds in seconds. Each command lives in its own module; add new ones (chaos,
 //! ...) as a module plus a line in [`main`] and in [`USAGE`].
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "the xtask times and waits on real processes"
+)]
+
 mod bench;
 mod ci;
 mod emulators;

@@ -9,6 +9,11 @@
 //! with the producer, and reads them with two consumer workers that share the shards; one stops and the other takes
 //! over; a summary shows the records per worker and that none were lost.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "the demo reports wall-clock times"
+)]
+
 mod demo;
 
 use std::process::ExitCode;

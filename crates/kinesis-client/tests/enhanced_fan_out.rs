@@ -1,5 +1,7 @@
 //! Enhanced fan-out: registering a consumer and receiving records over SubscribeToShard.
 
+#![allow(clippy::disallowed_methods, reason = "waits on real servers")]
+
 mod support;
 
 use std::time::Duration;

@@ -1,5 +1,7 @@
 //! Writing and reading records, by name and by ARN, from every kind of iterator.
 
+#![allow(clippy::disallowed_methods, reason = "waits on real servers")]
+
 mod support;
 
 use std::time::{Duration, SystemTime};

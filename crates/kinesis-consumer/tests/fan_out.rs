@@ -266,6 +266,10 @@ async fn at_timestamp_skips_older_records(env: TestEnv, fan_out: bool) {
     // Arrival times have whole-second precision on ferrokinesis (truncated, so an old record
     // looks older, never newer): leave more than a second on each side of the boundary.
     tokio::time::sleep(Duration::from_millis(1100)).await;
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "the emulator stamps arrivals with the wall clock"
+    )]
     let boundary = SystemTime::now();
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let new = fx.put((0..30).map(|i| format!("new{i:03}")), 10).await;

@@ -235,6 +235,11 @@
 //! # }
 //! ```
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "the test kit measures real servers and processes"
+)]
+
 mod backend;
 mod capability;
 mod cloudwatch;

@@ -2,6 +2,8 @@
 //! (Smithy RPC v2 CBOR, gzip from 10 240 bytes on) and answers other operations with a proper
 //! error.
 
+#![allow(clippy::disallowed_methods, reason = "timestamps of real requests")]
+
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_cloudwatch::error::ProvideErrorMetadata;

@@ -1,6 +1,11 @@
 //! Injected faults reach the real SDK as the errors the real service would produce, and the
 //! fault handle counts the calls that reached the server.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "measures real calls to real servers"
+)]
+
 use std::time::{Duration, Instant};
 
 use aws_sdk_kinesis::error::{ProvideErrorMetadata, SdkError};

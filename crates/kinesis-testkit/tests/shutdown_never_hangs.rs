@@ -1,6 +1,11 @@
 //! Stopping an environment is quick and bounded, even with a SubscribeToShard stream open,
 //! and the embedded servers keep real time when the test pauses its clock.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "measures real shutdowns of real servers"
+)]
+
 use std::time::{Duration, Instant};
 
 use aws_sdk_kinesis::types::{ConsumerStatus, ShardIteratorType, StartingPosition};

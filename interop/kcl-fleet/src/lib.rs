@@ -12,6 +12,11 @@
 //! - [`leases`]: the lease table watched while a scenario runs (owners over time), and its raw
 //!   rows.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "the harness times real worker processes"
+)]
+
 pub mod fleet;
 pub mod journal;
 pub mod leases;

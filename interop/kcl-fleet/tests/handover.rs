@@ -1,6 +1,8 @@
 //! Sequential hand-over between the kinds: one worker processes and checkpoints, stops
 //! gracefully, and a worker of the other kind continues from its checkpoints.
 
+#![allow(clippy::disallowed_methods, reason = "times real worker processes")]
+
 mod support;
 
 use std::time::Duration;

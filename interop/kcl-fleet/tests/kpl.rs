@@ -2,6 +2,8 @@
 //! (sub-records, sub-sequence checkpoints, a restart in the middle of an aggregate), and
 //! records aggregated by our producer are read by the Java KCL.
 
+#![allow(clippy::disallowed_methods, reason = "times real worker processes")]
+
 mod support;
 
 use std::time::Duration;

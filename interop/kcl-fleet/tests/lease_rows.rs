@@ -2,6 +2,8 @@
 //! and DynamoDB types): an open lease checkpointed and released at a graceful stop, a finished
 //! (`SHARD_END`) parent, and its children.
 
+#![allow(clippy::disallowed_methods, reason = "times real worker processes")]
+
 mod support;
 
 use std::collections::BTreeMap;

@@ -2,6 +2,8 @@
 //! shard processed by two workers for longer than a renew interval, and take-over after a
 //! graceful stop or a crash of either kind.
 
+#![allow(clippy::disallowed_methods, reason = "times real worker processes")]
+
 mod support;
 
 use std::collections::BTreeMap;

@@ -22,6 +22,11 @@
 //! Run parts by hand with
 //! `cargo bench -p kinesis-consumer --bench consumer -- [throughput] [deaggregation] [handover] [memory]`.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "a benchmark measures wall-clock time"
+)]
+
 mod deaggregation;
 mod fixture;
 mod handover;

@@ -26,6 +26,11 @@
 //! `aggregated` (for profiling, say). `multi-thread` runs the sink and emulator parts on a
 //! multi-thread runtime (one worker per core) instead, for comparison.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "a benchmark measures wall-clock time"
+)]
+
 mod emulator;
 mod instant;
 mod memory;
