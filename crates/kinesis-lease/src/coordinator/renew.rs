@@ -1,0 +1,123 @@
+//! Renewing the held leases.
+
+use super::*;
+
+impl Shared {
+    /// Runs a take pass whenever another worker announces a release on the [`Handover`]: after
+    /// a short pause that gathers a burst of releases (a shutting-down worker releases all its
+    /// leases at once) into one scan.
+    pub(super) async fn take_on_handover(
+        self: Arc<Self>,
+        mut heard: broadcast::Receiver<Released>,
+    ) {
+        let mut stop = self.stop.subscribe();
+        loop {
+            let from_other = tokio::select! {
+                biased;
+                _ = stop.wait_for(|s| *s) => break,
+                heard = heard.recv() => match heard {
+                    Ok(released) => released.worker_id != self.worker_id,
+                    Err(broadcast::error::RecvError::Lagged(_)) => true,
+                    Err(broadcast::error::RecvError::Closed) => break,
+                },
+            };
+            if !from_other {
+                continue;
+            }
+            tokio::select! {
+                biased;
+                _ = stop.wait_for(|s| *s) => break,
+                () = tokio::time::sleep(HANDOVER_GATHER) => {}
+            }
+            // Announcements heard meanwhile are covered by the pass below.
+            heard = heard.resubscribe();
+            self.refresh_and_take().await;
+        }
+    }
+
+    /// Runs `pass` every `period` (the first run one period from now) until shutdown. A pass in
+    /// progress is never cancelled; a late tick delays the following ones.
+    pub(super) async fn every<F, Fut>(self: Arc<Self>, period: Duration, pass: F)
+    where
+        F: Fn(Arc<Self>) -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
+        let mut ticks = tokio::time::interval_at(Instant::now() + period, period);
+        ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut stop = self.stop.subscribe();
+        loop {
+            tokio::select! {
+                biased;
+                _ = stop.wait_for(|s| *s) => break,
+                _ = ticks.tick() => {}
+            }
+            pass(Arc::clone(&self)).await;
+        }
+    }
+
+    pub(super) async fn renew_all(&self) {
+        let now = Instant::now();
+        let (since, leases) = {
+            let mut st = self.state();
+            let since = st
+                .last_renew_pass
+                .replace(now)
+                .unwrap_or_else(|| now - self.settings.renew_interval());
+            let leases: Vec<(LeaseKey, u64)> = st
+                .held
+                .iter()
+                .map(|(k, h)| (k.clone(), h.generation))
+                .collect();
+            (since, leases)
+        };
+        // Collected first: a lazy iterator over a borrow would make this future not `Send`.
+        let renewals: Vec<_> = leases
+            .iter()
+            .map(|(k, g)| self.renew_one(k, *g, since))
+            .collect();
+        bounded(renewals, self.settings.max_concurrent_writes).await;
+    }
+
+    pub(super) async fn renew_one(&self, key: &LeaseKey, generation: u64, since: Instant) {
+        let Some((_, write_lock)) = self.held_lock(key, Some(generation)) else {
+            return;
+        };
+        let _serialised = write_lock.lock().await;
+        let lease = {
+            let st = self.state();
+            let Some(held) = st.held.get(key).filter(|h| h.generation == generation) else {
+                return;
+            };
+            if held.last_other_write > since {
+                // Checkpointed (or taken) since the previous pass: that write renewed it.
+                return;
+            }
+            held.lease.clone()
+        };
+        match self.repository.renew_lease(&lease).await {
+            Ok(stored) => {
+                self.wrote(&stored, generation, true);
+                self.emit(LeaseEvent::Renewed { key: key.clone() });
+            }
+            Err(e) if e.is_lease_lost() => {
+                self.end_held(key, generation, LeaseStatus::Lost);
+            }
+            Err(e) => {
+                tracing::warn!(worker_id = %self.worker_id, lease_key = %key, error = %e, "lease renewal failed");
+                self.emit(LeaseEvent::RenewalFailed {
+                    key: key.clone(),
+                    error: Arc::new(e),
+                });
+                let expired = self
+                    .state()
+                    .held
+                    .get(key)
+                    .filter(|h| h.generation == generation)
+                    .is_some_and(|h| h.last_success.elapsed() > self.settings.failover_time());
+                if expired {
+                    self.end_held(key, generation, LeaseStatus::Lost);
+                }
+            }
+        }
+    }
+}

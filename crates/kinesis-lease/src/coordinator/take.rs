@@ -1,0 +1,243 @@
+//! Refreshing the lease table and taking leases by the assignment strategy.
+
+use super::*;
+
+impl Shared {
+    pub(super) async fn refresh_and_take(self: &Arc<Self>) {
+        let _pass = self.take_lock.lock().await;
+        let scan = match self.repository.list_leases().await {
+            Ok(scan) => scan,
+            Err(e) => {
+                tracing::warn!(worker_id = %self.worker_id, error = %e, "lease table scan failed");
+                return;
+            }
+        };
+        for row in &scan.corrupt {
+            tracing::warn!(worker_id = %self.worker_id, error = %row, "unreadable lease row skipped");
+        }
+        let now = Instant::now();
+        let leases = scan.leases;
+        let (lost, resumed) = self.refresh(&leases, now);
+        for (key, generation) in lost {
+            self.end_held(&key, generation, LeaseStatus::Lost);
+        }
+        for lease in resumed {
+            let acquired = self.register(lease, now);
+            self.deliver_when_ready(acquired, &leases).await;
+        }
+        self.deliver_unblocked(&leases).await;
+        if self.is_stopping() {
+            return;
+        }
+        let (assignment, new_leases) = self.assign(&leases, now);
+        self.apply(&leases, assignment, new_leases).await;
+        self.clean_up(&leases).await;
+    }
+
+    /// Updates the local view from a scan: last-change instants, worker diffs, lost leases (to
+    /// end) and own leases not held (to resume).
+    pub(super) fn refresh(
+        &self,
+        leases: &[Lease],
+        now: Instant,
+    ) -> (Vec<(LeaseKey, u64)>, Vec<Lease>) {
+        let me = self.worker_id.as_str();
+        let mut st = self.state();
+        let mut seen = HashMap::with_capacity(leases.len());
+        for lease in leases {
+            let last_change = match st.seen.get(&lease.lease_key) {
+                Some(prev) if prev.counter == lease.lease_counter => prev.last_change,
+                None if lease.lease_owner.is_none() => None,
+                _ => Some(now),
+            };
+            seen.insert(
+                lease.lease_key.clone(),
+                Seen {
+                    counter: lease.lease_counter,
+                    last_change,
+                },
+            );
+        }
+        st.seen = seen;
+        probe::plan(&mut st, me, leases, now, self);
+
+        let owners: BTreeSet<String> = leases
+            .iter()
+            .filter(|l| !l.checkpoint.is_shard_end())
+            .filter_map(|l| l.lease_owner.clone())
+            .collect();
+        let previous = std::mem::replace(&mut st.owners, owners);
+        for id in st.owners.difference(&previous) {
+            self.emit(LeaseEvent::WorkerJoined { id: id.clone() });
+        }
+        for id in previous.difference(&st.owners) {
+            self.emit(LeaseEvent::WorkerLeft { id: id.clone() });
+        }
+
+        let by_key: HashMap<&LeaseKey, &Lease> = leases.iter().map(|l| (&l.lease_key, l)).collect();
+        let mut lost = Vec::new();
+        for (key, held) in &mut st.held {
+            match by_key.get(key) {
+                Some(row) if row.lease_owner.as_deref() == Some(me) => {
+                    if row.lease_counter > held.lease.lease_counter {
+                        held.lease = (*row).clone();
+                    }
+                }
+                _ => lost.push((key.clone(), held.generation)),
+            }
+        }
+        let resumed = if st.stopping {
+            Vec::new()
+        } else {
+            leases
+                .iter()
+                .filter(|l| {
+                    l.lease_owner.as_deref() == Some(me)
+                        && !l.checkpoint.is_shard_end()
+                        && !st.held.contains_key(&l.lease_key)
+                })
+                .cloned()
+                .collect()
+        };
+        (lost, resumed)
+    }
+
+    /// Asks the strategy; returns its assignment and the rows of the leases to create.
+    pub(super) fn assign(&self, leases: &[Lease], now: Instant) -> (Assignment, Vec<Lease>) {
+        let st = self.state();
+        let views: Vec<LeaseView<'_>> = leases
+            .iter()
+            .map(
+                |l| match st.seen.get(&l.lease_key).and_then(|s| s.last_change) {
+                    Some(changed) => LeaseView::observed(l, changed, now),
+                    None => LeaseView::new(l, Duration::MAX),
+                },
+            )
+            .collect();
+        let leased: BTreeSet<&LeaseKey> = leases.iter().map(|l| &l.lease_key).collect();
+        let ready = lineage::shards_ready_to_consume(&st.shards, leases);
+        let unleased: Vec<LeaseKey> = ready
+            .iter()
+            .map(|s| LeaseKey::from(s.id.clone()))
+            .filter(|k| !leased.contains(k))
+            .collect();
+        let snapshot = Snapshot::new(&self.worker_id, &views, &unleased, &self.settings.strategy);
+        let assignment = self.strategy.assign(&snapshot);
+        let new_lease = |shard: &ShardInfo, owner: Option<String>| {
+            let checkpoint = lineage::initial_checkpoint_for_shard(
+                shard,
+                &self.settings.initial_position,
+                leases,
+            );
+            let mut lease = lineage::new_lease_for_shard(shard, checkpoint);
+            lease.lease_owner = owner;
+            lease
+        };
+        let mut new_leases: Vec<Lease> = assignment
+            .create
+            .iter()
+            .filter_map(|key| {
+                let shard = ready
+                    .iter()
+                    .find(|s| LeaseKey::from(s.id.clone()) == *key)?;
+                Some(new_lease(shard, Some(self.worker_id.clone())))
+            })
+            .collect();
+        // The children of a finished shard get a lease even when this worker does not want
+        // them, without an owner, as the KCL's shard-end task creates them: a KCL worker relies
+        // on the parent's holder for that (its shard sync does not create them), and takes them
+        // from there.
+        let finished: BTreeSet<&kinesis_client::ShardId> = leases
+            .iter()
+            .filter(|l| l.checkpoint.is_shard_end())
+            .map(Lease::shard_id)
+            .collect();
+        new_leases.extend(
+            ready
+                .iter()
+                .filter(|s| {
+                    let key = LeaseKey::from(s.id.clone());
+                    !leased.contains(&key)
+                        && !assignment.create.contains(&key)
+                        && s.parents.iter().any(|p| finished.contains(p))
+                })
+                .map(|s| new_lease(s, None)),
+        );
+        (assignment, new_leases)
+    }
+
+    pub(super) async fn apply(
+        self: &Arc<Self>,
+        leases: &[Lease],
+        assignment: Assignment,
+        new: Vec<Lease>,
+    ) {
+        let by_key: HashMap<&LeaseKey, &Lease> = leases.iter().map(|l| (&l.lease_key, l)).collect();
+        for lease in new {
+            if self.is_stopping() {
+                return;
+            }
+            match self.repository.create_lease(&lease).await {
+                Ok(stored) if stored.lease_owner.is_none() => {
+                    self.emit(LeaseEvent::Created {
+                        key: stored.lease_key.clone(),
+                    });
+                }
+                Ok(stored) => {
+                    self.emit(LeaseEvent::Created {
+                        key: stored.lease_key.clone(),
+                    });
+                    let acquired = self.register(stored, Instant::now());
+                    self.deliver_when_ready(acquired, leases).await;
+                }
+                Err(e) if e.kind() == LeaseErrorKind::AlreadyExists => {
+                    tracing::debug!(worker_id = %self.worker_id, lease_key = %lease.lease_key, "lease created by another worker first");
+                }
+                Err(e) => {
+                    tracing::warn!(worker_id = %self.worker_id, lease_key = %lease.lease_key, error = %e, "lease creation failed");
+                }
+            }
+        }
+        let takes = assignment.take.iter().map(|k| (k, None));
+        let steals = assignment
+            .steal
+            .iter()
+            .map(|s| (&s.lease_key, Some(s.from.as_str())));
+        for (key, from) in takes.chain(steals) {
+            if self.is_stopping() {
+                return;
+            }
+            let Some(lease) = by_key.get(key) else {
+                continue;
+            };
+            if self.state().held.contains_key(key) {
+                continue;
+            }
+            match self.repository.take_lease(lease, &self.worker_id).await {
+                Ok(stored) => {
+                    if let Some(from) = from {
+                        self.emit(LeaseEvent::Stolen {
+                            key: key.clone(),
+                            from: from.to_owned(),
+                        });
+                    }
+                    let acquired = self.register(stored, Instant::now());
+                    self.deliver_when_ready(acquired, leases).await;
+                }
+                Err(e) if e.is_lease_lost() => {
+                    tracing::debug!(worker_id = %self.worker_id, lease_key = %key, "lease taken by another worker first");
+                }
+                Err(e) => {
+                    tracing::warn!(worker_id = %self.worker_id, lease_key = %key, error = %e, "lease take failed");
+                }
+            }
+        }
+        for key in &assignment.release {
+            let generation = self.state().held.get(key).map(|h| h.generation);
+            if let Some(generation) = generation {
+                self.release_held(key, generation, ReleaseMode::Strategy)
+                    .await;
+            }
+        }
+    }
+}
