@@ -69,6 +69,7 @@
 
 mod consume_with;
 mod consumer;
+mod deaggregate;
 mod error;
 mod events;
 mod fetch;
@@ -78,9 +79,10 @@ mod shard;
 
 pub use consume_with::{CheckpointBehaviour, HandlerError};
 pub use consumer::{Consumer, ConsumerBuilder, Shards};
+pub use deaggregate::deaggregate;
 pub use error::{ConsumerError, ConsumerErrorKind};
 pub use events::DiagnosticEvent;
 pub use kinesis_lease::checkpointer::CheckpointPolicy;
-pub use record::{ConsumerRecord, deaggregate};
+pub use record::ConsumerRecord;
 pub use settings::{ConsumerSettings, FanOutSettings, FetchMode, PollingSettings};
 pub use shard::ShardStream;

@@ -2,49 +2,8 @@
 
 use std::time::SystemTime;
 
-use kinesis_client::{Record, SequenceNumber, ShardId};
+use kinesis_client::{SequenceNumber, ShardId};
 use kinesis_kcl_compat::sequence::ExtendedSequenceNumber;
-use kinesis_serde::Deserializer;
-
-use crate::error::ConsumerError;
-
-/// Turns Kinesis records of `shard_id` into user records as a [`ShardStream`](crate::ShardStream)
-/// does with every batch it fetches: KPL aggregates are split (each sub-record with its
-/// sub-sequence number), corrupt aggregates delivered as plain records, and every payload
-/// deserialized; a payload that does not deserialize is an error carrying its position. Unlike
-/// the stream, it keeps aggregated records whatever their hash key (the stream skips those outside
-/// its shard's range, as the KCL does). For records fetched another way, and for tests.
-///
-/// ```
-/// use kinesis_client::{PartitionKey, PutRecordsEntry, Record, ShardId};
-/// use kinesis_consumer::deaggregate;
-/// use kinesis_kcl_compat::aggregation::AggregateBuilder;
-/// use kinesis_serde::Utf8;
-///
-/// let mut builder = AggregateBuilder::new();
-/// for text in ["a", "b"] {
-///     builder.add(PutRecordsEntry::new(text, PartitionKey::new("k")?));
-/// }
-/// let aggregate = builder.finish().expect("two records");
-/// let records = vec![
-///     Record::new(aggregate.into_data(), "k", "100".parse()?),
-///     Record::new("plain", "k", "101".parse()?),
-/// ];
-/// let shard: ShardId = "shardId-000000000000".parse()?;
-/// let out: Vec<String> = deaggregate::<String>(&shard, records, &Utf8)
-///     .into_iter()
-///     .map(|r| r.map(|r| format!("{} {}", r.position(), r.data())))
-///     .collect::<Result<_, _>>()?;
-/// assert_eq!(out, ["100 a", "100:1 b", "101 plain"]);
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-pub fn deaggregate<T>(
-    shard_id: &ShardId,
-    records: Vec<Record>,
-    deserializer: &(dyn Deserializer<T> + Send + Sync),
-) -> Vec<Result<ConsumerRecord<T>, ConsumerError>> {
-    crate::shard::convert(shard_id, None, records, &mut None, deserializer).0
-}
 
 /// One user record of a shard: a plain Kinesis record, or one sub-record of a KPL aggregate.
 ///

@@ -10,8 +10,7 @@ use std::time::Duration;
 
 use futures_core::Stream;
 use futures_util::StreamExt as _;
-use kinesis_client::{Client, HashKeyRange, Record, ShardId, StartingPosition, StreamId};
-use kinesis_kcl_compat::aggregation::{self, Decoded};
+use kinesis_client::{Client, ShardId, StartingPosition, StreamId};
 use kinesis_kcl_compat::sequence::{Checkpoint, ExtendedSequenceNumber, Sentinel};
 use kinesis_lease::Checkpointer;
 use kinesis_lease::coordinator::{AcquiredLease, LeaseStatus};
@@ -19,7 +18,8 @@ use kinesis_lease::lineage::InitialPosition;
 use kinesis_serde::Deserializer;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::error::{ConsumerError, ConsumerErrorKind};
+use crate::deaggregate::convert;
+use crate::error::ConsumerError;
 use crate::events::{DiagnosticEvent, Diagnostics};
 use crate::fetch::{Batch, Fetcher};
 use crate::record::ConsumerRecord;
@@ -176,93 +176,6 @@ pub(crate) fn starting_position(
         }),
         _ => None,
     }
-}
-
-/// Splits, filters and deserializes one batch of Kinesis records; also returns how many
-/// aggregated user records were skipped for lying outside `range`.
-///
-/// With `range` (the shard's, when known and skipping is on), aggregated user records whose
-/// effective hash key lies outside it are skipped, as the KCL does.
-pub(crate) fn convert<T>(
-    shard_id: &ShardId,
-    range: Option<&HashKeyRange>,
-    records: Vec<Record>,
-    skip_through: &mut Option<ExtendedSequenceNumber>,
-    deserializer: &(dyn Deserializer<T> + Send + Sync),
-) -> (Delivery<T>, usize) {
-    let mut outside = 0;
-    let mut out = Vec::with_capacity(records.len());
-    let mut push = |record: &Record,
-                    sub: Option<u64>,
-                    data: bytes::Bytes,
-                    partition_key: &str,
-                    explicit_hash_key: Option<&str>| {
-        let position =
-            ExtendedSequenceNumber::new(record.sequence_number().clone(), sub.unwrap_or(0));
-        if let Some(skip) = skip_through {
-            if position <= *skip {
-                return;
-            }
-            *skip_through = None;
-        }
-        out.push(match deserializer.deserialize(data) {
-            Ok(data) => Ok(ConsumerRecord {
-                shard_id: shard_id.clone(),
-                sequence_number: record.sequence_number().clone(),
-                sub_sequence_number: sub,
-                partition_key: partition_key.to_owned(),
-                explicit_hash_key: explicit_hash_key.map(str::to_owned),
-                approximate_arrival_timestamp: record.approximate_arrival_timestamp(),
-                data,
-            }),
-            Err(e) => Err(ConsumerError::new(
-                ConsumerErrorKind::Deserialize,
-                "a record could not be deserialized",
-            )
-            .with_source(e)
-            .for_shard(shard_id)
-            .at(position)),
-        });
-    };
-    for record in &records {
-        match aggregation::decode(record.data()) {
-            Ok(Decoded::Aggregate(aggregate)) => {
-                for sub in aggregate.iter() {
-                    if let Some(range) = range
-                        && !sub.is_in(range)
-                    {
-                        tracing::warn!(shard_id = %shard_id, sequence_number = %record.sequence_number(), sub_sequence_number = sub.sub_sequence_number(), "aggregated user record outside the shard's hash key range skipped");
-                        outside += 1;
-                        continue;
-                    }
-                    push(
-                        record,
-                        Some(sub.sub_sequence_number()),
-                        sub.data().clone(),
-                        sub.partition_key(),
-                        sub.explicit_hash_key(),
-                    );
-                }
-            }
-            Ok(Decoded::Plain { data, reason }) => {
-                if reason.is_corrupt() {
-                    tracing::warn!(shard_id = %shard_id, sequence_number = %record.sequence_number(), ?reason, "corrupt KPL aggregate delivered as a plain record");
-                }
-                push(record, None, data, record.partition_key(), None);
-            }
-            Err(e) => {
-                tracing::warn!(shard_id = %shard_id, sequence_number = %record.sequence_number(), error = %e, "KPL aggregate cannot be split; delivered as a plain record");
-                push(
-                    record,
-                    None,
-                    record.data().clone(),
-                    record.partition_key(),
-                    None,
-                );
-            }
-        }
-    }
-    (out, outside)
 }
 
 /// Why a shard's fetching stopped.
