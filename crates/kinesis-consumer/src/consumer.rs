@@ -10,6 +10,7 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use futures_core::Stream;
 use futures_util::StreamExt as _;
+use kinesis_client::layer::{Quota, QuotaScope, RateLimiter, RateLimits};
 use kinesis_client::{AdminClient, Client, ClientConfig, ConsumerArn, Shard, StreamId};
 use kinesis_lease::coordinator::{Handover, LeaseCoordinator};
 use kinesis_lease::{AssignmentStrategy, DynamoDbLeaseRepository, LeaseRepository};
@@ -19,7 +20,7 @@ use tokio::task::JoinHandle;
 
 use crate::error::{ConsumerError, ConsumerErrorKind};
 use crate::events::{DiagnosticEvent, Diagnostics, EventCallback};
-use crate::fetch::fanout::{FanOutFetcher, SubscribeLimiter};
+use crate::fetch::fanout::FanOutFetcher;
 use crate::fetch::polling::PollingFetcher;
 use crate::fetch::{FetchContext, Fetcher};
 use crate::settings::{ConsumerSettings, FetchMode};
@@ -174,7 +175,11 @@ impl<T: Send + 'static> ConsumerBuilder<T> {
                     .clone()
                     .unwrap_or_else(|| self.application_name.clone());
                 let arn = register_consumer(&admin, &self.stream, &name).await?;
-                let limiter = Arc::new(SubscribeLimiter::new(fo.max_subscriptions_per_second));
+                // A worker-wide cap on subscribe calls, with the core's rate limiter.
+                let limiter = RateLimiter::new(RateLimits::none().with_quota(
+                    "SubscribeToShard",
+                    Quota::per_second(fo.max_subscriptions_per_second.max(1), QuotaScope::Account),
+                ));
                 Some((arn, limiter))
             }
             _ => None,
@@ -254,15 +259,9 @@ impl<T: Send + 'static> ConsumerBuilder<T> {
                         diagnostics: ctx.diagnostics.clone(),
                     };
                     let make = |position| match (&fetch_mode, &fan_out) {
-                        (FetchMode::EnhancedFanOut(fo), Some((arn, limiter))) => {
-                            Fetcher::FanOut(FanOutFetcher::new(
-                                fetch,
-                                fo,
-                                arn.clone(),
-                                Arc::clone(limiter),
-                                position,
-                            ))
-                        }
+                        (FetchMode::EnhancedFanOut(fo), Some((arn, limiter))) => Fetcher::FanOut(
+                            FanOutFetcher::new(fetch, fo, arn.clone(), limiter.clone(), position),
+                        ),
                         (FetchMode::Polling(p), _) => {
                             Fetcher::Polling(PollingFetcher::new(fetch, p.clone(), position))
                         }

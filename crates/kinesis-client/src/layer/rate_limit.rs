@@ -202,9 +202,47 @@ impl RateLimiter {
     /// Reserves a slot for one call of `Op` and returns when it may start, or `None` when the
     /// operation has no quota.
     pub(crate) fn reserve<Op: Operation>(&self, op: &Op) -> Option<Instant> {
+        self.reserve_named(Op::NAME, |scope| scope_key(op, scope))
+    }
+
+    /// Waits until one more call of `operation` fits its quota, for the scope's `key` (empty
+    /// for an account-wide quota); returns at once when the operation has no quota. For callers
+    /// that pace something of their own with the same mechanism as the stack, such as a
+    /// worker-wide cap on its `SubscribeToShard` calls.
+    ///
+    /// Cancel safety: the slot is reserved when the call starts; dropping the future gives it
+    /// up unused (later callers are not moved earlier).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// use kinesis_client::layer::{Quota, QuotaScope, RateLimiter, RateLimits};
+    /// use tokio::time::Instant;
+    ///
+    /// let limiter = RateLimiter::new(
+    ///     RateLimits::none().with_quota("SubscribeToShard", Quota::per_second(2, QuotaScope::Account)),
+    /// );
+    /// let start = Instant::now();
+    /// for _ in 0..3 {
+    ///     limiter.acquire("SubscribeToShard", "").await;
+    /// }
+    /// assert!(start.elapsed().as_secs_f64() >= 1.0); // the third call waited for the window
+    /// # }
+    /// ```
+    pub async fn acquire(&self, operation: &'static str, key: &str) {
+        if let Some(at) = self.reserve_named(operation, |_| key.to_owned()) {
+            tokio::time::sleep_until(at).await;
+        }
+    }
+
+    fn reserve_named(
+        &self,
+        operation: &'static str,
+        key: impl FnOnce(QuotaScope) -> String,
+    ) -> Option<Instant> {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        let quota = *state.quotas.get(Op::NAME)?;
-        let key = scope_key(op, quota.scope);
+        let quota = *state.quotas.get(operation)?;
+        let key = key(quota.scope);
         let now = Instant::now();
         if state.windows.len() > 4096 {
             // Forget keys (shards that closed, streams gone) with nothing in the last window.
@@ -212,7 +250,7 @@ impl RateLimiter {
                 .windows
                 .retain(|_, w| w.back().is_some_and(|t| *t + quota.per > now));
         }
-        let window = state.windows.entry((Op::NAME, key)).or_default();
+        let window = state.windows.entry((operation, key)).or_default();
         let limit = quota.calls as usize;
         let mut start = now;
         if window.len() >= limit {

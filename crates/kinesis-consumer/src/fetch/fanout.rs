@@ -1,12 +1,9 @@
 //! The enhanced fan-out fetcher: a `SubscribeToShard` subscription, renewed from its last
 //! continuation sequence number whenever it ends (every 5 minutes on AWS) or fails.
 
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
-
 use futures_util::StreamExt as _;
+use kinesis_client::layer::RateLimiter;
 use kinesis_client::{ConsumerArn, StartingPosition, SubscribeToShardStream};
-use tokio::time::Instant;
 
 use super::{Batch, FetchContext};
 use crate::error::ConsumerError;
@@ -14,40 +11,13 @@ use crate::events::DiagnosticEvent;
 use crate::fetch::Retries;
 use crate::settings::FanOutSettings;
 
-/// Spaces the subscribe calls of all of a worker's shards: at most `per_second` a second.
-#[derive(Debug)]
-pub(crate) struct SubscribeLimiter {
-    spacing: Duration,
-    next: Mutex<Option<Instant>>,
-}
-
-impl SubscribeLimiter {
-    pub(crate) fn new(per_second: u32) -> Self {
-        Self {
-            spacing: Duration::from_secs(1) / per_second.max(1),
-            next: Mutex::new(None),
-        }
-    }
-
-    /// Waits for this call's slot.
-    async fn acquire(&self) {
-        let slot = {
-            let mut next = self.next.lock().unwrap_or_else(PoisonError::into_inner);
-            let now = Instant::now();
-            let slot = next.map_or(now, |n| n.max(now));
-            *next = Some(slot + self.spacing);
-            slot
-        };
-        tokio::time::sleep_until(slot).await;
-    }
-}
-
 /// Reads one shard through an enhanced fan-out subscription.
 #[derive(Debug)]
 pub(crate) struct FanOutFetcher {
     ctx: FetchContext,
     consumer: ConsumerArn,
-    limiter: Arc<SubscribeLimiter>,
+    /// The worker-wide cap on subscribe calls (a quota on `SubscribeToShard`).
+    limiter: RateLimiter,
     position: StartingPosition,
     subscription: Option<SubscribeToShardStream>,
     retries: Retries,
@@ -59,7 +29,7 @@ impl FanOutFetcher {
         ctx: FetchContext,
         settings: &FanOutSettings,
         consumer: ConsumerArn,
-        limiter: Arc<SubscribeLimiter>,
+        limiter: RateLimiter,
         position: StartingPosition,
     ) -> Self {
         let retries = ctx.retries(settings.retry_base_delay, settings.retry_max_delay);
@@ -98,7 +68,7 @@ impl FanOutFetcher {
             let subscription = match &mut self.subscription {
                 Some(subscription) => subscription,
                 None => {
-                    self.limiter.acquire().await;
+                    self.limiter.acquire("SubscribeToShard", "").await;
                     let subscribed = self
                         .ctx
                         .client
