@@ -350,7 +350,11 @@ impl fmt::Debug for ClientConfigBuilder {
 
 impl ClientConfigBuilder {
     /// Starts from an existing SDK configuration instead of the default chain. Its retry
-    /// settings are replaced: this workspace's retry layer owns retries.
+    /// settings are replaced: this workspace's retry layer owns retries. Its endpoints are kept,
+    /// the per-service ones included (an `SdkConfig` loaded with `AWS_ENDPOINT_URL_KINESIS`, or
+    /// built with a `service_config` that names them, as `kinesis-testkit`'s is): a
+    /// `ClientConfig` from the test kit's `sdk_config()` reaches its emulators with no further
+    /// endpoint settings.
     pub fn sdk_config(mut self, sdk: SdkConfig) -> Self {
         self.sdk = Some(sdk);
         self

@@ -126,3 +126,30 @@ async fn a_trusted_ca_keeps_plain_http_endpoints_working() {
         .unwrap();
     config.kinesis_sdk().list_streams().send().await.unwrap();
 }
+
+#[tokio::test]
+async fn the_per_service_endpoints_of_an_sdk_config_are_honoured() {
+    // The test kit's servers listen on ports of their own, named only per service in its
+    // SdkConfig (`service_config`): calls that reach them used those endpoints.
+    let env = TestEnv::start().await;
+    let config = ClientConfig::builder()
+        .sdk_config(env.sdk_config())
+        .build()
+        .await
+        .unwrap();
+    let name = env.unique_name("endpoints");
+    let admin = kinesis_client::AdminClient::new(&config);
+    admin
+        .create_stream(
+            &name.parse().unwrap(),
+            kinesis_client::StreamMode::Provisioned { shard_count: 1 },
+        )
+        .await
+        .unwrap();
+    config
+        .dynamodb_sdk()
+        .list_tables()
+        .send()
+        .await
+        .expect("DynamoDB reached at the test kit's endpoint");
+}

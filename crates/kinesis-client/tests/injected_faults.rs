@@ -58,7 +58,6 @@ async fn a_persistent_fault_surfaces_typed_after_the_attempts() {
     let (_, name) = setup(&env).await;
     let config = kinesis_client::ClientConfig::builder()
         .sdk_config(env.sdk_config())
-        .kinesis_endpoint(env.kinesis_endpoint())
         .retry(
             kinesis_client::RetryConfig::default()
                 .with_max_attempts(3)

@@ -556,7 +556,6 @@ async fn a_fan_out_worker_reads_over_https_with_http2() {
         let mut builder = ClientConfig::builder()
             .sdk_config(env.sdk_config())
             .kinesis_endpoint(url.clone())
-            .dynamodb_endpoint(env.dynamodb_endpoint())
             .wait(WaitConfig::default().with_poll_interval(Duration::from_millis(50)));
         if trust {
             builder = builder.trust_ca_pem(ca.clone());

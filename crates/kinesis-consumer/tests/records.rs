@@ -130,8 +130,6 @@ async fn throttled_fetches_back_off_and_resume() {
         .add(FaultRule::new("GetRecords", Fault::throttle()).times(5));
     let config = ClientConfig::builder()
         .sdk_config(fx.env.sdk_config())
-        .kinesis_endpoint(fx.env.kinesis_endpoint())
-        .dynamodb_endpoint(fx.env.dynamodb_endpoint())
         .retry(RetryConfig::default())
         .build()
         .await

@@ -20,7 +20,6 @@ async fn three_workers_converge_with_exclusive_ownership() {
     let env = TestEnv::start().await;
     let config = ClientConfig::builder()
         .sdk_config(env.sdk_config())
-        .dynamodb_endpoint(env.dynamodb_endpoint())
         .build()
         .await
         .unwrap();

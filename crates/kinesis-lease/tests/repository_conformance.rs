@@ -50,7 +50,6 @@ impl Fixture {
         let env = TestEnv::start().await;
         let config = ClientConfig::builder()
             .sdk_config(env.sdk_config())
-            .dynamodb_endpoint(env.dynamodb_endpoint())
             .build()
             .await
             .unwrap();

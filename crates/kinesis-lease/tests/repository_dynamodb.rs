@@ -21,7 +21,6 @@ fn key(n: u32) -> LeaseKey {
 async fn config(env: &TestEnv) -> ClientConfig {
     ClientConfig::builder()
         .sdk_config(env.sdk_config())
-        .dynamodb_endpoint(env.dynamodb_endpoint())
         .build()
         .await
         .unwrap()

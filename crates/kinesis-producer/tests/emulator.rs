@@ -30,8 +30,6 @@ struct Fixture {
 async fn fixture(env: TestEnv, shards: u32) -> Fixture {
     let config = ClientConfig::builder()
         .sdk_config(env.sdk_config())
-        .kinesis_endpoint(env.kinesis_endpoint())
-        .dynamodb_endpoint(env.dynamodb_endpoint())
         .wait(WaitConfig::default().with_poll_interval(Duration::from_millis(50)))
         .build()
         .await
@@ -176,7 +174,6 @@ async fn a_missing_stream_is_refused_at_build() {
     let env = TestEnv::start().await;
     let config = ClientConfig::builder()
         .sdk_config(env.sdk_config())
-        .kinesis_endpoint(env.kinesis_endpoint())
         .build()
         .await
         .unwrap();

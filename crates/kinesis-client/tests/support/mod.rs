@@ -13,8 +13,6 @@ pub async fn clients(
 ) -> (kinesis_client::Client, kinesis_client::AdminClient) {
     let config = ClientConfig::builder()
         .sdk_config(env.sdk_config())
-        .kinesis_endpoint(env.kinesis_endpoint())
-        .dynamodb_endpoint(env.dynamodb_endpoint())
         .wait(kinesis_client::WaitConfig::default().with_poll_interval(Duration::from_millis(50)))
         .build()
         .await

@@ -39,8 +39,6 @@ impl Fixture {
     pub async fn with_env(env: TestEnv, shards: u32) -> Fixture {
         let config = ClientConfig::builder()
             .sdk_config(env.sdk_config())
-            .kinesis_endpoint(env.kinesis_endpoint())
-            .dynamodb_endpoint(env.dynamodb_endpoint())
             .wait(WaitConfig::default().with_poll_interval(Duration::from_millis(50)))
             .build()
             .await
