@@ -128,43 +128,19 @@ fn runtime() -> tokio::runtime::Runtime {
         .expect("a tokio runtime")
 }
 
-fn json_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
 /// One figure.
 fn emit(metric: &str, value: f64, unit: &str) {
-    let value = if value.is_finite() {
-        format!("{value}")
-    } else {
-        "null".to_owned()
-    };
+    // A value that is not finite (no samples) is written as null.
+    let value = serde_json::Number::from_f64(value).map_or(serde_json::Value::Null, Into::into);
     println!(
-        "{{\"metric\":{},\"value\":{value},\"unit\":{}}}",
-        json_string(metric),
-        json_string(unit)
+        "{}",
+        serde_json::json!({"metric": metric, "value": value, "unit": unit})
     );
 }
 
 /// A description of how a figure was obtained.
 fn note(key: &str, text: &str) {
-    println!(
-        "{{\"note\":{},\"text\":{}}}",
-        json_string(key),
-        json_string(text)
-    );
+    println!("{}", serde_json::json!({"note": key, "text": text}));
 }
 
 fn median(values: &[f64]) -> f64 {
