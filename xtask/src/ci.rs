@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use crate::util::{self, Error, Result};
-use crate::{features, fuzz, test};
+use crate::{deps, features, fuzz, test};
 
 const USAGE: &str = "\
 usage: cargo xtask ci [--tier ...] [-- <cargo test args>]
@@ -13,6 +13,7 @@ Runs, in order (a failing step does not stop the later ones):
   cargo clippy --workspace --all-targets --all-features -- -D warnings
   cargo doc --workspace --no-deps --all-features (RUSTDOCFLAGS=\"-D warnings\")
   cargo xtask features                        (every feature combination of every crate builds)
+  cargo xtask deps                            (unused dependencies, licenses, duplicate versions)
   cargo xtask test [--tier ...] [-- ...]     (default: all tiers)
   cargo xtask fuzz --seconds 20               (every fuzz target; skipped when --tier is given)
 ";
@@ -67,6 +68,7 @@ pub(crate) fn main(args: &[String]) -> Result<()> {
         )
     });
     step("feature combinations", &mut features::run);
+    step("dependencies", &mut deps::run);
     let tiers = test::run_tiers(&opts);
     let tier_given = args
         .iter()

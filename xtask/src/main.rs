@@ -10,6 +10,7 @@
 
 mod bench;
 mod ci;
+mod deps;
 mod emulators;
 mod features;
 mod fuzz;
@@ -28,6 +29,7 @@ usage: cargo xtask <command> [args]
 commands:
   ci                        fmt --check, clippy -D warnings, doc -D warnings, then all test tiers
   test [--tier T] [-- ...]  test tiers: unit | embedded | external | interop | kcl | all (default all)
+  deps                      unused dependencies, licenses and duplicate versions (offline)
   features                  cargo check of every feature combination of every crate
   fuzz [--seconds N] [T..]  run the cargo-fuzz targets for N seconds each (default 60)
   bench consumer|producer   run a benchmark once (release) and write docs/benchmarks.md
@@ -52,6 +54,7 @@ fn main() -> ExitCode {
         "bench" => bench::main(rest),
         "ci" => ci::main(rest),
         "test" => test::main(rest),
+        "deps" => deps::run(),
         "features" => features::run(),
         "fuzz" => fuzz::main(rest),
         "emulators" => emulators::main(rest),
