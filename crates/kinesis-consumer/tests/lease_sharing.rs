@@ -69,7 +69,7 @@ async fn workers_started_concurrently_both_get_shards() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_others_take_over_from_a_stopped_worker_within_one_take_interval() {
+async fn the_others_take_over_from_a_stopped_worker() {
     let fx = Fixture::new(7).await;
     let (w1, w2, w3) = tokio::join!(fx.worker("w1"), fx.worker("w2"), fx.worker("w3"));
     eventually("7 leases spread", Duration::from_secs(30), || {
@@ -77,10 +77,12 @@ async fn the_others_take_over_from_a_stopped_worker_within_one_take_interval() {
         held.iter().sum::<usize>() == 7 && held.iter().all(|h| *h >= 2)
     })
     .await;
-    let take_interval = fx.settings().lease.take_interval();
     w1.shutdown().await;
     let stopped = tokio::time::Instant::now();
-    eventually("w2 and w3 hold all 7", take_interval, || {
+    // How soon is a property of the coordinator, asserted under virtual time
+    // (`a_shut_down_workers_leases_are_taken_within_one_take_interval` in kinesis-lease); here,
+    // on real servers, only that it happens and that nothing is lost.
+    eventually("w2 and w3 hold all 7", Duration::from_secs(30), || {
         w2.held() + w3.held() == 7
     })
     .await;

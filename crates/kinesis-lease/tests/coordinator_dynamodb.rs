@@ -89,8 +89,8 @@ async fn three_workers_converge_with_exclusive_ownership() {
     assert_eq!(holders.len(), 6);
     assert!(holders.values().all(|n| *n == 1));
 
-    // w3 stops: its leases are released, and the other two hold all six within one take
-    // interval (the handover makes it a matter of milliseconds).
+    // w3 stops: its leases are released, and the other two hold all six. How soon is asserted
+    // under virtual time (`coordinator_inmemory.rs`); on a real server, only that it happens.
     let w3 = workers.pop().unwrap();
     w3.shutdown().await;
     let stopped = tokio::time::Instant::now();
@@ -105,8 +105,8 @@ async fn three_workers_converge_with_exclusive_ownership() {
             break;
         }
         assert!(
-            stopped.elapsed() < settings.take_interval(),
-            "released leases not taken within one take interval"
+            stopped.elapsed() < Duration::from_secs(30),
+            "released leases not taken within 30 s"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }

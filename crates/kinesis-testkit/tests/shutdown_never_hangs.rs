@@ -139,7 +139,8 @@ async fn drop_works_on_a_multi_thread_runtime_and_with_emulator_workers() {
     env.create_stream(&stream, 1).await.unwrap();
     let started = Instant::now();
     drop(env);
-    assert!(started.elapsed() < Duration::from_secs(2));
+    // A hang would never end; the bound is far above a drop's milliseconds on a loaded machine.
+    assert!(started.elapsed() < Duration::from_secs(10));
 }
 
 #[tokio::test]
