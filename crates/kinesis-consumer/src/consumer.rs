@@ -11,8 +11,8 @@ use bytes::Bytes;
 use futures_core::Stream;
 use futures_util::StreamExt as _;
 use kinesis_client::layer::{Quota, QuotaScope, RateLimiter, RateLimits};
-use kinesis_client::{AdminClient, Client, ClientConfig, ConsumerArn, Shard, StreamId};
-use kinesis_lease::coordinator::{Handover, LeaseCoordinator};
+use kinesis_client::{AdminClient, Client, ClientConfig, ConsumerArn, Shard, ShardId, StreamId};
+use kinesis_lease::coordinator::{Acquisitions, Handover, LeaseCoordinator};
 use kinesis_lease::{AssignmentStrategy, DynamoDbLeaseRepository, LeaseRepository};
 use kinesis_serde::{Deserializer, Raw};
 use tokio::sync::{Notify, broadcast, mpsc, watch};
@@ -152,139 +152,75 @@ impl<T: Send + 'static> ConsumerBuilder<T> {
     ///
     /// Not cancel-safe: dropped part way, leases may have been taken; they expire.
     pub async fn build(self) -> Result<Consumer<T>, ConsumerError> {
-        if self.application_name.is_empty() {
+        let ConsumerBuilder {
+            config,
+            stream,
+            application_name,
+            worker_id,
+            deserializer,
+            settings,
+            strategy,
+            repository,
+            handover,
+            on_event,
+            shutdown_signal,
+        } = self;
+        if application_name.is_empty() {
             return Err(ConsumerError::new(
                 ConsumerErrorKind::Usage,
                 "the application name (the lease table's name) must not be empty",
             ));
         }
-        let client = Client::new(&self.config);
-        let admin = AdminClient::new(&self.config);
+        let client = Client::new(&config);
+        let admin = AdminClient::new(&config);
         client
-            .describe_stream_summary(self.stream.clone())
+            .describe_stream_summary(stream.clone())
             .await
             .map_err(ConsumerError::kinesis)?;
-        let worker_id = self.worker_id.unwrap_or_else(random_worker_id);
-        let settings = self.settings;
-        let diagnostics = Diagnostics::new(settings.event_capacity, self.on_event);
+        let worker_id = worker_id.unwrap_or_else(random_worker_id);
+        let diagnostics = Diagnostics::new(settings.event_capacity, on_event);
+        let fan_out = FanOut::prepare(&admin, &stream, &application_name, &settings).await?;
 
-        let fan_out = match &settings.fetch_mode {
-            FetchMode::EnhancedFanOut(fo) => {
-                let name = fo
-                    .consumer_name
-                    .clone()
-                    .unwrap_or_else(|| self.application_name.clone());
-                let arn = register_consumer(&admin, &self.stream, &name).await?;
-                // A worker-wide cap on subscribe calls, with the core's rate limiter.
-                let limiter = RateLimiter::new(RateLimits::none().with_quota(
-                    "SubscribeToShard",
-                    Quota::per_second(fo.max_subscriptions_per_second.max(1), QuotaScope::Account),
-                ));
-                Some((arn, limiter))
-            }
-            _ => None,
-        };
-
-        let repository = self.repository.unwrap_or_else(|| {
+        let repository = repository.unwrap_or_else(|| {
             Arc::new(DynamoDbLeaseRepository::new(
-                &self.config,
-                self.application_name.clone(),
+                &config,
+                application_name.clone(),
             ))
         });
-        let handover = self
-            .handover
-            .unwrap_or_else(|| Handover::for_table(&self.application_name));
-        let mut coordinator = LeaseCoordinator::builder(repository, worker_id.clone())
-            .settings(
-                settings
-                    .lease
-                    .clone()
-                    .with_initial_position(settings.initial_position),
-            )
-            .handover(handover);
-        if let Some(strategy) = self.strategy {
-            coordinator = coordinator.strategy(strategy);
-        }
-        let coordinator = coordinator.build();
-
-        let shards = list_shards(&client, &self.stream)
-            .await
-            .map_err(ConsumerError::kinesis)?;
-        let known: BTreeSet<_> = shards.iter().map(|s| s.id().clone()).collect();
-        coordinator.update_shards(shards.iter());
-        let acquisitions = coordinator
-            .acquisitions()
-            .expect("a new coordinator's acquisitions are not taken");
-
+        let handover = handover.unwrap_or_else(|| Handover::for_table(&application_name));
+        let coordinator = coordinator(repository, &worker_id, &settings, handover, strategy);
         let (stop, _) = watch::channel(false);
-        let forward = tokio::spawn(forward_lease_events(
-            coordinator.events(),
-            diagnostics.clone(),
-            stop.subscribe(),
-        ));
-        coordinator.start().await.map_err(ConsumerError::lease)?;
+        let started =
+            start_coordinator(&client, &stream, &coordinator, &diagnostics, &stop).await?;
 
-        let prefetch_batches = match &settings.fetch_mode {
-            FetchMode::Polling(p) => p.prefetch_batches,
-            FetchMode::EnhancedFanOut(f) => f.prefetch_batches,
-        };
         let shard_sync = Arc::new(Notify::new());
         let ctx = Arc::new(ShardContext {
             client: client.clone(),
-            fetch_client: Client::new(&self.config.single_attempt()),
-            retry_budget: self.config.retry_budget().clone(),
-            stream: self.stream.clone(),
-            deserializer: self.deserializer,
+            fetch_client: Client::new(&config.single_attempt()),
+            retry_budget: config.retry_budget().clone(),
+            stream: stream.clone(),
+            deserializer,
             diagnostics: diagnostics.clone(),
             initial_position: settings.initial_position,
-            prefetch_batches,
+            prefetch_batches: settings.fetch_mode.prefetch_batches(),
             release_timeout: settings.lease.release_timeout,
             skip_aggregated_records_outside_shard: settings.skip_aggregated_records_outside_shard,
             shard_sync: Arc::clone(&shard_sync),
         });
-
         let (shards_tx, shards_rx) = mpsc::channel(settings.lease.acquisition_capacity.max(1));
-        let fetch_mode = settings.fetch_mode.clone();
-        let dispatch = tokio::spawn({
-            let ctx = Arc::clone(&ctx);
-            let fan_out = fan_out.clone();
-            let mut acquisitions = acquisitions;
-            async move {
-                while let Some(lease) = acquisitions.recv().await {
-                    let fetch = FetchContext {
-                        client: ctx.fetch_client.clone(),
-                        budget: ctx.retry_budget.clone(),
-                        stream: ctx.stream.clone(),
-                        shard: lease.lease_key.shard_id().clone(),
-                        diagnostics: ctx.diagnostics.clone(),
-                    };
-                    let make = |position| match (&fetch_mode, &fan_out) {
-                        (FetchMode::EnhancedFanOut(fo), Some((arn, limiter))) => Fetcher::FanOut(
-                            FanOutFetcher::new(fetch, fo, arn.clone(), limiter.clone(), position),
-                        ),
-                        (FetchMode::Polling(p), _) => {
-                            Fetcher::Polling(PollingFetcher::new(fetch, p.clone(), position))
-                        }
-                        _ => Fetcher::Polling(PollingFetcher::new(
-                            fetch,
-                            Default::default(),
-                            position,
-                        )),
-                    };
-                    let stream = shard::start(Arc::clone(&ctx), lease, make);
-                    // Nobody takes shard streams any more: dropping it checkpoints and
-                    // releases its lease.
-                    let _ = shards_tx.send(stream).await;
-                }
-            }
-        });
-
+        let dispatch = tokio::spawn(dispatch_acquisitions(
+            Arc::clone(&ctx),
+            started.acquisitions,
+            settings.fetch_mode.clone(),
+            fan_out.clone(),
+            shards_tx,
+        ));
         let sync = tokio::spawn(sync_shards(
-            client.clone(),
-            self.stream.clone(),
+            client,
+            stream.clone(),
             coordinator.clone(),
             diagnostics.clone(),
-            known,
+            started.known,
             settings.shard_sync_interval,
             shard_sync,
             stop.subscribe(),
@@ -292,21 +228,21 @@ impl<T: Send + 'static> ConsumerBuilder<T> {
 
         let consumer = Consumer {
             inner: Arc::new(Inner {
-                stream: self.stream,
-                application_name: self.application_name,
+                stream,
+                application_name,
                 worker_id,
                 admin,
                 coordinator,
                 diagnostics,
                 settings,
-                fan_out_consumer: fan_out.map(|(arn, _)| arn),
+                fan_out_consumer: fan_out.map(|f| f.arn),
                 shards: Mutex::new(Some(shards_rx)),
-                tasks: Mutex::new(vec![dispatch, sync, forward]),
+                tasks: Mutex::new(vec![dispatch, sync, started.forward]),
                 stop,
                 shut_down: tokio::sync::Mutex::new(false),
             }),
         };
-        if let Some(signal) = self.shutdown_signal {
+        if let Some(signal) = shutdown_signal {
             let handle = consumer.clone();
             tokio::spawn(async move {
                 signal.await;
@@ -314,6 +250,131 @@ impl<T: Send + 'static> ConsumerBuilder<T> {
             });
         }
         Ok(consumer)
+    }
+}
+
+/// What the fetchers of an enhanced fan-out consumer share: its registered consumer, and the
+/// worker-wide cap on subscribe calls (the core's rate limiter with a quota on
+/// `SubscribeToShard`).
+#[derive(Debug, Clone)]
+struct FanOut {
+    arn: ConsumerArn,
+    limiter: RateLimiter,
+}
+
+impl FanOut {
+    /// Registers (or finds) the stream consumer when the settings fetch by fan-out.
+    async fn prepare(
+        admin: &AdminClient,
+        stream: &StreamId,
+        application_name: &str,
+        settings: &ConsumerSettings,
+    ) -> Result<Option<FanOut>, ConsumerError> {
+        let FetchMode::EnhancedFanOut(fo) = &settings.fetch_mode else {
+            return Ok(None);
+        };
+        let name = fo.consumer_name.as_deref().unwrap_or(application_name);
+        let arn = register_consumer(admin, stream, name).await?;
+        let limiter = RateLimiter::new(RateLimits::none().with_quota(
+            "SubscribeToShard",
+            Quota::per_second(fo.max_subscriptions_per_second.max(1), QuotaScope::Account),
+        ));
+        Ok(Some(FanOut { arn, limiter }))
+    }
+}
+
+/// The lease coordinator of this worker, not started.
+fn coordinator(
+    repository: Arc<dyn LeaseRepository>,
+    worker_id: &str,
+    settings: &ConsumerSettings,
+    handover: Handover,
+    strategy: Option<Arc<dyn AssignmentStrategy>>,
+) -> LeaseCoordinator {
+    let lease_settings = settings
+        .lease
+        .clone()
+        .with_initial_position(settings.initial_position);
+    let mut builder = LeaseCoordinator::builder(repository, worker_id.to_owned())
+        .settings(lease_settings)
+        .handover(handover);
+    if let Some(strategy) = strategy {
+        builder = builder.strategy(strategy);
+    }
+    builder.build()
+}
+
+/// A started coordinator's outputs: its acquisitions, the shards it was told of, and the task
+/// that forwards its events as diagnostics.
+struct Started {
+    acquisitions: Acquisitions,
+    known: BTreeSet<ShardId>,
+    forward: JoinHandle<()>,
+}
+
+/// Tells the coordinator the stream's shards and starts it (it ensures the lease table and
+/// takes its first leases).
+async fn start_coordinator(
+    client: &Client,
+    stream: &StreamId,
+    coordinator: &LeaseCoordinator,
+    diagnostics: &Diagnostics,
+    stop: &watch::Sender<bool>,
+) -> Result<Started, ConsumerError> {
+    let shards = list_shards(client, stream)
+        .await
+        .map_err(ConsumerError::kinesis)?;
+    let known: BTreeSet<_> = shards.iter().map(|s| s.id().clone()).collect();
+    coordinator.update_shards(shards.iter());
+    let acquisitions = coordinator
+        .acquisitions()
+        .expect("a new coordinator's acquisitions are not taken");
+    let forward = tokio::spawn(forward_lease_events(
+        coordinator.events(),
+        diagnostics.clone(),
+        stop.subscribe(),
+    ));
+    coordinator.start().await.map_err(ConsumerError::lease)?;
+    Ok(Started {
+        acquisitions,
+        known,
+        forward,
+    })
+}
+
+/// Starts a shard task (with its fetcher) for every lease the coordinator hands over, and
+/// offers its stream to the user.
+async fn dispatch_acquisitions<T: Send + 'static>(
+    ctx: Arc<ShardContext<T>>,
+    mut acquisitions: Acquisitions,
+    fetch_mode: FetchMode,
+    fan_out: Option<FanOut>,
+    shards_tx: mpsc::Sender<ShardStream<T>>,
+) {
+    while let Some(lease) = acquisitions.recv().await {
+        let fetch = FetchContext {
+            client: ctx.fetch_client.clone(),
+            budget: ctx.retry_budget.clone(),
+            stream: ctx.stream.clone(),
+            shard: lease.lease_key.shard_id().clone(),
+            diagnostics: ctx.diagnostics.clone(),
+        };
+        let make = |position| match (&fetch_mode, &fan_out) {
+            (FetchMode::EnhancedFanOut(fo), Some(f)) => Fetcher::FanOut(FanOutFetcher::new(
+                fetch,
+                fo,
+                f.arn.clone(),
+                f.limiter.clone(),
+                position,
+            )),
+            (FetchMode::Polling(p), _) => {
+                Fetcher::Polling(PollingFetcher::new(fetch, p.clone(), position))
+            }
+            _ => Fetcher::Polling(PollingFetcher::new(fetch, Default::default(), position)),
+        };
+        let stream = shard::start(Arc::clone(&ctx), lease, make);
+        // Nobody takes shard streams any more: dropping it checkpoints and releases its lease.
+        let _ = shards_tx.send(stream).await;
     }
 }
 

@@ -31,6 +31,16 @@ impl Default for FetchMode {
     }
 }
 
+impl FetchMode {
+    /// How many fetched batches (or received events) may wait for the handler, per shard.
+    pub(crate) fn prefetch_batches(&self) -> usize {
+        match self {
+            FetchMode::Polling(p) => p.prefetch_batches,
+            FetchMode::EnhancedFanOut(f) => f.prefetch_batches,
+        }
+    }
+}
+
 /// Settings of [`FetchMode::Polling`].
 ///
 /// ```
