@@ -7,16 +7,25 @@
 //! one call in flight, so records of one partition key are stored in order unless a retry
 //! intervenes.
 
-use std::collections::{HashMap, VecDeque};
+mod accepted;
+mod buffer;
+mod queue;
+mod retries;
+
+pub(crate) use accepted::{Accepted, Command};
+pub(crate) use buffer::{Buffer, BufferPermit};
+pub(crate) use retries::Clients;
+use retries::RetryPauses;
+
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use bytes::Bytes;
 use kinesis_client::{
-    Client, ClientConfig, HashKey, PartitionKey, PutRecordsEntry, PutRecordsOutput,
-    PutRecordsResultEntry, RecordPosition, RetryBudget, ShardId, StreamId,
+    HashKey, PutRecordsEntry, PutRecordsOutput, PutRecordsResultEntry, RecordPosition, ShardId,
+    StreamId,
 };
-use kinesis_kcl_compat::aggregation::{AggregateBuilder, UserRecord};
-use tokio::sync::{Semaphore, broadcast, mpsc, oneshot};
+use kinesis_kcl_compat::aggregation::AggregateBuilder;
+use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::task::JoinSet;
 use tokio::time::{Instant, MissedTickBehavior};
 
@@ -27,6 +36,8 @@ use crate::settings::ProducerSettings;
 use crate::shard_map::ShardMap;
 use crate::throttle::Throttles;
 
+use queue::*;
+
 /// How many waiting commands the engine takes in before it dispatches.
 const COMMANDS_PER_PASS: usize = 1024;
 
@@ -36,231 +47,10 @@ pub(crate) type MetricsCallback = Arc<dyn Fn(&ProducerMetrics) + Send + Sync>;
 /// The answer to one record.
 pub(crate) type Reply = oneshot::Sender<Result<ProduceResult, ProduceError>>;
 
-/// Buffer space held by an accepted record (one record, and `bytes`) until it is answered:
-/// taken from the buffer's semaphores by the producer, given back by the engine, in bulk.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct BufferPermit {
-    pub(crate) bytes: u32,
-}
-
-/// The producer's buffer as the engine sees it: how much of it is free.
-#[derive(Debug, Clone)]
-pub(crate) struct Buffer {
-    pub(crate) records: Arc<Semaphore>,
-    pub(crate) bytes: Arc<Semaphore>,
-    records_capacity: usize,
-    bytes_capacity: usize,
-}
-
-impl Buffer {
-    pub(crate) fn new(records: usize, bytes: usize) -> Self {
-        Self {
-            records: Arc::new(Semaphore::new(records)),
-            bytes: Arc::new(Semaphore::new(bytes)),
-            records_capacity: records,
-            bytes_capacity: bytes,
-        }
-    }
-
-    /// Gives back the space of `records` answered records holding `bytes`.
-    pub(crate) fn release(&self, records: usize, bytes: usize) {
-        if records > 0 {
-            self.records.add_permits(records);
-            self.bytes.add_permits(bytes);
-        }
-    }
-
-    /// At most an eighth of the buffer is free: senders wait (or soon will), and no record
-    /// can join what lingers, so lingering would only slow them down.
-    fn nearly_full(&self) -> bool {
-        self.records.available_permits().saturating_mul(8) <= self.records_capacity
-            || self.bytes.available_permits().saturating_mul(8) <= self.bytes_capacity
-    }
-}
-
-/// One user record accepted by the producer.
-#[derive(Debug)]
-pub(crate) struct Accepted {
-    pub(crate) data: Bytes,
-    pub(crate) key: PartitionKey,
-    /// The effective hash key: the explicit one, or the MD5 of the partition key.
-    pub(crate) hash: HashKey,
-    /// Whether `hash` is an explicit hash key (to send along).
-    pub(crate) explicit: bool,
-    pub(crate) accepted_at: Instant,
-    pub(crate) attempts: u32,
-    /// The engine's number for it (order of arrival), for flushes.
-    pub(crate) id: u64,
-    pub(crate) reply: Reply,
-    /// Given back when the record is answered.
-    pub(crate) permit: BufferPermit,
-}
-
-impl Accepted {
-    fn explicit_hash_key(&self) -> Option<HashKey> {
-        self.explicit.then_some(self.hash)
-    }
-
-    /// The record as the aggregate builder reads it.
-    fn user_record(&self) -> UserRecord<'_> {
-        UserRecord::new(&self.data, &self.key)
-            .with_optional_explicit_hash_key(self.explicit_hash_key())
-    }
-
-    fn entry(&self) -> PutRecordsEntry {
-        let entry = PutRecordsEntry::new(self.data.clone(), self.key.clone());
-        match self.explicit_hash_key() {
-            Some(k) => entry.with_explicit_hash_key(k),
-            None => entry,
-        }
-    }
-
-    fn fail(self, error: ProduceError) {
-        let _ = self.reply.send(Err(error.with_record(
-            self.data,
-            self.key.as_str().to_owned(),
-            self.attempts,
-        )));
-    }
-}
-
-/// What the producer's handles send to the engine.
-#[derive(Debug)]
-pub(crate) enum Command {
-    Record(Accepted),
-    /// Answer once every record accepted before it was answered.
-    Flush(oneshot::Sender<()>),
-    /// Stop accepting; deliver everything, then end.
-    Close,
-}
-
-/// A Kinesis entry waiting in a shard's queue: one record, or an aggregate of several.
-#[derive(Debug)]
-struct Entry {
-    entry: PutRecordsEntry,
-    members: Vec<Accepted>,
-    aggregated: bool,
-    /// Not sent before this (the end of its linger time; a retry's pause).
-    not_before: Instant,
-    /// Sent at once when flushing, except for a retry's pause.
-    retry_pause: bool,
-}
-
-impl Entry {
-    fn size(&self) -> usize {
-        self.entry.size()
-    }
-}
-
-/// An aggregate being filled for one shard.
-#[derive(Debug)]
-struct OpenAggregate {
-    builder: AggregateBuilder,
-    members: Vec<Accepted>,
-    opened_at: Instant,
-}
-
-#[derive(Debug)]
-struct ShardQueue {
-    /// The shard it holds entries for.
-    key: QueueKey,
-    entries: VecDeque<Entry>,
-    open: Option<OpenAggregate>,
-    /// Calls in flight that carry entries of this shard.
-    busy: bool,
-}
-
-/// The key of a queue: the predicted shard, or none when the map has no shard for the key.
-type QueueKey = Option<ShardId>;
-
-/// A `PutRecords` call's entries, by queue.
-struct Batch {
-    entries: Vec<(QueueKey, Entry)>,
-}
-
-impl ShardQueue {
-    fn new(key: QueueKey) -> Self {
-        Self {
-            key,
-            entries: VecDeque::new(),
-            open: None,
-            busy: false,
-        }
-    }
-}
-
-/// Buffers of sealed and answered aggregates, kept for the next ones: no allocation, and memory
-/// that is still in the cache.
-#[derive(Debug, Default)]
-struct Spare {
-    builders: Vec<AggregateBuilder>,
-    members: Vec<Vec<Accepted>>,
-}
-
-impl Spare {
-    /// At most this many of each are kept.
-    const LIMIT: usize = 16;
-
-    fn take(&mut self) -> (AggregateBuilder, Vec<Accepted>) {
-        (
-            self.builders.pop().unwrap_or_default(),
-            self.members.pop().unwrap_or_default(),
-        )
-    }
-
-    fn put_builder(&mut self, builder: AggregateBuilder) {
-        debug_assert!(builder.is_empty());
-        if self.builders.len() < Self::LIMIT {
-            self.builders.push(builder);
-        }
-    }
-
-    fn put_members(&mut self, members: Vec<Accepted>) {
-        debug_assert!(members.is_empty());
-        if members.capacity() > 1 && self.members.len() < Self::LIMIT {
-            self.members.push(members);
-        }
-    }
-}
-
-/// A flush waiting for the records accepted before it.
-#[derive(Debug)]
-struct Flush {
-    /// The number of the first record accepted after it.
-    upto: u64,
-    /// Records accepted before it and not answered yet.
-    remaining: usize,
-    done: oneshot::Sender<()>,
-}
-
-/// The engine's clients: shard-map reads retry in the stack; `PutRecords` calls make one attempt
-/// each, because the engine retries records itself (per record, within their time to live) and
-/// its throttle must learn of throttling at once.
-#[derive(Debug, Clone)]
-pub(crate) struct Clients {
-    pub(crate) reads: Client,
-    pub(crate) puts: Client,
-    /// The configuration's retry budget, spent by record retries.
-    pub(crate) budget: RetryBudget,
-}
-
-impl Clients {
-    pub(crate) fn new(config: &ClientConfig) -> Self {
-        Self {
-            reads: Client::new(config),
-            puts: Client::new(&config.single_attempt()),
-            budget: config.retry_budget().clone(),
-        }
-    }
-}
-
 pub(crate) struct Engine {
     clients: Clients,
-    /// Whether the budget granted the retries of the call being answered (asked on its first
-    /// retried record).
-    retry_granted: Option<bool>,
-    /// The pauses drawn for the call being answered, by attempts made.
-    retry_draws: Vec<(u32, std::time::Duration)>,
+    /// The pauses of the records of the call being answered.
+    pauses: RetryPauses,
     stream: StreamId,
     settings: ProducerSettings,
     buffer: Buffer,
@@ -326,10 +116,10 @@ impl Engine {
         on_metrics: Option<MetricsCallback>,
     ) -> Self {
         let throttles = Throttles::new(settings.throttle.clone());
+        let pauses = RetryPauses::new(clients.budget.clone());
         let mut engine = Self {
             clients,
-            retry_granted: None,
-            retry_draws: Vec::new(),
+            pauses,
             stream,
             settings,
             buffer,
@@ -543,25 +333,9 @@ impl Engine {
 
     /// Puts a record into its predicted shard's queue (aggregating when asked). A retry goes to
     /// the front of its queue, after a pause.
-    /// The pause before a record's next attempt (`attempts` made so far): the settings' backoff,
-    /// jittered while the shared retry budget grants retries, its ceiling once it is spent.
-    ///
-    /// One answered call draws once: the budget is asked once whatever the number of its failed
-    /// records (it counts retried calls, as the stack's does), and its records with the same
-    /// number of attempts get the same pause, so that they are sent again together.
+    /// The pause before a record's next attempt (`attempts` made so far).
     fn retry_pause(&mut self, attempts: u32) -> std::time::Duration {
-        if let Some((_, pause)) = self.retry_draws.iter().find(|(a, _)| *a == attempts) {
-            return *pause;
-        }
-        let backoff = self.settings.retry_backoff();
-        let budget = &self.clients.budget;
-        let pause = if *self.retry_granted.get_or_insert_with(|| budget.withdraw()) {
-            backoff.delay(attempts)
-        } else {
-            backoff.ceiling(attempts)
-        };
-        self.retry_draws.push((attempts, pause));
-        pause
+        self.pauses.pause(self.settings.retry_backoff(), attempts)
     }
 
     fn route(&mut self, record: Accepted, retry: bool, now: Instant) {
@@ -838,8 +612,7 @@ impl Engine {
 
     fn complete(&mut self, batch: Batch, result: Result<PutRecordsOutput, kinesis_client::Error>) {
         let now = Instant::now();
-        self.retry_granted = None;
-        self.retry_draws.clear();
+        self.pauses.next_call();
         for (key, _) in &batch.entries {
             if let Some(&slot) = self.slots.get(key) {
                 self.queues[slot].busy = false;
