@@ -46,6 +46,8 @@
 //! The connection speaks the AWS JSON 1.1 protocol (Kinesis, DynamoDB); `operation` is taken
 //! from the `X-Amz-Target` header.
 
+pub mod shard;
+
 use std::collections::VecDeque;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};

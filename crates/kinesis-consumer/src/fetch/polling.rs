@@ -120,7 +120,6 @@ impl PollingFetcher {
 /// under virtual time: every time asserted here is exact, whatever the machine's speed.
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::{Arc, Mutex};
     use std::time::Duration;
 
@@ -128,8 +127,11 @@ mod tests {
     use kinesis_client::{
         Client, ClientConfig, ErrorKind, RetryConfig, SequenceNumber, ShardId, StartingPosition,
     };
+    use kinesis_testkit::scripted::shard::{
+        CHILD, FIRST_SEQUENCE_NUMBER, SHARD, ScriptedShard, sequence_number,
+    };
     use kinesis_testkit::scripted::{Answer, Scripted, Seen};
-    use serde_json::{Value, json};
+    use serde_json::json;
     use tokio::time::Instant;
 
     use super::PollingFetcher;
@@ -138,123 +140,8 @@ mod tests {
     use crate::fetch::{Batch, FetchContext};
     use crate::settings::PollingSettings;
 
-    const SHARD: &str = "shardId-000000000000";
-    const CHILD: &str = "shardId-000000000002";
-    /// Record `i` of the fake shard has sequence number `FIRST_SEQUENCE_NUMBER + i`.
-    const FIRST_SEQUENCE_NUMBER: u64 = 49_000;
-
-    fn sequence_number(i: u64) -> String {
-        (FIRST_SEQUENCE_NUMBER + i).to_string()
-    }
-
     fn secs(s: f64) -> Duration {
         Duration::from_secs_f64(s)
-    }
-
-    /// A shard as the service would answer for it: `records` records; iterators are
-    /// `it-<offset>-<request number>`, so each one handed out is different from every other.
-    #[derive(Clone, Copy, Debug)]
-    struct FakeShard {
-        records: u64,
-        /// Closed by a reshard: reading to its end gives no next iterator.
-        closed: bool,
-        /// Report the child shard at shard end (some backends do not).
-        reports_children: bool,
-        /// Report `MillisBehindLatest` (1 s per record not yet read); ferrokinesis says 0.
-        reports_lag: bool,
-    }
-
-    impl FakeShard {
-        fn open(records: u64) -> Self {
-            Self {
-                records,
-                closed: false,
-                reports_children: true,
-                reports_lag: true,
-            }
-        }
-
-        fn closed(records: u64) -> Self {
-            Self {
-                closed: true,
-                ..Self::open(records)
-            }
-        }
-
-        /// A connection answering with this shard once its script (see [`Scripted::push`])
-        /// has run out.
-        fn connection(self) -> Scripted {
-            self.connection_after([])
-        }
-
-        fn connection_after(self, script: impl IntoIterator<Item = Answer>) -> Scripted {
-            let requests = AtomicUsize::new(0);
-            Scripted::new(script).with_responder(move |seen| {
-                self.answer(seen, requests.fetch_add(1, Ordering::SeqCst))
-            })
-        }
-
-        fn answer(&self, seen: &Seen, n: usize) -> Answer {
-            let body = &seen.body;
-            match seen.operation.as_str() {
-                "GetShardIterator" => {
-                    assert_eq!(body["ShardId"], SHARD);
-                    assert_eq!(body["StreamName"], "s");
-                    let at = || {
-                        let s = body["StartingSequenceNumber"].as_str().unwrap();
-                        s.parse::<u64>().unwrap() - FIRST_SEQUENCE_NUMBER
-                    };
-                    let offset = match body["ShardIteratorType"].as_str().unwrap() {
-                        "TRIM_HORIZON" => 0,
-                        "LATEST" => self.records,
-                        "AT_SEQUENCE_NUMBER" => at(),
-                        "AFTER_SEQUENCE_NUMBER" => at() + 1,
-                        other => panic!("unexpected iterator type {other}"),
-                    };
-                    Answer::ok(json!({"ShardIterator": format!("it-{offset}-{n}")}))
-                }
-                "GetRecords" => {
-                    let iterator = body["ShardIterator"].as_str().unwrap();
-                    let offset: u64 = iterator.split('-').nth(1).unwrap().parse().unwrap();
-                    let limit = body["Limit"].as_u64().unwrap();
-                    let end = (offset + limit).min(self.records);
-                    let records: Vec<Value> = (offset..end)
-                        .map(|i| {
-                            json!({
-                                "SequenceNumber": sequence_number(i),
-                                "Data": "ZGF0YQ==",
-                                "PartitionKey": format!("k{i}"),
-                                "ApproximateArrivalTimestamp": 1.7e9,
-                            })
-                        })
-                        .collect();
-                    let lag = if self.reports_lag {
-                        (self.records - end) * 1000
-                    } else {
-                        0
-                    };
-                    let mut out = json!({"Records": records, "MillisBehindLatest": lag});
-                    if self.closed && end == self.records {
-                        out["ChildShards"] = if self.reports_children {
-                            json!([{
-                                "ShardId": CHILD,
-                                "ParentShards": [SHARD],
-                                "HashKeyRange": {
-                                    "StartingHashKey": "0",
-                                    "EndingHashKey": "170141183460469231731687303715884105727"
-                                }
-                            }])
-                        } else {
-                            json!([])
-                        };
-                    } else {
-                        out["NextShardIterator"] = json!(format!("it-{end}-{n}"));
-                    }
-                    Answer::ok(out)
-                }
-                other => panic!("unexpected operation {other}"),
-            }
-        }
     }
 
     fn throttled() -> Answer {
@@ -386,7 +273,7 @@ mod tests {
         }
     }
 
-    /// The offsets of a batch's records in the fake shard.
+    /// The offsets of a batch's records in the scripted shard.
     fn offsets(batch: &Batch) -> Vec<u64> {
         batch
             .records
@@ -397,7 +284,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn the_first_answer_s_records_come_at_once_in_one_batch() {
-        let mut h = Harness::simple(FakeShard::open(7).connection(), 10).await;
+        let mut h = Harness::simple(ScriptedShard::open(7).connection(), 10).await;
 
         let (at, batch) = h.batch().await;
         assert_eq!(at, Duration::ZERO);
@@ -414,7 +301,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn polls_again_at_once_while_behind() {
-        let mut h = Harness::simple(FakeShard::open(23).connection(), 5).await;
+        let mut h = Harness::simple(ScriptedShard::open(23).connection(), 5).await;
 
         // MillisBehindLatest > 0 after each of the first four calls: five calls, no time passes.
         for i in 0..5u64 {
@@ -428,9 +315,9 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn polls_again_at_once_after_a_full_batch_even_without_lag() {
-        let shard = FakeShard {
+        let shard = ScriptedShard {
             reports_lag: false,
-            ..FakeShard::open(10)
+            ..ScriptedShard::open(10)
         };
         let mut h = Harness::simple(shard.connection(), 5).await;
 
@@ -456,7 +343,7 @@ mod tests {
             .with_batch_size(5)
             .with_poll_interval(Duration::from_millis(2500));
         let mut h = Harness::new(
-            FakeShard::open(8).connection(),
+            ScriptedShard::open(8).connection(),
             RetryConfig::disabled(),
             settings,
             StartingPosition::TrimHorizon,
@@ -482,7 +369,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn makes_at_most_five_get_records_calls_per_second() {
         // One record per call and always behind: the fetcher wants to call without pause.
-        let mut h = Harness::simple(FakeShard::open(100).connection(), 1).await;
+        let mut h = Harness::simple(ScriptedShard::open(100).connection(), 1).await;
 
         let mut times = Vec::new();
         for i in 0..11u64 {
@@ -500,7 +387,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn each_call_uses_the_previous_answer_s_next_shard_iterator() {
-        let mut h = Harness::simple(FakeShard::open(9).connection(), 2).await;
+        let mut h = Harness::simple(ScriptedShard::open(9).connection(), 2).await;
 
         let mut all = Vec::new();
         for _ in 0..5 {
@@ -517,7 +404,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn ends_at_shard_end_with_the_child_shards_given() {
-        let mut h = Harness::simple(FakeShard::closed(3).connection(), 2).await;
+        let mut h = Harness::simple(ScriptedShard::closed(3).connection(), 2).await;
 
         let (_, first) = h.batch().await;
         assert_eq!(offsets(&first), [0, 1]);
@@ -540,9 +427,9 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn ends_at_shard_end_without_child_shards_when_none_are_reported() {
-        let shard = FakeShard {
+        let shard = ScriptedShard {
             reports_children: false,
-            ..FakeShard::closed(2)
+            ..ScriptedShard::closed(2)
         };
         let mut h = Harness::simple(shard.connection(), 10).await;
 
@@ -555,7 +442,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn emits_a_poll_complete_event_per_call() {
-        let mut h = Harness::simple(FakeShard::open(6).connection(), 1).await;
+        let mut h = Harness::simple(ScriptedShard::open(6).connection(), 1).await;
 
         for _ in 0..7 {
             h.batch().await;
@@ -589,7 +476,7 @@ mod tests {
             .with_batch_size(2)
             .with_retry_delays(secs(1.0), secs(3.0));
         let mut h = Harness::new(
-            FakeShard::open(10).connection(),
+            ScriptedShard::open(10).connection(),
             RetryConfig::default(),
             settings,
             StartingPosition::TrimHorizon,
@@ -631,7 +518,8 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_failed_get_shard_iterator_is_retried_after_a_pause() {
-        let http = FakeShard::open(3).connection_after([Answer::error(503, "ServiceUnavailable")]);
+        let http =
+            ScriptedShard::open(3).connection_after([Answer::error(503, "ServiceUnavailable")]);
         let mut h = Harness::simple(http, 10).await;
 
         let (at, batch) = h.batch().await;
@@ -655,7 +543,7 @@ mod tests {
         // The client would retry a retryable failure; this one is not.
         let settings = PollingSettings::default().with_batch_size(2);
         let mut h = Harness::new(
-            FakeShard::open(4).connection(),
+            ScriptedShard::open(4).connection(),
             RetryConfig::default(),
             settings.clone(),
             StartingPosition::TrimHorizon,
@@ -695,7 +583,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn an_expired_iterator_resumes_after_the_last_record_handed_out() {
-        let mut h = Harness::simple(FakeShard::open(7).connection(), 3).await;
+        let mut h = Harness::simple(ScriptedShard::open(7).connection(), 3).await;
         assert_eq!(offsets(&h.batch().await.1), [0, 1, 2]);
 
         h.http.push(Answer::error(400, "ExpiredIteratorException"));
@@ -728,7 +616,7 @@ mod tests {
     async fn an_expired_iterator_before_any_record_restarts_at_the_starting_position() {
         // Expired on the very first call.
         let start = SequenceNumber::new(sequence_number(4)).unwrap();
-        let http = FakeShard::open(7).connection_after([
+        let http = ScriptedShard::open(7).connection_after([
             Answer::ok(json!({"ShardIterator": "it-4-first"})),
             Answer::error(400, "ExpiredIteratorException"),
         ]);
@@ -750,7 +638,7 @@ mod tests {
 
         // Expired after calls that returned nothing: still the starting position.
         let mut h = Harness::new(
-            FakeShard::open(3).connection(),
+            ScriptedShard::open(3).connection(),
             RetryConfig::disabled(),
             PollingSettings::default(),
             StartingPosition::Latest,

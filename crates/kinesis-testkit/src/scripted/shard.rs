@@ -1,0 +1,143 @@
+//! A Kinesis shard answered over a [`Scripted`] connection: `GetShardIterator` and `GetRecords`
+//! as the service answers them, for unit tests of code that reads a shard (under virtual time,
+//! with every request recorded).
+//!
+//! Shard [`SHARD`] of stream [`STREAM`]; record `i` has sequence number
+//! `FIRST_SEQUENCE_NUMBER + i` ([`sequence_number`]); iterators are `it-<offset>-<request>`.
+//!
+//! ```
+//! use kinesis_testkit::scripted::shard::{ScriptedShard, sequence_number};
+//!
+//! let http = ScriptedShard::open(10).connection();
+//! assert_eq!(sequence_number(3), "49003");
+//! # let _ = http;
+//! ```
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde_json::{Value, json};
+
+use super::{Answer, Scripted, Seen};
+
+/// The shard's id.
+pub const SHARD: &str = "shardId-000000000000";
+/// The child a closed shard reports.
+pub const CHILD: &str = "shardId-000000000002";
+/// The stream's name.
+pub const STREAM: &str = "s";
+/// The sequence number of record 0.
+pub const FIRST_SEQUENCE_NUMBER: u64 = 49_000;
+
+/// The sequence number of record `i`.
+pub fn sequence_number(i: u64) -> String {
+    (FIRST_SEQUENCE_NUMBER + i).to_string()
+}
+
+/// A shard as the service would answer for it: `records` records; iterators are
+/// `it-<offset>-<request number>`, so each one handed out is different from every other.
+#[derive(Clone, Copy, Debug)]
+pub struct ScriptedShard {
+    /// How many records the shard holds.
+    pub records: u64,
+    /// Closed by a reshard: reading to its end gives no next iterator.
+    pub closed: bool,
+    /// Report the child shard at shard end (some backends do not).
+    pub reports_children: bool,
+    /// Report `MillisBehindLatest` (1 s per record not yet read); ferrokinesis says 0.
+    pub reports_lag: bool,
+}
+
+impl ScriptedShard {
+    /// An open shard of `records` records.
+    pub fn open(records: u64) -> Self {
+        Self {
+            records,
+            closed: false,
+            reports_children: true,
+            reports_lag: true,
+        }
+    }
+
+    /// A shard closed by a reshard, of `records` records, whose child is [`CHILD`].
+    pub fn closed(records: u64) -> Self {
+        Self {
+            closed: true,
+            ..Self::open(records)
+        }
+    }
+
+    /// A connection answering with this shard once its script (see [`Scripted::push`])
+    /// has run out.
+    pub fn connection(self) -> Scripted {
+        self.connection_after([])
+    }
+
+    /// A connection that first answers with `script`, then with this shard.
+    pub fn connection_after(self, script: impl IntoIterator<Item = Answer>) -> Scripted {
+        let requests = AtomicUsize::new(0);
+        Scripted::new(script)
+            .with_responder(move |seen| self.answer(seen, requests.fetch_add(1, Ordering::SeqCst)))
+    }
+
+    fn answer(&self, seen: &Seen, n: usize) -> Answer {
+        let body = &seen.body;
+        match seen.operation.as_str() {
+            "GetShardIterator" => {
+                assert_eq!(body["ShardId"], SHARD);
+                assert_eq!(body["StreamName"], STREAM);
+                let at = || {
+                    let s = body["StartingSequenceNumber"].as_str().unwrap();
+                    s.parse::<u64>().unwrap() - FIRST_SEQUENCE_NUMBER
+                };
+                let offset = match body["ShardIteratorType"].as_str().unwrap() {
+                    "TRIM_HORIZON" => 0,
+                    "LATEST" => self.records,
+                    "AT_SEQUENCE_NUMBER" => at(),
+                    "AFTER_SEQUENCE_NUMBER" => at() + 1,
+                    other => panic!("unexpected iterator type {other}"),
+                };
+                Answer::ok(json!({"ShardIterator": format!("it-{offset}-{n}")}))
+            }
+            "GetRecords" => {
+                let iterator = body["ShardIterator"].as_str().unwrap();
+                let offset: u64 = iterator.split('-').nth(1).unwrap().parse().unwrap();
+                let limit = body["Limit"].as_u64().unwrap();
+                let end = (offset + limit).min(self.records);
+                let records: Vec<Value> = (offset..end)
+                    .map(|i| {
+                        json!({
+                            "SequenceNumber": sequence_number(i),
+                            "Data": "ZGF0YQ==",
+                            "PartitionKey": format!("k{i}"),
+                            "ApproximateArrivalTimestamp": 1.7e9,
+                        })
+                    })
+                    .collect();
+                let lag = if self.reports_lag {
+                    (self.records - end) * 1000
+                } else {
+                    0
+                };
+                let mut out = json!({"Records": records, "MillisBehindLatest": lag});
+                if self.closed && end == self.records {
+                    out["ChildShards"] = if self.reports_children {
+                        json!([{
+                            "ShardId": CHILD,
+                            "ParentShards": [SHARD],
+                            "HashKeyRange": {
+                                "StartingHashKey": "0",
+                                "EndingHashKey": "170141183460469231731687303715884105727"
+                            }
+                        }])
+                    } else {
+                        json!([])
+                    };
+                } else {
+                    out["NextShardIterator"] = json!(format!("it-{end}-{n}"));
+                }
+                Answer::ok(out)
+            }
+            other => panic!("unexpected operation {other} for a scripted shard"),
+        }
+    }
+}
