@@ -228,3 +228,35 @@ async fn lists_every_page_of_a_large_table() {
     assert_eq!(scan.leases.len(), 14);
     assert!(scan.corrupt.is_empty());
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_checkpoint_against_a_throttling_table_makes_at_most_max_attempts_writes() {
+    use kinesis_testkit::scripted::{Answer, Scripted};
+
+    // A table that throttles every write, under virtual time.
+    let http = Scripted::default()
+        .with_responder(|_| Answer::error(400, "ProvisionedThroughputExceededException"));
+    let config = ClientConfig::builder()
+        .sdk_config(http.sdk_config())
+        .build()
+        .await
+        .unwrap();
+    let repo = DynamoDbLeaseRepository::with_options(&config, "leases", fast());
+    let mut lease = Lease::new(key(1), Checkpoint::TRIM_HORIZON);
+    lease.lease_owner = Some("w".to_owned());
+    lease.lease_counter = 1;
+    let err = repo
+        .update_checkpoint(
+            &lease,
+            kinesis_lease::CheckpointUpdate {
+                checkpoint: Checkpoint::SHARD_END,
+                child_shard_ids: None,
+                release: false,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(!err.is_lease_lost(), "{err}");
+    // The stack's 10 attempts (the default) and no more: the checkpointer adds no retries.
+    assert_eq!(http.seen_for("UpdateItem").len(), 10);
+}
