@@ -126,7 +126,7 @@ async fn survive(
         support::fail(fleet, &format!("{victim} did not stop cleanly"));
     }
     let stopped_in = t.elapsed();
-    let limit = fleet.failover() + fleet.take_interval() * 2 + Duration::from_secs(10);
+    let limit = fleet.failover() + fleet.take_interval() * 2 + Duration::from_secs(20);
     let Some(_) = watch
         .wait_for(limit, |l| leases::all_open_owned_by(l, &[survivor]))
         .await
@@ -208,20 +208,26 @@ async fn stops_and_crashes_of_either_kind() {
         account.summary()
     );
     account.assert_sound();
-    // The KCL's taker runs with a fixed delay after its previous run (which scans the table),
-    // and our watcher scans every 200 ms: a few seconds past the interval on a loaded machine.
-    let slack = Duration::from_secs(5);
-    // The Java taker runs every take interval and takes released (unowned) leases at once.
-    assert!(
-        took["rust stopped"] <= fleet.take_interval() + slack,
-        "rust stopped: {:?}",
-        took["rust stopped"]
-    );
-    // Expired leases: failover time, then the taker's next run.
-    for case in ["java stopped", "rust killed", "java killed"] {
+    // The takers run with a fixed delay after their previous run (which scans the table), and
+    // our watcher scans every 200 ms: seconds past the interval on a loaded machine.
+    let slack = Duration::from_secs(10);
+    let (failover, take) = (fleet.failover(), fleet.take_interval());
+    let bounds = [
+        // The Java taker takes released (unowned) leases at its next run.
+        ("rust stopped", take + slack),
+        // The Rust taker takes expired leases at its next run after the failover time; its
+        // expiry probes look at a silent owner's leases between scans.
+        ("java stopped", failover + take + slack),
+        ("java killed", failover + take + slack),
+        // The KCL's taker sees a lease as expired once two of its scans, a failover time
+        // apart, found the same counter: the first after the stop notes it, the next one
+        // takes. Up to two take intervals.
+        ("rust killed", failover + take * 2 + slack),
+    ];
+    for (case, bound) in bounds {
         assert!(
-            took[case] <= fleet.failover() + fleet.take_interval() + slack,
-            "{case}: {:?}",
+            took[case] <= bound,
+            "{case}: taken over after {:?}, bound {bound:?}",
             took[case]
         );
     }
