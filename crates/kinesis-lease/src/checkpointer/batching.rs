@@ -101,7 +101,7 @@ impl CheckpointPolicy {
     }
 }
 
-/// A [`Checkpointer`] driven by a [`CheckpointPolicy`]: [`record_processed`] stages each record
+/// A [`Checkpointer`](crate::checkpointer::Checkpointer) driven by a [`CheckpointPolicy`]: [`record_processed`] stages each record
 /// and checkpoints when the record limit is reached (or the time limit passed), [`tick`] waits
 /// for the time limit of an idle shard. Cheap to clone; the clones share the counters.
 ///
@@ -263,7 +263,7 @@ impl BatchingCheckpointer {
     ///
     /// # Errors
     ///
-    /// As [`Checkpointer::checkpoint`]; [`LeaseErrorKind::LeaseLost`] at once (without staging)
+    /// As [`Checkpointer::checkpoint`](crate::checkpointer::Checkpointer::checkpoint); [`LeaseErrorKind::LeaseLost`](crate::LeaseErrorKind::LeaseLost) at once (without staging)
     /// once the lease was lost or released.
     ///
     /// # Cancel safety
@@ -310,7 +310,7 @@ impl BatchingCheckpointer {
     ///
     /// # Errors
     ///
-    /// As [`Checkpointer::checkpoint`].
+    /// As [`Checkpointer::checkpoint`](crate::checkpointer::Checkpointer::checkpoint).
     ///
     /// # Cancel safety
     ///
@@ -351,11 +351,11 @@ impl BatchingCheckpointer {
     ///
     /// # Errors
     ///
-    /// As [`Checkpointer::checkpoint`].
+    /// As [`Checkpointer::checkpoint`](crate::checkpointer::Checkpointer::checkpoint).
     ///
     /// # Cancel safety
     ///
-    /// As [`Checkpointer::checkpoint`].
+    /// As [`Checkpointer::checkpoint`](crate::checkpointer::Checkpointer::checkpoint).
     ///
     /// ```
     /// # use std::sync::Arc;

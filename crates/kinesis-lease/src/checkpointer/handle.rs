@@ -1,4 +1,4 @@
-//! [`Checkpointer`], the checkpointing handle of one shard's lease, and its builder.
+//! [`Checkpointer`](crate::checkpointer::Checkpointer), the checkpointing handle of one shard's lease, and its builder.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -17,7 +17,7 @@ use super::{CheckpointSink, WrittenCheckpoint};
 /// The checkpointing handle of one shard's lease: cheap to clone (an [`Arc`] inside), `Send` and
 /// `Sync`, so that the processing task, a timer task and the consumer can share it.
 ///
-/// See the [module documentation](self) for the model. In short:
+/// See the [module documentation](crate::checkpointer) for the model. In short:
 ///
 /// - [`stage`](Self::stage) remembers a position (last wins, no I/O);
 /// - [`checkpoint`](Self::checkpoint) writes the last staged position;
@@ -498,7 +498,7 @@ impl Checkpointer {
 
     /// Called by the lease coordinator when it finds the lease lost (a renewal failed its
     /// condition, or the lease expired): every later write fails with
-    /// [`LeaseErrorKind::LeaseLost`].
+    /// [`LeaseErrorKind::LeaseLost`](crate::LeaseErrorKind::LeaseLost).
     ///
     /// ```
     /// # use std::sync::Arc;
@@ -532,9 +532,9 @@ impl Checkpointer {
     ///
     /// # Errors
     ///
-    /// - [`LeaseErrorKind::LeaseLost`] when the lease was lost (now or before: it is sticky) or
+    /// - [`LeaseErrorKind::LeaseLost`](crate::LeaseErrorKind::LeaseLost) when the lease was lost (now or before: it is sticky) or
     ///   released; the processor should stop processing the shard.
-    /// - [`LeaseErrorKind::Storage`] when the write failed (after the stack's retries), or any
+    /// - [`LeaseErrorKind::Storage`](crate::LeaseErrorKind::Storage) when the write failed (after the stack's retries), or any
     ///   other error of the sink; the position stays staged for the next checkpoint.
     ///
     /// # Cancel safety
@@ -578,7 +578,7 @@ impl Checkpointer {
     ///
     /// # Errors
     ///
-    /// [`LeaseErrorKind::LeaseLost`] when the lease was lost (now or before), or the sink's
+    /// [`LeaseErrorKind::LeaseLost`](crate::LeaseErrorKind::LeaseLost) when the lease was lost (now or before), or the sink's
     /// error.
     ///
     /// # Cancel safety
@@ -667,7 +667,7 @@ impl fmt::Debug for Checkpointer {
     }
 }
 
-/// Builds a [`Checkpointer`]; see [`Checkpointer::builder`].
+/// Builds a [`Checkpointer`](crate::checkpointer::Checkpointer); see [`Checkpointer::builder`](crate::checkpointer::Checkpointer::builder).
 ///
 /// ```
 /// use std::sync::Arc;
@@ -695,14 +695,14 @@ pub struct CheckpointerBuilder {
 
 impl CheckpointerBuilder {
     /// The lease's checkpoint when it was taken: the initial
-    /// [`last_checkpoint`](Checkpointer::last_checkpoint). Default: none.
+    /// [`last_checkpoint`](crate::checkpointer::Checkpointer::last_checkpoint). Default: none.
     pub fn initial_checkpoint(mut self, checkpoint: Checkpoint) -> Self {
         self.initial_checkpoint = Some(checkpoint);
         self
     }
 
     /// The lease's counter when it was taken: the initial
-    /// [`fencing_token`](Checkpointer::fencing_token). Default: none.
+    /// [`fencing_token`](crate::checkpointer::Checkpointer::fencing_token). Default: none.
     pub fn lease_counter(mut self, lease_counter: u64) -> Self {
         self.lease_counter = Some(lease_counter);
         self

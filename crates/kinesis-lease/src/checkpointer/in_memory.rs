@@ -16,7 +16,7 @@ use super::{CheckpointSink, WrittenCheckpoint};
 ///
 /// Every key starts held by this worker with counter 0. A write increments the counter; a
 /// release (alone or with a write) gives the lease up, after which writes to that key fail with
-/// [`LeaseErrorKind::LeaseLost`].
+/// [`LeaseErrorKind::LeaseLost`](crate::LeaseErrorKind::LeaseLost).
 ///
 /// ```
 /// use std::sync::Arc;

@@ -7,12 +7,12 @@ use kinesis_kcl_compat::lease::{Lease, LeaseKey};
 use crate::error::LeaseError;
 use crate::repository::{BoxFuture, CheckpointUpdate};
 
-/// Where a [`Checkpointer`] writes: the lease coordinator, which holds the lease and performs the
+/// Where a [`Checkpointer`](crate::checkpointer::Checkpointer) writes: the lease coordinator, which holds the lease and performs the
 /// conditional writes.
 ///
 /// The checkpointer serialises its own calls (at most one call per lease key in flight, from one
 /// checkpointer), never calls after a lost lease, and finishes a call it started even when the
-/// caller stops waiting (see [`Checkpointer::checkpoint`]).
+/// caller stops waiting (see [`Checkpointer::checkpoint`](crate::checkpointer::Checkpointer::checkpoint)).
 ///
 /// An implementation over a [`LeaseRepository`](crate::LeaseRepository) maps
 /// [`write`](CheckpointSink::write) to
@@ -23,8 +23,8 @@ use crate::repository::{BoxFuture, CheckpointUpdate};
 /// # Errors
 ///
 /// Both methods report a lease that this worker no longer holds (not held locally, or the
-/// conditional write failed) as [`LeaseErrorKind::LeaseLost`]; the checkpointer never retries it.
-/// [`LeaseErrorKind::Storage`] errors are retried by [`Checkpointer::checkpoint`]; any other kind
+/// conditional write failed) as [`LeaseErrorKind::LeaseLost`](crate::LeaseErrorKind::LeaseLost); the checkpointer never retries it.
+/// [`LeaseErrorKind::Storage`](crate::LeaseErrorKind::Storage) errors are retried by [`Checkpointer::checkpoint`](crate::checkpointer::Checkpointer::checkpoint); any other kind
 /// is returned to the caller at once.
 ///
 /// # Example
