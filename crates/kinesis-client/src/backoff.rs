@@ -59,6 +59,28 @@ impl Backoff {
             .min(ceiling)
     }
 
+    /// The wait before retry `retry` of a loop that must not give up (a shard's endless fetch, a
+    /// record within its time to live): [`delay`](Self::delay) when the retry budget granted the
+    /// retry, the [`ceiling`](Self::ceiling) when it is spent, so that the loop slows to its cap
+    /// instead of failing or retrying faster than the budget allows.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kinesis_client::{Backoff, RetryBudget};
+    ///
+    /// let backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(1));
+    /// let spent = RetryBudget::new(Duration::from_secs(1), 0, 0.0);
+    /// assert_eq!(backoff.pause(2, spent.withdraw()), Duration::from_millis(200));
+    /// assert!(backoff.pause(2, true) <= Duration::from_millis(200));
+    /// ```
+    pub fn pause(&self, retry: u32, granted: bool) -> Duration {
+        if granted {
+            self.delay(retry)
+        } else {
+            self.ceiling(retry)
+        }
+    }
+
     /// The sum of the ceilings of retries `1..=retries`: the longest time a loop that retries
     /// `retries` times spends waiting.
     pub fn worst_case_total(&self, retries: u32) -> Duration {

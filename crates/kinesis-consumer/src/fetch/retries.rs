@@ -31,11 +31,7 @@ impl Retries {
     /// The wait before the next retry.
     pub(crate) fn next_delay(&mut self) -> Duration {
         self.retry = self.retry.saturating_add(1);
-        if self.budget.withdraw() {
-            self.backoff.delay(self.retry)
-        } else {
-            self.backoff.ceiling(self.retry)
-        }
+        self.backoff.pause(self.retry, self.budget.withdraw())
     }
 
     /// A call succeeded: the next failure starts from the first delay again. (Every call

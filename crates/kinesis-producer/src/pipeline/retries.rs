@@ -62,11 +62,8 @@ impl RetryPauses {
             return *pause;
         }
         let budget = &self.budget;
-        let pause = if *self.granted.get_or_insert_with(|| budget.withdraw()) {
-            backoff.delay(attempts)
-        } else {
-            backoff.ceiling(attempts)
-        };
+        let granted = *self.granted.get_or_insert_with(|| budget.withdraw());
+        let pause = backoff.pause(attempts, granted);
         self.draws.push((attempts, pause));
         pause
     }
