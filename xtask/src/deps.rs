@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use crate::manifest;
 use crate::util::{self, Context, Error, Result};
 
 /// The licenses a dependency may be under (SPDX identifiers).
@@ -106,7 +107,7 @@ fn unused_dependencies(root: &Path) -> Result<Vec<String>> {
         for sub in ["src", "benches", "tests", "examples"] {
             read_rust_files(&dir.join(sub), &mut sources);
         }
-        for dep in dependency_names(&text) {
+        for dep in manifest::keys(&text, "dependencies") {
             let ident = lib_name(&registries, &dep).unwrap_or_else(|| dep.replace('-', "_"));
             if !mentions(&sources, &ident) {
                 problems.push(format!(
@@ -135,10 +136,9 @@ fn lib_name(registries: &[PathBuf], package: &str) -> Option<String> {
             if !is_version {
                 continue;
             }
-            let manifest = fs::read_to_string(entry.path().join("Cargo.toml")).ok()?;
+            let text = fs::read_to_string(entry.path().join("Cargo.toml")).ok()?;
             return Some(
-                table_value(&manifest, "[lib]", "name")
-                    .unwrap_or_else(|| package.replace('-', "_")),
+                manifest::value(&text, "lib", "name").unwrap_or_else(|| package.replace('-', "_")),
             );
         }
     }
@@ -174,33 +174,6 @@ fn read_rust_files(dir: &Path, out: &mut String) {
             out.push('\n');
         }
     }
-}
-
-/// The names under `[dependencies]` (the package's own name for a renamed one is not needed:
-/// sources use the key).
-fn dependency_names(manifest: &str) -> Vec<String> {
-    let mut in_deps = false;
-    let mut names = Vec::new();
-    for line in manifest.lines() {
-        let line = line.trim();
-        if line.starts_with('[') {
-            in_deps = line == "[dependencies]";
-            continue;
-        }
-        if !in_deps || line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let key = line
-            .split(['=', '.'])
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .trim_matches('"');
-        if !key.is_empty() {
-            names.push(key.to_string());
-        }
-    }
-    names
 }
 
 /// (name, version) of every `[[package]]` of a lock file.
@@ -256,7 +229,7 @@ fn licenses(packages: &[(String, String)]) -> (Vec<String>, usize, usize) {
         };
         let text = fs::read_to_string(&manifest).unwrap_or_default();
         checked += 1;
-        match package_license(&text) {
+        match manifest::value(&text, "package", "license") {
             Some(expr) if license_allowed(&expr) => {}
             Some(expr) => {
                 problems.push(format!("{name} {version}: license `{expr}` is not allowed"))
@@ -277,30 +250,6 @@ fn registry_source_dirs() -> Vec<PathBuf> {
     fs::read_dir(src)
         .map(|entries| entries.filter_map(|e| e.ok()).map(|e| e.path()).collect())
         .unwrap_or_default()
-}
-
-/// The `license` of a package manifest's `[package]` table.
-fn package_license(manifest: &str) -> Option<String> {
-    table_value(manifest, "[package]", "license")
-}
-
-/// The string value of `key` in the table `header` of a manifest.
-fn table_value(manifest: &str, header: &str, key: &str) -> Option<String> {
-    let mut in_table = false;
-    for line in manifest.lines() {
-        let line = line.trim();
-        if line.starts_with('[') {
-            in_table = line == header;
-            continue;
-        }
-        if in_table
-            && let Some(rest) = line.strip_prefix(key)
-            && let Some(value) = rest.trim_start().strip_prefix('=')
-        {
-            return Some(value.trim().trim_matches('"').to_string());
-        }
-    }
-    None
 }
 
 /// Whether an SPDX expression (`A OR B`, `A AND (B OR C)`, `A/B` the old way) is satisfied by
@@ -377,17 +326,11 @@ mod tests {
     }
 
     #[test]
-    fn reads_dependencies_and_lock_packages() {
-        let manifest = "[package]\nname = \"x\"\n\n[dependencies]\nkinesis-client = { workspace = true }\nbytes.workspace = true\n# note\n\n[dev-dependencies]\nproptest = \"1\"\n";
-        assert_eq!(dependency_names(manifest), ["kinesis-client", "bytes"]);
+    fn reads_lock_packages_and_finds_duplicates() {
         let lock = "[[package]]\nname = \"a\"\nversion = \"1.0.0\"\n\n[[package]]\nname = \"a\"\nversion = \"2.0.0\"\ndependencies = [\n \"b\",\n]\n";
         let p = parse_lock(lock);
         assert_eq!(p.len(), 2);
         assert_eq!(duplicates(&p).len(), 1);
-        assert_eq!(
-            package_license("[package]\nname = \"a\"\nlicense = \"MIT\"\n"),
-            Some("MIT".into())
-        );
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::fs;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+use crate::manifest;
 use crate::util::{self, Context, Error, Result};
 
 /// A crate with features, and the features (without `default`).
@@ -81,34 +82,14 @@ fn workspace_crates(dir: &Path) -> Result<Vec<Crate>> {
     Ok(out)
 }
 
-/// The package name and the feature names of a manifest (enough TOML for ours: a `name = "..."`
-/// line under `[package]`, and keys at the start of lines under `[features]`).
+/// The package name and the feature names (without `default`) of a manifest.
 fn parse_manifest(text: &str) -> Option<Crate> {
-    let mut section = "";
-    let mut name = None;
-    let mut features = Vec::new();
-    for line in text.lines() {
-        let line = line.trim_end();
-        if let Some(header) = line.strip_prefix('[') {
-            section = header.trim_end_matches(']');
-            continue;
-        }
-        let Some((key, value)) = line.split_once('=') else {
-            continue;
-        };
-        let key = key.trim();
-        if line.starts_with(char::is_whitespace) || key.is_empty() || key.starts_with('#') {
-            continue;
-        }
-        match section {
-            "package" if key == "name" => name = Some(value.trim().trim_matches('"').to_string()),
-            "features" if key != "default" => features.push(key.to_string()),
-            _ => {}
-        }
-    }
     Some(Crate {
-        name: name?,
-        features,
+        name: manifest::value(text, "package", "name")?,
+        features: manifest::keys(text, "features")
+            .into_iter()
+            .filter(|f| f != "default")
+            .collect(),
     })
 }
 

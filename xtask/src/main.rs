@@ -17,6 +17,7 @@ mod fuzz;
 mod interop;
 mod kcl;
 mod localstack;
+mod manifest;
 mod test;
 mod test_report;
 mod util;
