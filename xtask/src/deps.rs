@@ -87,18 +87,7 @@ pub(crate) fn run() -> Result<()> {
 fn unused_dependencies(root: &Path) -> Result<Vec<String>> {
     let registries = registry_source_dirs();
     let mut problems = Vec::new();
-    let mut manifests: Vec<PathBuf> = Vec::new();
-    for dir in ["crates", "interop"] {
-        let entries = fs::read_dir(root.join(dir)).context(|| format!("cannot list {dir}"))?;
-        manifests.extend(
-            entries
-                .filter_map(|e| e.ok())
-                .map(|e| e.path().join("Cargo.toml"))
-                .filter(|p| p.is_file()),
-        );
-    }
-    manifests.push(root.join("xtask/Cargo.toml"));
-    manifests.sort();
+    let manifests = manifest::member_manifests(root)?;
     for manifest in manifests {
         let text = fs::read_to_string(&manifest)
             .context(|| format!("cannot read {}", manifest.display()))?;

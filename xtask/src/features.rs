@@ -18,7 +18,7 @@ struct Crate {
 
 /// Entry point of `cargo xtask features` (also a step of `ci`).
 pub(crate) fn run() -> Result<()> {
-    let crates = workspace_crates(&util::workspace_root().join("crates"))?;
+    let crates = workspace_crates(&util::workspace_root())?;
     for krate in &crates {
         for combination in powerset(&krate.features) {
             let mut cmd = util::cargo();
@@ -60,19 +60,12 @@ fn check_without_warnings(cmd: &mut Command) -> Result<()> {
     Ok(())
 }
 
-/// The crates under `dir` that declare features.
-fn workspace_crates(dir: &Path) -> Result<Vec<Crate>> {
+/// The workspace members that declare features.
+fn workspace_crates(root: &Path) -> Result<Vec<Crate>> {
     let mut out = Vec::new();
-    let entries = fs::read_dir(dir).context(|| format!("cannot list {}", dir.display()))?;
-    let mut manifests: Vec<_> = entries
-        .filter_map(|e| e.ok())
-        .map(|e| e.path().join("Cargo.toml"))
-        .filter(|p| p.is_file())
-        .collect();
-    manifests.sort();
-    for manifest in manifests {
-        let text = fs::read_to_string(&manifest)
-            .context(|| format!("cannot read {}", manifest.display()))?;
+    for path in manifest::member_manifests(root)? {
+        let text =
+            fs::read_to_string(&path).context(|| format!("cannot read {}", path.display()))?;
         if let Some(krate) = parse_manifest(&text)
             && !krate.features.is_empty()
         {

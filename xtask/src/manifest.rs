@@ -1,5 +1,27 @@
 //! Just enough TOML to read the workspace's and the registry's `Cargo.toml` files: the keys of a
-//! table and the string value of one key. The xtask stays standard-library only.
+//! table and the string value of one key, and where the workspace members' manifests are. The
+//! xtask stays standard-library only.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::util::{Context, Result};
+
+/// The manifests of the workspace's members (`crates/*`, `interop/*`, `xtask`), sorted.
+pub(crate) fn member_manifests(root: &Path) -> Result<Vec<PathBuf>> {
+    let mut manifests = vec![root.join("xtask/Cargo.toml")];
+    for dir in ["crates", "interop"] {
+        let entries = fs::read_dir(root.join(dir)).context(|| format!("cannot list {dir}"))?;
+        manifests.extend(
+            entries
+                .filter_map(|e| e.ok())
+                .map(|e| e.path().join("Cargo.toml"))
+                .filter(|p| p.is_file()),
+        );
+    }
+    manifests.sort();
+    Ok(manifests)
+}
 
 /// The keys of the table `[name]`, in order (`bytes.workspace = true` is the key `bytes`).
 /// Indented lines (the items of a multi-line array) and comments are not keys.
