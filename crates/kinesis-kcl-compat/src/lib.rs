@@ -3,6 +3,7 @@
 //! KCL 2.x/3.x DynamoDB lease row, and KCL metric names.
 
 pub mod aggregation;
+pub mod fleet;
 pub mod hash;
 pub mod lease;
 pub mod metrics;

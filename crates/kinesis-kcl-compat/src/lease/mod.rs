@@ -752,3 +752,13 @@ impl Reader<'_> {
         }
     }
 }
+
+/// Reads an `N` as a finite `f64` (any DynamoDB spelling).
+pub(crate) fn number_f64(n: &str) -> Option<f64> {
+    number::parse_f64(n).ok()
+}
+
+/// Writes a finite `f64` as an `N` that reads back as the same value.
+pub(crate) fn format_number(value: f64) -> String {
+    number::format_f64(value)
+}
