@@ -20,6 +20,12 @@ pub enum LeaseErrorKind {
     CorruptRow,
     /// The storage failed (throttling, network, service error) after the retry layer gave up.
     Storage,
+    /// A conditional write of a KCL 3.x fleet row (the leader lock, the migration state) found
+    /// the row other than expected: another worker wrote it first.
+    ConditionFailed,
+    /// The repository does not store the KCL 3.x fleet rows
+    /// ([`LeaseRepository::kcl3`](crate::LeaseRepository::kcl3) is `None`).
+    Unsupported,
 }
 
 /// An error of a [`LeaseRepository`](crate::LeaseRepository) or of lease coordination.

@@ -212,6 +212,17 @@ impl ThroughputKbps {
     pub fn get(self) -> f64 {
         self.0
     }
+
+    /// The `N` the KCL writes for it.
+    ///
+    /// ```
+    /// use kinesis_kcl_compat::lease::{AttributeValue, ThroughputKbps};
+    ///
+    /// assert_eq!(ThroughputKbps::new(1.5).unwrap().to_attribute(), AttributeValue::N("1.5".into()));
+    /// ```
+    pub fn to_attribute(self) -> AttributeValue {
+        AttributeValue::N(number::format_f64(self.0))
+    }
 }
 
 /// One lease row of the KCL lease table, with every attribute the KCL 2.x and 3.x write.

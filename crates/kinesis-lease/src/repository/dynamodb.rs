@@ -46,6 +46,7 @@ use tokio::time::Instant;
 use crate::error::{LeaseError, LeaseErrorKind};
 use crate::repository::{BoxFuture, CheckpointUpdate, LeaseRepository, LeaseScan};
 
+mod kcl3;
 pub(crate) mod write;
 
 use write::{Condition, Expressions, Update, stored_lease};
@@ -522,6 +523,10 @@ impl LeaseRepository for DynamoDbLeaseRepository {
             }
         })
     }
+
+    fn kcl3(&self) -> Option<&dyn crate::repository::Kcl3Repository> {
+        Some(self)
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -653,7 +658,7 @@ impl Operation for PutItem {
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item_to_sdk(self.item.clone())))
-            .condition_expression(&self.condition)
+            .set_condition_expression((!self.condition.is_empty()).then(|| self.condition.clone()))
             .set_expression_attribute_names(non_empty(self.names.clone()))
             .set_expression_attribute_values(non_empty(item_to_sdk(self.values.clone())))
             .send();
@@ -719,7 +724,7 @@ impl Operation for DeleteItem {
             .delete_item()
             .table_name(&self.table)
             .set_key(Some(key_item(&self.key)))
-            .condition_expression(&self.condition)
+            .set_condition_expression((!self.condition.is_empty()).then(|| self.condition.clone()))
             .set_expression_attribute_names(non_empty(self.names.clone()))
             .set_expression_attribute_values(non_empty(item_to_sdk(self.values.clone())))
             .send();

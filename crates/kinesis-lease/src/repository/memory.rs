@@ -18,7 +18,10 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use kinesis_kcl_compat::lease::{AttributeValue, Item, Lease, LeaseKey, ParsedRow, attr};
 
 use crate::error::{LeaseError, LeaseErrorKind};
+use kinesis_kcl_compat::fleet::WorkerMetricStats;
+
 use crate::repository::dynamodb::write::{self, Condition, Update, stored_lease};
+use crate::repository::kcl3::{FleetScan, Kcl3Repository, RowCondition, fleet_scan};
 use crate::repository::{BoxFuture, CheckpointUpdate, LeaseRepository, LeaseScan};
 
 /// A method of [`LeaseRepository`], to count its calls or inject failures with
@@ -28,7 +31,7 @@ use crate::repository::{BoxFuture, CheckpointUpdate, LeaseRepository, LeaseScan}
 /// use kinesis_lease::repository::RepositoryMethod;
 ///
 /// assert_eq!(RepositoryMethod::TakeLease.name(), "take_lease");
-/// assert_eq!(RepositoryMethod::ALL.len(), 9);
+/// assert_eq!(RepositoryMethod::ALL.len(), 19);
 /// ```
 #[non_exhaustive]
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -51,11 +54,31 @@ pub enum RepositoryMethod {
     ReleaseLease,
     /// [`LeaseRepository::delete_lease`].
     DeleteLease,
+    /// [`Kcl3Repository::ensure_lease_owner_index`](crate::repository::Kcl3Repository::ensure_lease_owner_index).
+    EnsureLeaseOwnerIndex,
+    /// [`Kcl3Repository::lease_keys_of`](crate::repository::Kcl3Repository::lease_keys_of).
+    LeaseKeysOf,
+    /// [`Kcl3Repository::scan_fleet`](crate::repository::Kcl3Repository::scan_fleet).
+    ScanFleet,
+    /// [`Kcl3Repository::put_worker_metrics`](crate::repository::Kcl3Repository::put_worker_metrics).
+    PutWorkerMetrics,
+    /// [`Kcl3Repository::assign_lease`](crate::repository::Kcl3Repository::assign_lease).
+    AssignLease,
+    /// [`Kcl3Repository::start_handoff`](crate::repository::Kcl3Repository::start_handoff).
+    StartHandoff,
+    /// [`Kcl3Repository::complete_handoff`](crate::repository::Kcl3Repository::complete_handoff).
+    CompleteHandoff,
+    /// [`Kcl3Repository::get_row`](crate::repository::Kcl3Repository::get_row).
+    GetRow,
+    /// [`Kcl3Repository::put_row`](crate::repository::Kcl3Repository::put_row).
+    PutRow,
+    /// [`Kcl3Repository::delete_row`](crate::repository::Kcl3Repository::delete_row).
+    DeleteRow,
 }
 
 impl RepositoryMethod {
     /// Every method.
-    pub const ALL: [RepositoryMethod; 9] = [
+    pub const ALL: [RepositoryMethod; 19] = [
         RepositoryMethod::EnsureTable,
         RepositoryMethod::ListLeases,
         RepositoryMethod::GetLease,
@@ -65,6 +88,16 @@ impl RepositoryMethod {
         RepositoryMethod::UpdateCheckpoint,
         RepositoryMethod::ReleaseLease,
         RepositoryMethod::DeleteLease,
+        RepositoryMethod::EnsureLeaseOwnerIndex,
+        RepositoryMethod::LeaseKeysOf,
+        RepositoryMethod::ScanFleet,
+        RepositoryMethod::PutWorkerMetrics,
+        RepositoryMethod::AssignLease,
+        RepositoryMethod::StartHandoff,
+        RepositoryMethod::CompleteHandoff,
+        RepositoryMethod::GetRow,
+        RepositoryMethod::PutRow,
+        RepositoryMethod::DeleteRow,
     ];
 
     /// The method's name, such as `"take_lease"`.
@@ -79,6 +112,16 @@ impl RepositoryMethod {
             RepositoryMethod::UpdateCheckpoint => "update_checkpoint",
             RepositoryMethod::ReleaseLease => "release_lease",
             RepositoryMethod::DeleteLease => "delete_lease",
+            RepositoryMethod::EnsureLeaseOwnerIndex => "ensure_lease_owner_index",
+            RepositoryMethod::LeaseKeysOf => "lease_keys_of",
+            RepositoryMethod::ScanFleet => "scan_fleet",
+            RepositoryMethod::PutWorkerMetrics => "put_worker_metrics",
+            RepositoryMethod::AssignLease => "assign_lease",
+            RepositoryMethod::StartHandoff => "start_handoff",
+            RepositoryMethod::CompleteHandoff => "complete_handoff",
+            RepositoryMethod::GetRow => "get_row",
+            RepositoryMethod::PutRow => "put_row",
+            RepositoryMethod::DeleteRow => "delete_row",
         }
     }
 }
@@ -432,6 +475,137 @@ impl LeaseRepository for InMemoryLeaseRepository {
                     return Err(LeaseError::lease_lost(&lease.lease_key));
                 }
                 table.remove(&key);
+                Ok(())
+            })
+        })
+    }
+
+    fn kcl3(&self) -> Option<&dyn Kcl3Repository> {
+        Some(self)
+    }
+}
+
+impl Kcl3Repository for InMemoryLeaseRepository {
+    fn ensure_lease_owner_index(&self) -> BoxFuture<'_, Result<bool, LeaseError>> {
+        // Queries by owner filter the items: there is no index to build.
+        Box::pin(async move { self.call(RepositoryMethod::EnsureLeaseOwnerIndex, |_| Ok(false)) })
+    }
+
+    fn lease_keys_of<'a>(
+        &'a self,
+        owner: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<LeaseKey>, LeaseError>> {
+        Box::pin(async move {
+            self.call(RepositoryMethod::LeaseKeysOf, |table| {
+                Ok(table
+                    .values()
+                    .filter(|item| {
+                        matches!(item.get(attr::LEASE_OWNER), Some(AttributeValue::S(o)) if o == owner)
+                    })
+                    .filter_map(|item| match item.get(attr::LEASE_KEY) {
+                        Some(AttributeValue::S(k)) => k.parse().ok(),
+                        _ => None,
+                    })
+                    .collect())
+            })
+        })
+    }
+
+    fn scan_fleet(&self) -> BoxFuture<'_, Result<FleetScan, LeaseError>> {
+        Box::pin(async move {
+            self.call(RepositoryMethod::ScanFleet, |table| {
+                Ok(fleet_scan(table.values().cloned()))
+            })
+        })
+    }
+
+    fn put_worker_metrics<'a>(
+        &'a self,
+        stats: &'a WorkerMetricStats,
+    ) -> BoxFuture<'a, Result<(), LeaseError>> {
+        Box::pin(async move {
+            self.call(RepositoryMethod::PutWorkerMetrics, |table| {
+                table.insert(stats.worker_id.clone(), stats.to_item());
+                Ok(())
+            })
+        })
+    }
+
+    fn assign_lease<'a>(
+        &'a self,
+        lease: &'a Lease,
+        owner: &'a str,
+    ) -> BoxFuture<'a, Result<Lease, LeaseError>> {
+        Box::pin(async move {
+            self.update(RepositoryMethod::AssignLease, lease, &Update::assign(lease, owner))
+        })
+    }
+
+    fn start_handoff<'a>(
+        &'a self,
+        lease: &'a Lease,
+        to: &'a str,
+    ) -> BoxFuture<'a, Result<Lease, LeaseError>> {
+        Box::pin(async move {
+            self.update(RepositoryMethod::StartHandoff, lease, &Update::start_handoff(lease, to))
+        })
+    }
+
+    fn complete_handoff<'a>(
+        &'a self,
+        lease: &'a Lease,
+        from: &'a str,
+    ) -> BoxFuture<'a, Result<Lease, LeaseError>> {
+        Box::pin(async move {
+            self.update(
+                RepositoryMethod::CompleteHandoff,
+                lease,
+                &Update::complete_handoff(lease, from),
+            )
+        })
+    }
+
+    fn get_row<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Item>, LeaseError>> {
+        Box::pin(async move { self.call(RepositoryMethod::GetRow, |table| Ok(table.get(key).cloned())) })
+    }
+
+    fn put_row<'a>(
+        &'a self,
+        item: Item,
+        condition: RowCondition,
+    ) -> BoxFuture<'a, Result<(), LeaseError>> {
+        Box::pin(async move {
+            self.call(RepositoryMethod::PutRow, |table| {
+                let key = match item.get(attr::LEASE_KEY) {
+                    Some(AttributeValue::S(k)) => k.clone(),
+                    _ => {
+                        return Err(LeaseError::new(
+                            LeaseErrorKind::Storage,
+                            None,
+                            "the row has no string leaseKey",
+                        ));
+                    }
+                };
+                if !write::all_hold(&write::row_conditions(&condition), table.get(&key)) {
+                    return Err(write::row_condition_failed(&key));
+                }
+                table.insert(key, item);
+                Ok(())
+            })
+        })
+    }
+
+    fn delete_row<'a>(
+        &'a self,
+        key: &'a str,
+        condition: RowCondition,
+    ) -> BoxFuture<'a, Result<(), LeaseError>> {
+        Box::pin(async move {
+            self.call(RepositoryMethod::DeleteRow, |table| {
+                if !write::all_hold(&write::row_conditions(&condition), table.get(key)) {
+                    return Err(write::row_condition_failed(key));
+                }
+                table.remove(key);
                 Ok(())
             })
         })

@@ -18,9 +18,11 @@ use kinesis_kcl_compat::sequence::Checkpoint;
 use crate::error::LeaseError;
 
 pub mod dynamodb;
+pub mod kcl3;
 pub mod memory;
 
 pub use dynamodb::{DynamoDbLeaseRepository, TableBilling, TableOptions};
+pub use kcl3::{FleetScan, Kcl3Repository, RowCondition};
 pub use memory::{InMemoryLeaseRepository, RepositoryMethod};
 
 /// A boxed, sendable future borrowing the repository.
@@ -101,4 +103,12 @@ pub trait LeaseRepository: Send + Sync + fmt::Debug + 'static {
 
     /// Deletes a lease (cleanup of a finished shard): conditional on the counter.
     fn delete_lease<'a>(&'a self, lease: &'a Lease) -> BoxFuture<'a, Result<(), LeaseError>>;
+
+    /// The KCL 3.x rows and writes of this repository ([`Kcl3Repository`]), needed by a
+    /// coordinator that runs the KCL 3.x protocol. `None` (the default) when the repository
+    /// does not store them: such a coordinator then fails to start with
+    /// [`LeaseErrorKind::Unsupported`](crate::LeaseErrorKind::Unsupported).
+    fn kcl3(&self) -> Option<&dyn Kcl3Repository> {
+        None
+    }
 }

@@ -8,6 +8,7 @@ use kinesis_kcl_compat::lease::{AttributeValue, Item, Lease, LeaseKey, ParsedRow
 
 use crate::error::{LeaseError, LeaseErrorKind};
 use crate::repository::CheckpointUpdate;
+use crate::repository::kcl3::RowCondition;
 
 /// Reads the item a write left (or a read found) under `key` as a lease.
 pub(crate) fn stored_lease(key: &LeaseKey, item: Item) -> Result<Lease, LeaseError> {
@@ -41,6 +42,10 @@ pub(crate) enum Condition {
     CounterIs(u64),
     /// `leaseOwner = :o`, or `attribute_not_exists(leaseOwner)` for `None`.
     OwnerIs(Option<String>),
+    /// `checkpointOwner = :o`, or `attribute_not_exists(checkpointOwner)` for `None` (KCL 3.x).
+    CheckpointOwnerIs(Option<String>),
+    /// `name = :s`: a string attribute of a fleet row.
+    Equals(&'static str, String),
 }
 
 impl Condition {
@@ -59,8 +64,39 @@ impl Condition {
             ),
             // A `NULL` attribute exists for `attribute_not_exists`.
             Condition::OwnerIs(None) => item.is_some_and(|i| !i.contains_key(attr::LEASE_OWNER)),
+            Condition::CheckpointOwnerIs(Some(owner)) => matches!(
+                item.and_then(|i| i.get(attr::CHECKPOINT_OWNER)),
+                Some(AttributeValue::S(o)) if o == owner
+            ),
+            Condition::CheckpointOwnerIs(None) => {
+                item.is_some_and(|i| !i.contains_key(attr::CHECKPOINT_OWNER))
+            }
+            Condition::Equals(name, value) => matches!(
+                item.and_then(|i| i.get(*name)),
+                Some(AttributeValue::S(v)) if v == value
+            ),
         }
     }
+}
+
+/// The clauses of a fleet-row condition.
+pub(crate) fn row_conditions(condition: &RowCondition) -> Vec<Condition> {
+    match condition {
+        RowCondition::Always => Vec::new(),
+        RowCondition::Absent => vec![Condition::Absent],
+        RowCondition::Equals(pairs) => std::iter::once(Condition::Exists)
+            .chain(pairs.iter().map(|(n, v)| Condition::Equals(n, v.clone())))
+            .collect(),
+    }
+}
+
+/// The error of a fleet-row write whose condition failed.
+pub(crate) fn row_condition_failed(key: &str) -> LeaseError {
+    LeaseError::new(
+        LeaseErrorKind::ConditionFailed,
+        None,
+        format!("the row {key:?} was not as expected (another worker wrote it first)"),
+    )
 }
 
 /// Whether all clauses hold for `item`.
@@ -123,9 +159,74 @@ impl Update {
         u
     }
 
-    /// Renew by the owner.
+    /// Renew by the owner, unless a KCL 3.x leader has asked for a hand-over
+    /// (`checkpointOwner` set): then the renewal fails and the worker reads why. Writes
+    /// `throughputKBps` when the lease has one.
     pub(crate) fn renew(lease: &Lease) -> Self {
-        Self::guarded(lease, true)
+        let mut u = Self::guarded(lease, true);
+        u.conditions.push(Condition::CheckpointOwnerIs(None));
+        if let Some(t) = lease.throughput_kbps {
+            u.set.push((attr::THROUGHPUT_KBPS, t.to_attribute()));
+        }
+        u
+    }
+
+    /// KCL 3.x leader: give `lease` to `owner` (`assignLease`), conditional on the owner and
+    /// `checkpointOwner` as read.
+    pub(crate) fn assign(lease: &Lease, owner: &str) -> Self {
+        let mut u = Self {
+            conditions: vec![
+                Condition::Exists,
+                Condition::OwnerIs(lease.lease_owner.clone()),
+                Condition::CheckpointOwnerIs(lease.checkpoint_owner.clone()),
+            ],
+            ..Self::default()
+        };
+        u.set
+            .push((attr::LEASE_OWNER, AttributeValue::S(owner.to_owned())));
+        u.remove.push(attr::CHECKPOINT_OWNER);
+        u.add_one.push(attr::LEASE_COUNTER);
+        let changes_owner = lease.lease_owner.as_deref().is_some_and(|o| o != owner)
+            || lease.checkpoint_owner.as_deref() == Some(owner);
+        if changes_owner {
+            u.add_one.push(attr::OWNER_SWITCHES_SINCE_CHECKPOINT);
+        }
+        u
+    }
+
+    /// KCL 3.x leader: ask the owner to hand `lease` to `to` after its last checkpoint
+    /// (`initiateGracefulLeaseHandoff`); the counter does not change.
+    pub(crate) fn start_handoff(lease: &Lease, to: &str) -> Self {
+        let mut u = Self {
+            conditions: vec![
+                Condition::Exists,
+                Condition::OwnerIs(lease.lease_owner.clone()),
+                Condition::CheckpointOwnerIs(None),
+            ],
+            ..Self::default()
+        };
+        u.set
+            .push((attr::LEASE_OWNER, AttributeValue::S(to.to_owned())));
+        if let Some(old) = &lease.lease_owner {
+            u.set
+                .push((attr::CHECKPOINT_OWNER, AttributeValue::S(old.clone())));
+        }
+        u
+    }
+
+    /// KCL 3.x previous owner `from`: end a hand-over after the last checkpoint.
+    pub(crate) fn complete_handoff(lease: &Lease, from: &str) -> Self {
+        let mut u = Self {
+            conditions: vec![
+                Condition::Exists,
+                Condition::OwnerIs(lease.lease_owner.clone()),
+                Condition::CheckpointOwnerIs(Some(from.to_owned())),
+            ],
+            ..Self::default()
+        };
+        u.remove.push(attr::CHECKPOINT_OWNER);
+        u.add_one.push(attr::LEASE_COUNTER);
+        u
     }
 
     /// Checkpoint by the owner.
@@ -266,6 +367,19 @@ impl Expressions {
                 Condition::OwnerIs(None) => {
                     format!("attribute_not_exists({})", self.name(attr::LEASE_OWNER))
                 }
+                Condition::CheckpointOwnerIs(Some(o)) => format!(
+                    "{} = {}",
+                    self.name(attr::CHECKPOINT_OWNER),
+                    self.value(AttributeValue::S(o.clone()))
+                ),
+                Condition::CheckpointOwnerIs(None) => {
+                    format!("attribute_not_exists({})", self.name(attr::CHECKPOINT_OWNER))
+                }
+                Condition::Equals(name, v) => format!(
+                    "{} = {}",
+                    self.name(name),
+                    self.value(AttributeValue::S(v.clone()))
+                ),
             })
             .collect();
         parts.join(" AND ")
@@ -310,8 +424,39 @@ mod tests {
         assert_eq!(
             e.condition(&u.conditions),
             "attribute_exists(#leaseKey) AND #leaseCounter = :v0 AND \
-             attribute_not_exists(#leaseOwner)"
+             attribute_not_exists(#leaseOwner) AND attribute_not_exists(#checkpointOwner)"
         );
+    }
+
+    #[test]
+    fn kcl3_assignment_and_handoff_expressions() {
+        let mut e = Expressions::default();
+        let u = Update::assign(&lease(Some("a"), 4), "b");
+        assert_eq!(
+            e.condition(&u.conditions),
+            "attribute_exists(#leaseKey) AND #leaseOwner = :v0 AND \
+             attribute_not_exists(#checkpointOwner)"
+        );
+        assert_eq!(
+            u.update_expression(&mut e),
+            "SET #leaseOwner = :v1 ADD #leaseCounter :v2, #ownerSwitchesSinceCheckpoint :v3 \
+             REMOVE #checkpointOwner"
+        );
+        let mut e = Expressions::default();
+        let u = Update::start_handoff(&lease(Some("a"), 4), "b");
+        assert_eq!(
+            u.update_expression(&mut e),
+            "SET #leaseOwner = :v0, #checkpointOwner = :v1"
+        );
+        assert_eq!(e.values[":v1"], AttributeValue::S("a".into()));
+        let mut handed = lease(Some("b"), 4);
+        handed.checkpoint_owner = Some("a".into());
+        let u = Update::complete_handoff(&handed, "a");
+        let mut item = handed.to_item();
+        assert!(all_hold(&u.conditions, Some(&item)));
+        u.apply(&mut item).unwrap();
+        assert!(!item.contains_key(attr::CHECKPOINT_OWNER));
+        assert_eq!(item[attr::LEASE_COUNTER], AttributeValue::N("5".into()));
     }
 
     #[test]
