@@ -19,6 +19,7 @@
 pub mod checkpointer;
 pub mod coordinator;
 mod error;
+pub mod kcl3;
 pub mod lineage;
 pub mod repository;
 pub mod strategy;
@@ -26,6 +27,7 @@ pub mod strategy;
 pub use checkpointer::{CheckpointSink, Checkpointer};
 pub use coordinator::{CoordinatorSettings, LeaseCoordinator, LeaseEvent};
 pub use error::{LeaseError, LeaseErrorKind};
+pub use kcl3::{Kcl3Settings, LeaseProtocol};
 pub use repository::{BoxFuture, CheckpointUpdate, LeaseRepository, LeaseScan};
 pub use repository::{DynamoDbLeaseRepository, InMemoryLeaseRepository};
 pub use strategy::{AssignmentStrategy, Balanced, Explicit, StrategySettings};

@@ -537,7 +537,11 @@ impl Kcl3Repository for InMemoryLeaseRepository {
         owner: &'a str,
     ) -> BoxFuture<'a, Result<Lease, LeaseError>> {
         Box::pin(async move {
-            self.update(RepositoryMethod::AssignLease, lease, &Update::assign(lease, owner))
+            self.update(
+                RepositoryMethod::AssignLease,
+                lease,
+                &Update::assign(lease, owner),
+            )
         })
     }
 
@@ -547,7 +551,11 @@ impl Kcl3Repository for InMemoryLeaseRepository {
         to: &'a str,
     ) -> BoxFuture<'a, Result<Lease, LeaseError>> {
         Box::pin(async move {
-            self.update(RepositoryMethod::StartHandoff, lease, &Update::start_handoff(lease, to))
+            self.update(
+                RepositoryMethod::StartHandoff,
+                lease,
+                &Update::start_handoff(lease, to),
+            )
         })
     }
 
@@ -566,7 +574,11 @@ impl Kcl3Repository for InMemoryLeaseRepository {
     }
 
     fn get_row<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Item>, LeaseError>> {
-        Box::pin(async move { self.call(RepositoryMethod::GetRow, |table| Ok(table.get(key).cloned())) })
+        Box::pin(async move {
+            self.call(RepositoryMethod::GetRow, |table| {
+                Ok(table.get(key).cloned())
+            })
+        })
     }
 
     fn put_row<'a>(

@@ -50,7 +50,9 @@ impl DynamoDbLeaseRepository {
         };
         match self.stack.call(op).await {
             Ok(()) => Ok(()),
-            Err(e) if e.is_condition_failed() => Err(write::row_condition_failed(&key).with_source(e)),
+            Err(e) if e.is_condition_failed() => {
+                Err(write::row_condition_failed(&key).with_source(e))
+            }
             Err(e) => Err(LeaseError::from(e)),
         }
     }
@@ -111,12 +113,14 @@ impl Kcl3Repository for DynamoDbLeaseRepository {
                     start: start.take(),
                 };
                 let (items, last) = self.stack.call(op).await?;
-                keys.extend(items.into_iter().filter_map(|item| {
-                    match item.get(attr::LEASE_KEY) {
-                        Some(AttributeValue::S(k)) => k.parse().ok(),
-                        _ => None,
-                    }
-                }));
+                keys.extend(
+                    items
+                        .into_iter()
+                        .filter_map(|item| match item.get(attr::LEASE_KEY) {
+                            Some(AttributeValue::S(k)) => k.parse().ok(),
+                            _ => None,
+                        }),
+                );
                 match last {
                     Some(key) if !key.is_empty() => start = Some(key),
                     _ => return Ok(keys),
@@ -302,7 +306,11 @@ impl Operation for CreateIndex {
         let (create, attributes) = match built {
             Ok(b) => b,
             Err(e) => {
-                let e = Error::from_code("InvalidRequest", &format!("UpdateTable could not be built: {e}"), None);
+                let e = Error::from_code(
+                    "InvalidRequest",
+                    &format!("UpdateTable could not be built: {e}"),
+                    None,
+                );
                 return Box::pin(async move { Err(e) });
             }
         };
@@ -310,7 +318,9 @@ impl Operation for CreateIndex {
             .update_table()
             .table_name(&self.table)
             .set_attribute_definitions(Some(attributes))
-            .global_secondary_index_updates(GlobalSecondaryIndexUpdate::builder().create(create).build())
+            .global_secondary_index_updates(
+                GlobalSecondaryIndexUpdate::builder().create(create).build(),
+            )
             .send();
         Box::pin(async move {
             call.await
@@ -346,7 +356,11 @@ impl Operation for QueryOwner {
         Box::pin(async move {
             let out = call.await.map_err(|e| Error::from_sdk(Self::NAME, e))?;
             Ok((
-                out.items.unwrap_or_default().into_iter().map(item_from_sdk).collect(),
+                out.items
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(item_from_sdk)
+                    .collect(),
                 out.last_evaluated_key,
             ))
         })

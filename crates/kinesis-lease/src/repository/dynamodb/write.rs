@@ -373,7 +373,10 @@ impl Expressions {
                     self.value(AttributeValue::S(o.clone()))
                 ),
                 Condition::CheckpointOwnerIs(None) => {
-                    format!("attribute_not_exists({})", self.name(attr::CHECKPOINT_OWNER))
+                    format!(
+                        "attribute_not_exists({})",
+                        self.name(attr::CHECKPOINT_OWNER)
+                    )
                 }
                 Condition::Equals(name, v) => format!(
                     "{} = {}",
