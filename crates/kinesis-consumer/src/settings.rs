@@ -214,7 +214,7 @@ impl FanOutSettings {
 /// assert_eq!(s.lease.failover_time(), Duration::from_secs(10));
 /// ```
 #[non_exhaustive]
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ConsumerSettings {
     /// Polling or enhanced fan-out. Default polling.
     pub fetch_mode: FetchMode,

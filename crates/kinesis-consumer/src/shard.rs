@@ -228,6 +228,7 @@ async fn run<T: Send + 'static>(
     mut done: oneshot::Receiver<()>,
 ) {
     let checkpointer = lease.checkpointer;
+    let throughput = lease.throughput;
     let mut signal = lease.signal;
     let mut skip_through = lease.checkpoint.sequence().cloned();
     let range = lease
@@ -253,6 +254,8 @@ async fn run<T: Send + 'static>(
                     break Stop::Failed;
                 }
             };
+            // The lease's throughput, which a KCL 3.x leader balances on.
+            throughput.record(records.iter().map(|r| r.data().len() as u64).sum());
             let (delivery, outside) = convert(
                 &shard_id,
                 range.as_ref(),

@@ -64,7 +64,12 @@ impl LeaseCoordinatorBuilder {
         let (acq_tx, acq_rx) = mpsc::channel(settings.acquisition_capacity.max(1));
         let (stop, _) = watch::channel(false);
         let (held_count, _) = watch::channel(0usize);
+        let kcl3 = match &settings.protocol {
+            crate::LeaseProtocol::Kcl3(k) => Some(Kcl3State::new(&self.worker_id, k.clone())),
+            crate::LeaseProtocol::Kcl2 => None,
+        };
         let shared = Arc::new(Shared {
+            kcl3,
             repository: self.repository,
             worker_id: self.worker_id,
             strategy: self

@@ -100,6 +100,33 @@ pub enum LeaseEvent {
         /// The worker id.
         id: String,
     },
+    /// KCL 3.x: the leader asked this worker to hand the lease over; the consumer finishes the
+    /// shard with a last checkpoint (status [`LeaseStatus::HandedOver`]).
+    HandoffRequested {
+        /// The lease.
+        key: LeaseKey,
+        /// The new owner.
+        to: String,
+    },
+    /// KCL 3.x: this worker handed the lease over (after its last checkpoint, or when the
+    /// hand-over timed out).
+    HandedOver {
+        /// The lease.
+        key: LeaseKey,
+    },
+    /// KCL 3.x: this worker became the leader.
+    BecameLeader,
+    /// KCL 3.x: this worker is no longer the leader.
+    LeadershipLost,
+    /// KCL 3.x: as the leader, this worker assigned a lease.
+    Assigned {
+        /// The lease.
+        key: LeaseKey,
+        /// Its new owner.
+        to: String,
+        /// Whether by graceful hand-over (else at once: the lease was expired or unassigned).
+        graceful: bool,
+    },
 }
 
 /// The status of a lease this worker acquired.
@@ -118,6 +145,42 @@ pub enum LeaseStatus {
     Released,
     /// The shard was finished and its lease deleted by the cleanup.
     Deleted,
+    /// KCL 3.x: the leader moved the lease to another worker. Stop processing, then call
+    /// [`Checkpointer::checkpoint_and_release`] (within the
+    /// [`handoff_timeout`](crate::Kcl3Settings::handoff_timeout)): that last checkpoint hands
+    /// the lease over, and the new owner starts from it.
+    HandedOver,
+}
+
+/// Counts the bytes the consumer processed from one lease, so that under the KCL 3.x rules
+/// its renewals report the lease's throughput (`throughputKBps`), which the leader balances on.
+/// Cheap to clone.
+///
+/// ```
+/// use kinesis_lease::coordinator::LeaseThroughput;
+///
+/// let t = LeaseThroughput::default();
+/// t.record(1024);
+/// t.record(1024);
+/// assert_eq!(t.take(), 2048);
+/// assert_eq!(t.take(), 0);
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct LeaseThroughput {
+    bytes: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl LeaseThroughput {
+    /// Adds `bytes` processed.
+    pub fn record(&self, bytes: u64) {
+        self.bytes
+            .fetch_add(bytes, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The bytes recorded since the previous call.
+    pub fn take(&self) -> u64 {
+        self.bytes.swap(0, std::sync::atomic::Ordering::Relaxed)
+    }
 }
 
 /// A watch on one acquired lease's [`LeaseStatus`]: resolves when the lease stops being simply
@@ -185,6 +248,8 @@ pub struct AcquiredLease {
     pub signal: LeaseSignal,
     /// The lease's checkpointer, writing through the coordinator.
     pub checkpointer: Checkpointer,
+    /// Where the consumer counts the bytes it processed from the lease.
+    pub throughput: LeaseThroughput,
 }
 
 /// The stream of [`AcquiredLease`]s of a coordinator

@@ -87,6 +87,11 @@ impl CheckpointSink for HeldSink {
                 update.release = false;
             }
             let release = update.release;
+            let handing_over = self.shared.handing_over(lease_key, self.generation);
+            if handing_over {
+                // The new owner is in the row already: the hand-over's own write ends it.
+                update.release = false;
+            }
             let stored = match self
                 .shared
                 .repository
@@ -109,7 +114,11 @@ impl CheckpointSink for HeldSink {
                 key: lease_key.clone(),
                 checkpoint: stored.checkpoint.clone(),
             });
-            if release {
+            if release && handing_over {
+                self.shared
+                    .complete_handoff_locked(lease_key, self.generation, &stored)
+                    .await;
+            } else if release {
                 self.shared
                     .end_held(lease_key, self.generation, LeaseStatus::Released);
                 self.shared.announce_release(lease_key);
@@ -121,6 +130,12 @@ impl CheckpointSink for HeldSink {
     fn release<'a>(&'a self, lease_key: &'a LeaseKey) -> BoxFuture<'a, Result<(), LeaseError>> {
         Box::pin(async move {
             let (_serialised, lease) = self.lock_held(lease_key).await?;
+            if self.shared.handing_over(lease_key, self.generation) {
+                self.shared
+                    .complete_handoff_locked(lease_key, self.generation, &lease)
+                    .await;
+                return Ok(());
+            }
             let stored = self
                 .shared
                 .repository

@@ -89,6 +89,7 @@ mod builder;
 mod events;
 mod handover;
 mod held_sink;
+mod kcl3;
 mod probe;
 mod renew;
 mod settings;
@@ -113,11 +114,12 @@ use crate::repository::{BoxFuture, CheckpointUpdate, LeaseRepository};
 use crate::strategy::{Assignment, AssignmentStrategy, Balanced, LeaseView, Snapshot};
 
 pub use builder::LeaseCoordinatorBuilder;
-pub use events::{AcquiredLease, Acquisitions, LeaseEvent, LeaseSignal, LeaseStatus};
+pub use events::{AcquiredLease, Acquisitions, LeaseEvent, LeaseSignal, LeaseStatus, LeaseThroughput};
 pub use handover::{Handover, Released};
 pub use settings::CoordinatorSettings;
 
 use held_sink::HeldSink;
+use kcl3::Kcl3State;
 
 /// How long a coordinator that heard a release waits for more before it scans.
 const HANDOVER_GATHER: Duration = Duration::from_millis(50);
@@ -252,20 +254,26 @@ impl LeaseCoordinator {
         }
         let shared = &self.handle.shared;
         shared.repository.ensure_table().await?;
+        if let Some(k) = shared.kcl3_state() {
+            shared.start_kcl3(k).await?;
+        }
         shared.refresh_and_take().await;
         let renew = tokio::spawn(
             Arc::clone(shared).every(shared.settings.renew_interval(), |c| async move {
                 c.renew_all().await
             }),
         );
-        let take = tokio::spawn(
-            Arc::clone(shared).every(shared.settings.take_interval(), |c| async move {
-                c.refresh_and_take().await
-            }),
-        );
         let mut tasks = lock(&self.handle.tasks);
-        tasks.extend([renew, take]);
-        if let Some(period) = shared.settings.expiry_probe_interval() {
+        tasks.push(renew);
+        match shared.kcl3_state() {
+            Some(k) => shared.spawn_kcl3_loops(k, &mut tasks),
+            None => tasks.push(tokio::spawn(Arc::clone(shared).every(
+                shared.settings.take_interval(),
+                |c| async move { c.refresh_and_take().await },
+            ))),
+        }
+        let probes = shared.kcl3_state().is_none_or(|k| !k.runs_3x());
+        if let Some(period) = shared.settings.expiry_probe_interval().filter(|_| probes) {
             tasks.push(tokio::spawn(Arc::clone(shared).probe_loop(period)));
         }
         if let Some(handover) = &shared.handover {
@@ -316,6 +324,7 @@ impl LeaseCoordinator {
                 std::panic::resume_unwind(e.into_panic());
             }
         }
+        shared.release_leadership().await;
         let consumer_present = {
             let tx = lock(&shared.acq_tx).take();
             lock(&shared.acq_rx).is_none() && tx.is_some_and(|tx| !tx.is_closed())
@@ -359,6 +368,8 @@ struct Shared {
     strategy: Arc<dyn AssignmentStrategy>,
     settings: CoordinatorSettings,
     handover: Option<Handover>,
+    /// The KCL 3.x state, when the protocol is [`LeaseProtocol::Kcl3`](crate::LeaseProtocol).
+    kcl3: Option<Kcl3State>,
     state: Mutex<State>,
     events: broadcast::Sender<LeaseEvent>,
     acq_tx: Mutex<Option<mpsc::Sender<AcquiredLease>>>,
@@ -416,6 +427,12 @@ struct Held {
     last_other_write: Instant,
     /// Whether the consumer has it (it was not waiting for its parents).
     delivered: bool,
+    /// Whether a KCL 3.x leader asked for it to be handed over.
+    handing_over: bool,
+    /// Bytes the consumer processed since the last renewal.
+    throughput: LeaseThroughput,
+    /// The moving average of the throughput written at renewals (KCL 3.x).
+    throughput_ema: Option<f64>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -497,6 +514,11 @@ impl Shared {
             .build();
         let (status, signal) = LeaseSignal::channel();
         let checkpoint = lease.checkpoint.clone();
+        let throughput = LeaseThroughput::default();
+        if let Some(t) = lease.throughput_kbps {
+            // As the KCL seeds its recorder from an adopted lease's throughput.
+            throughput.record((t.get() * 1024.0 * self.settings.renew_interval().as_secs_f64()) as u64);
+        }
         {
             let mut st = self.state();
             Self::note_written(&mut st, &lease, now);
@@ -511,6 +533,9 @@ impl Shared {
                     last_success: now,
                     last_other_write: now,
                     delivered: false,
+                    handing_over: false,
+                    throughput: throughput.clone(),
+                    throughput_ema: None,
                 },
             ) {
                 // Cannot happen (a held lease is never taken again), but be safe.
@@ -530,6 +555,7 @@ impl Shared {
             checkpoint,
             signal,
             checkpointer,
+            throughput,
         }
     }
 
@@ -574,6 +600,10 @@ impl Shared {
             LeaseStatus::Deleted => {
                 tracing::info!(worker_id = %self.worker_id, lease_key = %key, "finished lease deleted");
                 self.emit(LeaseEvent::Deleted { key: key.clone() });
+            }
+            LeaseStatus::HandedOver => {
+                tracing::info!(worker_id = %self.worker_id, lease_key = %key, "lease handed over");
+                self.emit(LeaseEvent::HandedOver { key: key.clone() });
             }
             _ => {
                 tracing::info!(worker_id = %self.worker_id, lease_key = %key, "lease released");
@@ -635,6 +665,10 @@ impl Shared {
         let Some(lease) = self.held_lease(key, generation) else {
             return;
         };
+        if self.handing_over(key, generation) {
+            self.complete_handoff_locked(key, generation, &lease).await;
+            return;
+        }
         match self.repository.release_lease(&lease).await {
             Ok(stored) => {
                 Self::note_written(&mut self.state(), &stored, Instant::now());

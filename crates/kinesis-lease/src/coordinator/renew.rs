@@ -55,7 +55,7 @@ impl Shared {
         }
     }
 
-    pub(super) async fn renew_all(&self) {
+    pub(super) async fn renew_all(self: &Arc<Self>) {
         let now = Instant::now();
         let (since, leases) = {
             let mut st = self.state();
@@ -78,21 +78,26 @@ impl Shared {
         bounded(renewals, self.settings.max_concurrent_writes).await;
     }
 
-    pub(super) async fn renew_one(&self, key: &LeaseKey, generation: u64, since: Instant) {
+    pub(super) async fn renew_one(self: &Arc<Self>, key: &LeaseKey, generation: u64, since: Instant) {
         let Some((_, write_lock)) = self.held_lock(key, Some(generation)) else {
             return;
         };
         let _serialised = write_lock.lock().await;
         let lease = {
-            let st = self.state();
-            let Some(held) = st.held.get(key).filter(|h| h.generation == generation) else {
+            let mut st = self.state();
+            let Some(held) = st.held.get_mut(key).filter(|h| h.generation == generation) else {
                 return;
             };
-            if held.last_other_write > since {
-                // Checkpointed (or taken) since the previous pass: that write renewed it.
+            if held.last_other_write > since || held.handing_over {
+                // Checkpointed (or taken) since the previous pass: that write renewed it. Or
+                // being handed over: the final checkpoint ends it.
                 return;
             }
-            held.lease.clone()
+            let mut lease = held.lease.clone();
+            if let Some(t) = self.throughput_for_renewal(held) {
+                lease.throughput_kbps = Some(t);
+            }
+            lease
         };
         match self.repository.renew_lease(&lease).await {
             Ok(stored) => {
@@ -100,7 +105,10 @@ impl Shared {
                 self.emit(LeaseEvent::Renewed { key: key.clone() });
             }
             Err(e) if e.is_lease_lost() => {
-                self.end_held(key, generation, LeaseStatus::Lost);
+                drop(_serialised);
+                if !self.handoff_requested(key, generation).await {
+                    self.end_held(key, generation, LeaseStatus::Lost);
+                }
             }
             Err(e) => {
                 tracing::warn!(worker_id = %self.worker_id, lease_key = %key, error = %e, "lease renewal failed");

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use crate::kcl3::LeaseProtocol;
 use crate::lineage::InitialPosition;
 use crate::strategy::StrategySettings;
 
@@ -37,7 +38,7 @@ const EPSILON: Duration = Duration::from_millis(25);
 /// assert_eq!(fixed.take_interval(), Duration::from_secs(5));
 /// ```
 #[non_exhaustive]
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CoordinatorSettings {
     /// The strategy settings: failover time, steal and per-worker limits.
     pub strategy: StrategySettings,
@@ -66,6 +67,9 @@ pub struct CoordinatorSettings {
     /// leases as soon as they expire instead of up to two take intervals later. Costs one
     /// `GetItem` per other worker per period. Default true.
     pub expiry_probes: bool,
+    /// The lease protocol: [`LeaseProtocol::Kcl2`] (the default) or [`LeaseProtocol::Kcl3`]
+    /// (an elected leader assigns every lease; see [`crate::kcl3`]).
+    pub protocol: LeaseProtocol,
 }
 
 impl Default for CoordinatorSettings {
@@ -80,6 +84,7 @@ impl Default for CoordinatorSettings {
             acquisition_capacity: 128,
             max_concurrent_writes: 20,
             expiry_probes: true,
+            protocol: LeaseProtocol::Kcl2,
         }
     }
 }
@@ -113,6 +118,13 @@ impl CoordinatorSettings {
     /// The period of the expiry probes (two renew intervals), or `None` when they are off.
     pub fn expiry_probe_interval(&self) -> Option<Duration> {
         self.expiry_probes.then(|| self.renew_interval() * 2)
+    }
+
+    /// Sets the lease protocol.
+    #[must_use]
+    pub fn with_protocol(mut self, protocol: LeaseProtocol) -> Self {
+        self.protocol = protocol;
+        self
     }
 
     /// Turns the expiry probes on or off.

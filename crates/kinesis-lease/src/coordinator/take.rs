@@ -26,7 +26,8 @@ impl Shared {
             self.deliver_when_ready(acquired, &leases).await;
         }
         self.deliver_unblocked(&leases).await;
-        if self.is_stopping() {
+        if self.is_stopping() || self.kcl3_state().is_some_and(Kcl3State::runs_3x) {
+            // Under the KCL 3.x rules only the leader assigns.
             return;
         }
         let (assignment, new_leases) = self.assign(&leases, now);
@@ -93,6 +94,7 @@ impl Shared {
                 .iter()
                 .filter(|l| {
                     l.lease_owner.as_deref() == Some(me)
+                        && l.checkpoint_owner.is_none()
                         && !l.checkpoint.is_shard_end()
                         && !st.held.contains_key(&l.lease_key)
                 })

@@ -1,0 +1,589 @@
+//! The coordinator under the KCL 3.x rules ([`LeaseProtocol::Kcl3`](crate::LeaseProtocol)):
+//! reports, discovery of assigned leases, graceful hand-over, leadership and the leader's
+//! assignment runs. See [`crate::kcl3`].
+
+use std::sync::OnceLock;
+
+use kinesis_kcl_compat::fleet::{ClientVersionMigration, MIGRATION_KEY};
+use kinesis_kcl_compat::lease::ThroughputKbps;
+
+use super::*;
+use crate::kcl3::assignment::{self, PlannedLease};
+use crate::kcl3::clock::EpochClock;
+use crate::kcl3::cpu::CpuSampler;
+use crate::kcl3::leader::LeaderElection;
+use crate::kcl3::metrics::WorkerMetricsReporter;
+use crate::kcl3::Kcl3Settings;
+use crate::repository::{Kcl3Repository, RowCondition};
+
+/// How often a worker of a fleet that still runs 2.x-compatible rules re-reads the migration
+/// row (the KCL's `ClientVersionChangeMonitor`).
+const MIGRATION_CHECK: Duration = Duration::from_secs(60);
+
+/// The KCL 3.x state of a coordinator.
+pub(super) struct Kcl3State {
+    pub(super) settings: Kcl3Settings,
+    clock: OnceLock<EpochClock>,
+    /// Whether the fleet's migration row says 3.x rules (leader assignment).
+    fleet_3x: AtomicBool,
+    leader: tokio::sync::Mutex<LeaderElection>,
+    is_leader: AtomicBool,
+    lam: Mutex<LamMemory>,
+    reporter: Mutex<WorkerMetricsReporter>,
+}
+
+/// What the leader remembers between its assignment runs.
+#[derive(Default)]
+struct LamMemory {
+    /// Per lease: its counter and when the leader saw it change.
+    seen: HashMap<LeaseKey, (u64, Instant)>,
+    /// Per lease in hand-over: (new owner, previous owner) and when the hand-over times out.
+    handoffs: HashMap<LeaseKey, ((Option<String>, String), Instant)>,
+    runs: u32,
+    failures: u32,
+}
+
+impl Kcl3State {
+    pub(super) fn new(worker_id: &str, settings: Kcl3Settings) -> Self {
+        let cpu = if settings.cpu_metric {
+            CpuSampler::detect()
+        } else {
+            None
+        };
+        Self {
+            clock: OnceLock::new(),
+            fleet_3x: AtomicBool::new(true),
+            leader: tokio::sync::Mutex::new(LeaderElection::new(
+                worker_id,
+                settings.leader_lease_duration,
+            )),
+            is_leader: AtomicBool::new(false),
+            lam: Mutex::new(LamMemory::default()),
+            reporter: Mutex::new(WorkerMetricsReporter::new(worker_id, cpu)),
+            settings,
+        }
+    }
+
+    fn clock(&self) -> EpochClock {
+        *self.clock.get_or_init(EpochClock::start)
+    }
+
+    /// Whether the fleet follows the 3.x rules now.
+    pub(super) fn runs_3x(&self) -> bool {
+        self.fleet_3x.load(Ordering::Relaxed)
+    }
+}
+
+impl Shared {
+    fn fleet(&self) -> Result<&dyn Kcl3Repository, LeaseError> {
+        self.repository.kcl3().ok_or_else(|| {
+            LeaseError::new(
+                LeaseErrorKind::Unsupported,
+                None,
+                "the KCL 3.x protocol needs a repository that stores its rows (LeaseRepository::kcl3 is None)",
+            )
+        })
+    }
+
+    /// At start: the index, the migration row, and the fleet's rules.
+    pub(super) async fn start_kcl3(&self, k: &Kcl3State) -> Result<(), LeaseError> {
+        let fleet = self.fleet()?;
+        k.clock();
+        fleet.ensure_lease_owner_index().await?;
+        let version = match fleet.get_row(MIGRATION_KEY).await? {
+            Some(item) => ClientVersionMigration::from_item(&item)
+                .map_err(|e| {
+                    LeaseError::new(
+                        LeaseErrorKind::CorruptRow,
+                        None,
+                        format!("the migration row {MIGRATION_KEY} cannot be read: {e}"),
+                    )
+                    .with_source(e)
+                })?
+                .client_version,
+            None => {
+                // A new application: write the row a KCL 3.x worker writes, so that Java workers
+                // joining later run 3.x rules too.
+                let row = ClientVersionMigration::new_3x(&self.worker_id, k.clock().millis());
+                match fleet.put_row(row.to_item(), RowCondition::Absent).await {
+                    Ok(()) => tracing::info!(worker_id = %self.worker_id, "created the migration row: CLIENT_VERSION_3X"),
+                    Err(e) if e.kind() == LeaseErrorKind::ConditionFailed => {}
+                    Err(e) => return Err(e),
+                }
+                kinesis_kcl_compat::fleet::ClientVersion::V3x
+            }
+        };
+        let runs_3x = version.runs_3x();
+        k.fleet_3x.store(runs_3x, Ordering::Relaxed);
+        if !runs_3x {
+            tracing::info!(worker_id = %self.worker_id, version = %version, "the fleet runs a 2.x-compatible version: following the KCL 2.x rules until it migrates");
+        }
+        Ok(())
+    }
+
+    /// The KCL 3.x loops, beside the renewals.
+    pub(super) fn spawn_kcl3_loops(self: &Arc<Self>, k: &Kcl3State, tasks: &mut Vec<JoinHandle<()>>) {
+        let failover = self.settings.failover_time();
+        let discovery = if k.runs_3x() {
+            k.settings.discovery_interval(failover)
+        } else {
+            self.settings.take_interval()
+        };
+        tasks.push(tokio::spawn(Arc::clone(self).every(discovery, |c| async move {
+            if c.kcl3_state().is_some_and(Kcl3State::runs_3x) {
+                c.discover().await;
+            } else {
+                c.refresh_and_take().await;
+            }
+        })));
+        let leader_period = k.settings.leader_heartbeat.min(k.settings.assignment_interval(failover));
+        if k.settings.leader_eligible {
+            tasks.push(tokio::spawn(Arc::clone(self).every_now(leader_period, |c| async move {
+                c.leader_tick().await;
+            })));
+        }
+        tasks.push(tokio::spawn(Arc::clone(self).every(
+            k.settings.assignment_interval(failover),
+            |c| async move { c.assignment_run().await },
+        )));
+        tasks.push(tokio::spawn(Arc::clone(self).every(k.settings.cpu_sample_interval, |c| async move {
+            if let Some(k) = c.kcl3_state() {
+                lock(&k.reporter).capture();
+            }
+        })));
+        tasks.push(tokio::spawn(Arc::clone(self).report_loop(k.settings.worker_metrics_interval)));
+        if !k.runs_3x() {
+            tasks.push(tokio::spawn(Arc::clone(self).every(MIGRATION_CHECK, |c| async move {
+                c.check_migration().await;
+            })));
+        }
+    }
+
+    pub(super) fn kcl3_state(&self) -> Option<&Kcl3State> {
+        self.kcl3.as_ref()
+    }
+
+    /// As [`every`](Self::every), but the first run at once.
+    async fn every_now<F, Fut>(self: Arc<Self>, period: Duration, pass: F)
+    where
+        F: Fn(Arc<Self>) -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
+        pass(Arc::clone(&self)).await;
+        self.every(period, pass).await;
+    }
+
+    /// Publishes this worker's report: first after two CPU samples, then every `period`.
+    async fn report_loop(self: Arc<Self>, period: Duration) {
+        let Some(k) = self.kcl3_state() else { return };
+        let first = k.settings.cpu_sample_interval * 2;
+        let mut stop = self.stop.subscribe();
+        tokio::select! {
+            biased;
+            _ = stop.wait_for(|s| *s) => return,
+            () = tokio::time::sleep(first) => {}
+        }
+        self.report().await;
+        Arc::clone(&self).every(period, |c| async move { c.report().await }).await;
+    }
+
+    async fn report(&self) {
+        let (Some(k), Ok(fleet)) = (self.kcl3_state(), self.fleet()) else {
+            return;
+        };
+        let stats = lock(&k.reporter).report(k.clock().seconds());
+        if let Err(e) = fleet.put_worker_metrics(&stats).await {
+            tracing::warn!(worker_id = %self.worker_id, error = %e, "worker metrics report failed");
+        }
+    }
+
+    async fn check_migration(&self) {
+        let (Some(k), Ok(fleet)) = (self.kcl3_state(), self.fleet()) else {
+            return;
+        };
+        if k.runs_3x() {
+            return;
+        }
+        match fleet.get_row(MIGRATION_KEY).await {
+            Ok(Some(item)) => match ClientVersionMigration::from_item(&item) {
+                Ok(row) if row.client_version.runs_3x() => {
+                    tracing::info!(worker_id = %self.worker_id, version = %row.client_version, "the fleet migrated: following the KCL 3.x rules");
+                    k.fleet_3x.store(true, Ordering::Relaxed);
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(worker_id = %self.worker_id, error = %e, "the migration row cannot be read"),
+            },
+            Ok(None) => {}
+            Err(e) => tracing::warn!(worker_id = %self.worker_id, error = %e, "reading the migration row failed"),
+        }
+    }
+
+    /// Finds the leases the leader gave this worker (a query of the lease-owner index, then a
+    /// read of each new one) and starts holding those that no previous owner is handing over.
+    pub(super) async fn discover(self: &Arc<Self>) {
+        let _pass = self.take_lock.lock().await;
+        if self.is_stopping() {
+            return;
+        }
+        let Ok(fleet) = self.fleet() else { return };
+        let keys = match fleet.lease_keys_of(&self.worker_id).await {
+            Ok(keys) => keys,
+            Err(e) => {
+                tracing::warn!(worker_id = %self.worker_id, error = %e, "lease discovery failed");
+                return;
+            }
+        };
+        let new: Vec<LeaseKey> = {
+            let st = self.state();
+            keys.into_iter().filter(|k| !st.held.contains_key(k)).collect()
+        };
+        for key in new {
+            let lease = match self.repository.get_lease(&key).await {
+                Ok(Some(lease)) => lease,
+                Ok(None) => continue,
+                Err(e) => {
+                    tracing::warn!(worker_id = %self.worker_id, lease_key = %key, error = %e, "reading an assigned lease failed");
+                    continue;
+                }
+            };
+            let mine = lease.lease_owner.as_deref() == Some(self.worker_id.as_str());
+            if !mine || lease.checkpoint_owner.is_some() || lease.checkpoint.is_shard_end() {
+                continue;
+            }
+            let parents = self.parent_rows(&lease).await;
+            let acquired = self.register(lease, Instant::now());
+            self.deliver_when_ready(acquired, &parents).await;
+        }
+        let blocked_parents = {
+            let st = self.state();
+            st.blocked
+                .iter()
+                .filter_map(|a| st.held.get(&a.lease_key).map(|h| h.lease.clone()))
+                .collect::<Vec<_>>()
+        };
+        let mut parents = Vec::new();
+        for lease in &blocked_parents {
+            parents.extend(self.parent_rows(lease).await);
+        }
+        self.deliver_unblocked(&parents).await;
+    }
+
+    /// The rows of `lease`'s parents (absent ones are cleaned up, so finished).
+    async fn parent_rows(&self, lease: &Lease) -> Vec<Lease> {
+        let mut rows = Vec::new();
+        for parent in &lease.parent_shard_ids {
+            let key = lease.lease_key.with_shard_id(parent.clone());
+            if let Ok(Some(row)) = self.repository.get_lease(&key).await {
+                rows.push(row);
+            }
+        }
+        rows
+    }
+
+    /// A renewal found the lease changed: a hand-over the leader asked for, or a loss.
+    /// Returns whether it was a hand-over (then handled).
+    pub(super) async fn handoff_requested(self: &Arc<Self>, key: &LeaseKey, generation: u64) -> bool {
+        let Some(k) = self.kcl3_state() else { return false };
+        let row = match self.repository.get_lease(key).await {
+            Ok(Some(row)) => row,
+            _ => return false,
+        };
+        let me = self.worker_id.as_str();
+        if row.checkpoint_owner.as_deref() != Some(me) || row.lease_owner.as_deref() == Some(me) {
+            return false;
+        }
+        let to = row.lease_owner.clone().unwrap_or_default();
+        {
+            let mut st = self.state();
+            let Some(held) = st.held.get_mut(key).filter(|h| h.generation == generation) else {
+                return false;
+            };
+            held.lease = row;
+            held.handing_over = true;
+            held.status.send_replace(LeaseStatus::HandedOver);
+        }
+        tracing::info!(worker_id = %self.worker_id, lease_key = %key, to = %to, "the leader moves the lease: handing it over after the last checkpoint");
+        self.emit(LeaseEvent::HandoffRequested {
+            key: key.clone(),
+            to,
+        });
+        // The hand-over ends with the consumer's final checkpoint, or after the timeout.
+        let shared = Arc::clone(self);
+        let key = key.clone();
+        let timeout = k.settings.handoff_timeout;
+        tokio::spawn(async move {
+            tokio::time::sleep(timeout).await;
+            if shared.held_lease(&key, generation).is_some() {
+                tracing::warn!(worker_id = %shared.worker_id, lease_key = %key, "hand-over timed out: letting go without a final checkpoint");
+                shared.finish_handoff(&key, generation).await;
+            }
+        });
+        true
+    }
+
+    /// Ends a hand-over: clears `checkpointOwner` (the new owner starts from the checkpoint
+    /// stored now) and stops holding the lease.
+    pub(super) async fn finish_handoff(&self, key: &LeaseKey, generation: u64) {
+        let Some((_, write_lock)) = self.held_lock(key, Some(generation)) else {
+            return;
+        };
+        let _serialised = write_lock.lock().await;
+        let Some(lease) = self.held_lease(key, generation) else {
+            return;
+        };
+        self.complete_handoff_locked(key, generation, &lease).await;
+    }
+
+    /// [`finish_handoff`](Self::finish_handoff) with the lease's write lock held.
+    pub(super) async fn complete_handoff_locked(&self, key: &LeaseKey, generation: u64, lease: &Lease) {
+        let Ok(fleet) = self.fleet() else { return };
+        match fleet.complete_handoff(lease, &self.worker_id).await {
+            Ok(stored) => {
+                Self::note_written(&mut self.state(), &stored, Instant::now());
+            }
+            Err(e) => {
+                tracing::warn!(worker_id = %self.worker_id, lease_key = %key, error = %e, "completing the hand-over failed; the leader reassigns the lease once it expires");
+            }
+        }
+        self.end_held(key, generation, LeaseStatus::HandedOver);
+    }
+
+    /// Whether the held lease `key` is being handed over.
+    pub(super) fn handing_over(&self, key: &LeaseKey, generation: u64) -> bool {
+        self.state()
+            .held
+            .get(key)
+            .is_some_and(|h| h.generation == generation && h.handing_over)
+    }
+
+    /// The throughput to write at a renewal (KB/s over the renew interval, an exponential
+    /// moving average with α = 0.5, rounded to 6 decimals, as the KCL's `LeaseStatsRecorder`).
+    pub(super) fn throughput_for_renewal(&self, held: &mut Held) -> Option<ThroughputKbps> {
+        self.kcl3.as_ref()?;
+        let bytes = held.throughput.take();
+        let window = self.settings.renew_interval().as_secs_f64();
+        let x = if window > 0.0 { bytes as f64 / 1024.0 / window } else { 0.0 };
+        let ema = match held.throughput_ema {
+            None => x,
+            Some(previous) => 0.5 * x + 0.5 * previous,
+        };
+        let ema = (ema * 1e6).round() / 1e6;
+        held.throughput_ema = Some(ema);
+        ThroughputKbps::new(ema)
+    }
+
+    async fn leader_tick(self: Arc<Self>) {
+        let (Some(k), Ok(fleet)) = (self.kcl3_state(), self.fleet()) else {
+            return;
+        };
+        if self.is_stopping() {
+            return;
+        }
+        let mut election = k.leader.lock().await;
+        let was = k.is_leader.load(Ordering::Relaxed);
+        let now = match election.check(fleet).await {
+            Ok(leader) => leader,
+            Err(e) => {
+                tracing::warn!(worker_id = %self.worker_id, error = %e, "leader check failed");
+                election.is_leader()
+            }
+        };
+        k.is_leader.store(now, Ordering::Relaxed);
+        if now != was {
+            *lock(&k.lam) = LamMemory::default();
+            self.emit(if now {
+                LeaseEvent::BecameLeader
+            } else {
+                LeaseEvent::LeadershipLost
+            });
+            if now {
+                drop(election);
+                // Assign at once rather than at the next tick.
+                self.assignment_run().await;
+            }
+        }
+    }
+
+    /// Whether this worker is the leader (as of its last lock write).
+    pub(super) fn is_leader(&self) -> bool {
+        self.kcl3_state()
+            .is_some_and(|k| k.is_leader.load(Ordering::Relaxed))
+    }
+
+    /// Gives the leadership up (shutdown, or repeated failures).
+    pub(super) async fn release_leadership(&self) {
+        let (Some(k), Ok(fleet)) = (self.kcl3_state(), self.fleet()) else {
+            return;
+        };
+        let mut election = k.leader.lock().await;
+        if let Err(e) = election.release(fleet).await {
+            tracing::warn!(worker_id = %self.worker_id, error = %e, "releasing the leader lock failed; it expires after its lease duration");
+        }
+        if k.is_leader.swap(false, Ordering::Relaxed) {
+            self.emit(LeaseEvent::LeadershipLost);
+        }
+    }
+
+    /// One run of the leader's assignment: new leases for new shards, expired and unassigned
+    /// leases assigned, and (every few runs) balancing. Three failed runs in a row give the
+    /// leadership up, as in the KCL.
+    pub(super) async fn assignment_run(self: &Arc<Self>) {
+        let Some(k) = self.kcl3_state() else { return };
+        if !self.is_leader() || !k.runs_3x() || self.is_stopping() {
+            return;
+        }
+        match self.assign_once(k).await {
+            Ok(()) => lock(&k.lam).failures = 0,
+            Err(e) => {
+                let failures = {
+                    let mut lam = lock(&k.lam);
+                    lam.failures += 1;
+                    lam.failures
+                };
+                tracing::warn!(worker_id = %self.worker_id, error = %e, failures, "lease assignment failed");
+                if failures >= 3 {
+                    tracing::warn!(worker_id = %self.worker_id, "three assignment runs failed: giving the leadership up");
+                    self.release_leadership().await;
+                }
+            }
+        }
+    }
+
+    async fn assign_once(self: &Arc<Self>, k: &Kcl3State) -> Result<(), LeaseError> {
+        let fleet = self.fleet()?;
+        let scan = fleet.scan_fleet().await?;
+        for row in &scan.corrupt {
+            tracing::warn!(worker_id = %self.worker_id, error = %row, "unreadable row skipped");
+        }
+        let now = Instant::now();
+        let now_s = k.clock().seconds();
+        let max_age = i64::try_from(k.settings.worker_metrics_interval.as_secs() * 2).unwrap_or(i64::MAX);
+        let workers: Vec<&kinesis_kcl_compat::fleet::WorkerMetricStats> = scan
+            .worker_metrics
+            .iter()
+            .filter(|w| w.is_valid() && !w.is_expired(now_s, max_age) && !w.is_failing())
+            .collect();
+
+        // New shards get unowned leases, assigned in this same run.
+        let mut leases = scan.leases;
+        let created = self.create_missing_leases(&leases).await;
+        leases.extend(created);
+
+        let failover = self.settings.failover_time();
+        let (planned, balance) = {
+            let mut lam = lock(&k.lam);
+            let first_run = lam.seen.is_empty();
+            let mut seen = HashMap::with_capacity(leases.len());
+            let mut handoffs = HashMap::new();
+            let mut planned = Vec::with_capacity(leases.len());
+            for lease in &leases {
+                let changed = match lam.seen.get(&lease.lease_key) {
+                    Some((counter, at)) if *counter == lease.lease_counter => *at,
+                    _ => now,
+                };
+                seen.insert(lease.lease_key.clone(), (lease.lease_counter, changed));
+                let blocked = match &lease.checkpoint_owner {
+                    Some(previous) => {
+                        let pair = (lease.lease_owner.clone(), previous.clone());
+                        let deadline = match lam.handoffs.get(&lease.lease_key) {
+                            Some((p, deadline)) if *p == pair => *deadline,
+                            _ => now + k.settings.handoff_timeout + failover,
+                        };
+                        handoffs.insert(lease.lease_key.clone(), (pair, deadline));
+                        now < deadline
+                    }
+                    None => false,
+                };
+                let expired = lease.lease_owner.is_none()
+                    || (!first_run && now.duration_since(changed) > failover);
+                planned.push((expired, blocked));
+            }
+            lam.seen = seen;
+            lam.handoffs = handoffs;
+            let balance = lam.runs % k.settings.variance_balancing_frequency.max(1) == 0;
+            lam.runs = lam.runs.wrapping_add(1);
+            (planned, balance)
+        };
+        // Finished shards are not assigned: their holder keeps them until the cleanup.
+        let open: Vec<PlannedLease<'_>> = leases
+            .iter()
+            .zip(&planned)
+            .filter(|(l, _)| !l.checkpoint.is_shard_end())
+            .map(|(lease, (expired, blocked))| PlannedLease {
+                lease,
+                expired: *expired,
+                blocked: *blocked,
+            })
+            .collect();
+        let max_leases = self.settings.strategy.max_leases_per_worker;
+        let moves = assignment::plan(&open, &workers, &k.settings.plan_settings(balance, max_leases));
+        let by_key: HashMap<&LeaseKey, &Lease> = leases.iter().map(|l| (&l.lease_key, l)).collect();
+        for m in moves {
+            let Some(lease) = by_key.get(&m.lease_key) else { continue };
+            let graceful = k.settings.graceful_handoff
+                && !m.expired
+                && lease.lease_owner.is_some()
+                && lease.checkpoint_owner.is_none();
+            let outcome = if graceful {
+                fleet.start_handoff(lease, &m.to).await
+            } else {
+                fleet.assign_lease(lease, &m.to).await
+            };
+            match outcome {
+                Ok(_) => {
+                    tracing::info!(worker_id = %self.worker_id, lease_key = %m.lease_key, to = %m.to, graceful, "lease assigned");
+                    self.emit(LeaseEvent::Assigned {
+                        key: m.lease_key.clone(),
+                        to: m.to.clone(),
+                        graceful,
+                    });
+                }
+                Err(e) if e.is_lease_lost() => {
+                    tracing::debug!(worker_id = %self.worker_id, lease_key = %m.lease_key, "lease changed before its assignment");
+                }
+                Err(e) => {
+                    tracing::warn!(worker_id = %self.worker_id, lease_key = %m.lease_key, error = %e, "lease assignment write failed");
+                }
+            }
+        }
+        self.clean_up(&leases).await;
+        Ok(())
+    }
+
+    /// Creates unowned leases for the shards ready to consume that have none (the leader's
+    /// shard sync); returns them as stored.
+    async fn create_missing_leases(&self, leases: &[Lease]) -> Vec<Lease> {
+        let rows: Vec<Lease> = {
+            let st = self.state();
+            let leased: BTreeSet<&LeaseKey> = leases.iter().map(|l| &l.lease_key).collect();
+            lineage::shards_ready_to_consume(&st.shards, leases)
+                .iter()
+                .filter(|s| !leased.contains(&LeaseKey::from(s.id.clone())))
+                .map(|s| {
+                    let checkpoint = lineage::initial_checkpoint_for_shard(
+                        s,
+                        &self.settings.initial_position,
+                        leases,
+                    );
+                    lineage::new_lease_for_shard(s, checkpoint)
+                })
+                .collect()
+        };
+        let mut created = Vec::new();
+        for lease in rows {
+            match self.repository.create_lease(&lease).await {
+                Ok(stored) => {
+                    self.emit(LeaseEvent::Created {
+                        key: stored.lease_key.clone(),
+                    });
+                    created.push(stored);
+                }
+                Err(e) if e.kind() == LeaseErrorKind::AlreadyExists => {}
+                Err(e) => {
+                    tracing::warn!(worker_id = %self.worker_id, lease_key = %lease.lease_key, error = %e, "lease creation failed");
+                }
+            }
+        }
+        created
+    }
+}
