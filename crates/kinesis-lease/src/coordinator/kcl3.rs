@@ -8,12 +8,12 @@ use kinesis_kcl_compat::fleet::{ClientVersionMigration, MIGRATION_KEY};
 use kinesis_kcl_compat::lease::ThroughputKbps;
 
 use super::*;
+use crate::kcl3::Kcl3Settings;
 use crate::kcl3::assignment::{self, PlannedLease};
 use crate::kcl3::clock::EpochClock;
 use crate::kcl3::cpu::CpuSampler;
 use crate::kcl3::leader::LeaderElection;
 use crate::kcl3::metrics::WorkerMetricsReporter;
-use crate::kcl3::Kcl3Settings;
 use crate::repository::{Kcl3Repository, RowCondition};
 
 /// How often a worker of a fleet that still runs 2.x-compatible rules re-reads the migration
@@ -91,22 +91,26 @@ impl Shared {
         k.clock();
         fleet.ensure_lease_owner_index().await?;
         let version = match fleet.get_row(MIGRATION_KEY).await? {
-            Some(item) => ClientVersionMigration::from_item(&item)
-                .map_err(|e| {
-                    LeaseError::new(
-                        LeaseErrorKind::CorruptRow,
-                        None,
-                        format!("the migration row {MIGRATION_KEY} cannot be read: {e}"),
-                    )
-                    .with_source(e)
-                })?
-                .client_version,
+            Some(item) => {
+                ClientVersionMigration::from_item(&item)
+                    .map_err(|e| {
+                        LeaseError::new(
+                            LeaseErrorKind::CorruptRow,
+                            None,
+                            format!("the migration row {MIGRATION_KEY} cannot be read: {e}"),
+                        )
+                        .with_source(e)
+                    })?
+                    .client_version
+            }
             None => {
                 // A new application: write the row a KCL 3.x worker writes, so that Java workers
                 // joining later run 3.x rules too.
                 let row = ClientVersionMigration::new_3x(&self.worker_id, k.clock().millis());
                 match fleet.put_row(row.to_item(), RowCondition::Absent).await {
-                    Ok(()) => tracing::info!(worker_id = %self.worker_id, "created the migration row: CLIENT_VERSION_3X"),
+                    Ok(()) => {
+                        tracing::info!(worker_id = %self.worker_id, "created the migration row: CLIENT_VERSION_3X")
+                    }
                     Err(e) if e.kind() == LeaseErrorKind::ConditionFailed => {}
                     Err(e) => return Err(e),
                 }
@@ -122,40 +126,62 @@ impl Shared {
     }
 
     /// The KCL 3.x loops, beside the renewals.
-    pub(super) fn spawn_kcl3_loops(self: &Arc<Self>, k: &Kcl3State, tasks: &mut Vec<JoinHandle<()>>) {
+    pub(super) fn spawn_kcl3_loops(
+        self: &Arc<Self>,
+        k: &Kcl3State,
+        tasks: &mut Vec<JoinHandle<()>>,
+    ) {
         let failover = self.settings.failover_time();
         let discovery = if k.runs_3x() {
             k.settings.discovery_interval(failover)
         } else {
             self.settings.take_interval()
         };
-        tasks.push(tokio::spawn(Arc::clone(self).every(discovery, |c| async move {
-            if c.kcl3_state().is_some_and(Kcl3State::runs_3x) {
-                c.discover().await;
-            } else {
-                c.refresh_and_take().await;
-            }
-        })));
-        let leader_period = k.settings.leader_heartbeat.min(k.settings.assignment_interval(failover));
-        if k.settings.leader_eligible {
-            tasks.push(tokio::spawn(Arc::clone(self).every_now(leader_period, |c| async move {
-                c.leader_tick().await;
-            })));
-        }
         tasks.push(tokio::spawn(Arc::clone(self).every(
-            k.settings.assignment_interval(failover),
-            |c| async move { c.assignment_run().await },
+            discovery,
+            |c| async move {
+                if c.kcl3_state().is_some_and(Kcl3State::runs_3x) {
+                    c.discover().await;
+                } else {
+                    c.refresh_and_take().await;
+                }
+            },
         )));
-        tasks.push(tokio::spawn(Arc::clone(self).every(k.settings.cpu_sample_interval, |c| async move {
-            if let Some(k) = c.kcl3_state() {
-                lock(&k.reporter).capture();
-            }
-        })));
-        tasks.push(tokio::spawn(Arc::clone(self).report_loop(k.settings.worker_metrics_interval)));
+        let leader_period = k
+            .settings
+            .leader_heartbeat
+            .min(k.settings.assignment_interval(failover));
+        if k.settings.leader_eligible {
+            tasks.push(tokio::spawn(Arc::clone(self).every_now(
+                leader_period,
+                |c| async move {
+                    c.leader_tick().await;
+                },
+            )));
+        }
+        tasks.push(tokio::spawn(
+            Arc::clone(self).every(k.settings.assignment_interval(failover), |c| async move {
+                c.assignment_run().await
+            }),
+        ));
+        tasks.push(tokio::spawn(Arc::clone(self).every(
+            k.settings.cpu_sample_interval,
+            |c| async move {
+                if let Some(k) = c.kcl3_state() {
+                    lock(&k.reporter).capture();
+                }
+            },
+        )));
+        tasks.push(tokio::spawn(
+            Arc::clone(self).report_loop(k.settings.worker_metrics_interval),
+        ));
         if !k.runs_3x() {
-            tasks.push(tokio::spawn(Arc::clone(self).every(MIGRATION_CHECK, |c| async move {
-                c.check_migration().await;
-            })));
+            tasks.push(tokio::spawn(Arc::clone(self).every(
+                MIGRATION_CHECK,
+                |c| async move {
+                    c.check_migration().await;
+                },
+            )));
         }
     }
 
@@ -184,7 +210,9 @@ impl Shared {
             () = tokio::time::sleep(first) => {}
         }
         self.report().await;
-        Arc::clone(&self).every(period, |c| async move { c.report().await }).await;
+        Arc::clone(&self)
+            .every(period, |c| async move { c.report().await })
+            .await;
     }
 
     async fn report(&self) {
@@ -211,10 +239,14 @@ impl Shared {
                     k.fleet_3x.store(true, Ordering::Relaxed);
                 }
                 Ok(_) => {}
-                Err(e) => tracing::warn!(worker_id = %self.worker_id, error = %e, "the migration row cannot be read"),
+                Err(e) => {
+                    tracing::warn!(worker_id = %self.worker_id, error = %e, "the migration row cannot be read")
+                }
             },
             Ok(None) => {}
-            Err(e) => tracing::warn!(worker_id = %self.worker_id, error = %e, "reading the migration row failed"),
+            Err(e) => {
+                tracing::warn!(worker_id = %self.worker_id, error = %e, "reading the migration row failed")
+            }
         }
     }
 
@@ -235,7 +267,9 @@ impl Shared {
         };
         let new: Vec<LeaseKey> = {
             let st = self.state();
-            keys.into_iter().filter(|k| !st.held.contains_key(k)).collect()
+            keys.into_iter()
+                .filter(|k| !st.held.contains_key(k))
+                .collect()
         };
         for key in new {
             let lease = match self.repository.get_lease(&key).await {
@@ -282,8 +316,14 @@ impl Shared {
 
     /// A renewal found the lease changed: a hand-over the leader asked for, or a loss.
     /// Returns whether it was a hand-over (then handled).
-    pub(super) async fn handoff_requested(self: &Arc<Self>, key: &LeaseKey, generation: u64) -> bool {
-        let Some(k) = self.kcl3_state() else { return false };
+    pub(super) async fn handoff_requested(
+        self: &Arc<Self>,
+        key: &LeaseKey,
+        generation: u64,
+    ) -> bool {
+        let Some(k) = self.kcl3_state() else {
+            return false;
+        };
         let row = match self.repository.get_lease(key).await {
             Ok(Some(row)) => row,
             _ => return false,
@@ -335,7 +375,12 @@ impl Shared {
     }
 
     /// [`finish_handoff`](Self::finish_handoff) with the lease's write lock held.
-    pub(super) async fn complete_handoff_locked(&self, key: &LeaseKey, generation: u64, lease: &Lease) {
+    pub(super) async fn complete_handoff_locked(
+        &self,
+        key: &LeaseKey,
+        generation: u64,
+        lease: &Lease,
+    ) {
         let Ok(fleet) = self.fleet() else { return };
         match fleet.complete_handoff(lease, &self.worker_id).await {
             Ok(stored) => {
@@ -362,7 +407,11 @@ impl Shared {
         self.kcl3.as_ref()?;
         let bytes = held.throughput.take();
         let window = self.settings.renew_interval().as_secs_f64();
-        let x = if window > 0.0 { bytes as f64 / 1024.0 / window } else { 0.0 };
+        let x = if window > 0.0 {
+            bytes as f64 / 1024.0 / window
+        } else {
+            0.0
+        };
         let ema = match held.throughput_ema {
             None => x,
             Some(previous) => 0.5 * x + 0.5 * previous,
@@ -457,7 +506,8 @@ impl Shared {
         }
         let now = Instant::now();
         let now_s = k.clock().seconds();
-        let max_age = i64::try_from(k.settings.worker_metrics_interval.as_secs() * 2).unwrap_or(i64::MAX);
+        let max_age =
+            i64::try_from(k.settings.worker_metrics_interval.as_secs() * 2).unwrap_or(i64::MAX);
         let workers: Vec<&kinesis_kcl_compat::fleet::WorkerMetricStats> = scan
             .worker_metrics
             .iter()
@@ -516,10 +566,16 @@ impl Shared {
             })
             .collect();
         let max_leases = self.settings.strategy.max_leases_per_worker;
-        let moves = assignment::plan(&open, &workers, &k.settings.plan_settings(balance, max_leases));
+        let moves = assignment::plan(
+            &open,
+            &workers,
+            &k.settings.plan_settings(balance, max_leases),
+        );
         let by_key: HashMap<&LeaseKey, &Lease> = leases.iter().map(|l| (&l.lease_key, l)).collect();
         for m in moves {
-            let Some(lease) = by_key.get(&m.lease_key) else { continue };
+            let Some(lease) = by_key.get(&m.lease_key) else {
+                continue;
+            };
             let graceful = k.settings.graceful_handoff
                 && !m.expired
                 && lease.lease_owner.is_some()

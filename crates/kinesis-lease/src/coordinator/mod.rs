@@ -114,7 +114,9 @@ use crate::repository::{BoxFuture, CheckpointUpdate, LeaseRepository};
 use crate::strategy::{Assignment, AssignmentStrategy, Balanced, LeaseView, Snapshot};
 
 pub use builder::LeaseCoordinatorBuilder;
-pub use events::{AcquiredLease, Acquisitions, LeaseEvent, LeaseSignal, LeaseStatus, LeaseThroughput};
+pub use events::{
+    AcquiredLease, Acquisitions, LeaseEvent, LeaseSignal, LeaseStatus, LeaseThroughput,
+};
 pub use handover::{Handover, Released};
 pub use settings::CoordinatorSettings;
 
@@ -267,10 +269,11 @@ impl LeaseCoordinator {
         tasks.push(renew);
         match shared.kcl3_state() {
             Some(k) => shared.spawn_kcl3_loops(k, &mut tasks),
-            None => tasks.push(tokio::spawn(Arc::clone(shared).every(
-                shared.settings.take_interval(),
-                |c| async move { c.refresh_and_take().await },
-            ))),
+            None => tasks.push(tokio::spawn(
+                Arc::clone(shared).every(shared.settings.take_interval(), |c| async move {
+                    c.refresh_and_take().await
+                }),
+            )),
         }
         let probes = shared.kcl3_state().is_none_or(|k| !k.runs_3x());
         if let Some(period) = shared.settings.expiry_probe_interval().filter(|_| probes) {
@@ -517,7 +520,8 @@ impl Shared {
         let throughput = LeaseThroughput::default();
         if let Some(t) = lease.throughput_kbps {
             // As the KCL seeds its recorder from an adopted lease's throughput.
-            throughput.record((t.get() * 1024.0 * self.settings.renew_interval().as_secs_f64()) as u64);
+            throughput
+                .record((t.get() * 1024.0 * self.settings.renew_interval().as_secs_f64()) as u64);
         }
         {
             let mut st = self.state();

@@ -78,7 +78,12 @@ impl Shared {
         bounded(renewals, self.settings.max_concurrent_writes).await;
     }
 
-    pub(super) async fn renew_one(self: &Arc<Self>, key: &LeaseKey, generation: u64, since: Instant) {
+    pub(super) async fn renew_one(
+        self: &Arc<Self>,
+        key: &LeaseKey,
+        generation: u64,
+        since: Instant,
+    ) {
         let Some((_, write_lock)) = self.held_lock(key, Some(generation)) else {
             return;
         };

@@ -1,0 +1,252 @@
+//! The lease coordinator under the KCL 3.x rules, over the in-memory repository and paused
+//! tokio time: leader election and its failover, assignment by the leader, graceful hand-over,
+//! and no leases for a worker without fresh reports.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use kinesis_kcl_compat::fleet::{
+    ClientVersion, ClientVersionMigration, LEADER_KEY, LeaderLock, MIGRATION_KEY,
+};
+use kinesis_kcl_compat::lease::{Lease, LeaseKey};
+use kinesis_kcl_compat::sequence::{Checkpoint, ExtendedSequenceNumber};
+use kinesis_lease::coordinator::{
+    AcquiredLease, CoordinatorSettings, LeaseCoordinator, LeaseStatus,
+};
+use kinesis_lease::kcl3::{Balancing, Kcl3Settings};
+use kinesis_lease::lineage::{InitialPosition, ShardInfo};
+use kinesis_lease::repository::{InMemoryLeaseRepository, RepositoryMethod};
+use kinesis_lease::{LeaseProtocol, LeaseRepository};
+
+const FAILOVER: Duration = Duration::from_secs(10);
+
+fn shards(n: usize) -> Vec<ShardInfo> {
+    (0..n)
+        .map(|i| ShardInfo::new(format!("shardId-{i:012}").parse().unwrap()))
+        .collect()
+}
+
+fn kcl3(balancing: Balancing) -> Kcl3Settings {
+    Kcl3Settings::default()
+        .with_cpu_metric(false)
+        .with_balancing(balancing)
+        .with_leader_timing(Duration::from_secs(30), Duration::from_secs(10))
+}
+
+fn settings(k: Kcl3Settings) -> CoordinatorSettings {
+    CoordinatorSettings::default()
+        .with_failover_time(FAILOVER)
+        .with_initial_position(InitialPosition::TrimHorizon)
+        .with_protocol(LeaseProtocol::Kcl3(k))
+}
+
+/// Per lease: where each holding of it started (its checkpoint), by worker, in order.
+type Starts = Arc<Mutex<Vec<(String, LeaseKey, Checkpoint)>>>;
+
+struct Worker {
+    coordinator: LeaseCoordinator,
+}
+
+/// A worker whose consumer, when a lease ends other than by loss, checkpoints the sequence
+/// number `100 + n` (n = how many holdings it has had) and hands the lease on.
+async fn worker(
+    repo: &InMemoryLeaseRepository,
+    id: &str,
+    n: usize,
+    k: Kcl3Settings,
+    starts: &Starts,
+) -> Worker {
+    let coordinator = LeaseCoordinator::builder(Arc::new(repo.clone()), id)
+        .settings(settings(k))
+        .build();
+    coordinator.update_shards(shards(n).iter());
+    let mut acquisitions = coordinator.acquisitions().unwrap();
+    let starts = Arc::clone(starts);
+    let me = id.to_owned();
+    tokio::spawn(async move {
+        while let Some(AcquiredLease {
+            lease_key,
+            checkpoint,
+            signal,
+            checkpointer,
+            ..
+        }) = acquisitions.recv().await
+        {
+            let holding = {
+                let mut s = starts.lock().unwrap();
+                s.push((me.clone(), lease_key.clone(), checkpoint));
+                s.len()
+            };
+            let mut signal = signal;
+            tokio::spawn(async move {
+                let status = signal.ended().await;
+                if status != LeaseStatus::Lost {
+                    let position = ExtendedSequenceNumber::new(
+                        (100 + holding as u64).to_string().parse().unwrap(),
+                        0,
+                    );
+                    checkpointer.stage(position);
+                    checkpointer.checkpoint_and_release().await.unwrap();
+                }
+            });
+        }
+    });
+    coordinator.start().await.unwrap();
+    Worker { coordinator }
+}
+
+async fn owners(repo: &InMemoryLeaseRepository) -> BTreeMap<String, usize> {
+    let mut by = BTreeMap::new();
+    for l in repo.list_leases().await.unwrap().leases {
+        *by.entry(l.lease_owner.unwrap_or_else(|| "-".into()))
+            .or_insert(0) += 1;
+    }
+    by
+}
+
+fn leader(repo: &InMemoryLeaseRepository) -> Option<String> {
+    repo.raw_item(LEADER_KEY)
+        .map(|i| LeaderLock::from_item(&i).unwrap().owner_name)
+}
+
+async fn run_for(d: Duration) {
+    let step = Duration::from_millis(500);
+    let mut t = Duration::ZERO;
+    while t < d {
+        tokio::time::sleep(step).await;
+        t += step;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn three_workers_elect_one_leader_and_split_the_shards() {
+    let repo = InMemoryLeaseRepository::new();
+    let starts = Starts::default();
+    let k = kcl3(Balancing::Utilisation);
+    let a = worker(&repo, "a", 6, k.clone(), &starts).await;
+    let b = worker(&repo, "b", 6, k.clone(), &starts).await;
+    let c = worker(&repo, "c", 6, k, &starts).await;
+    run_for(FAILOVER * 6).await;
+    assert_eq!(
+        leader(&repo).as_deref(),
+        Some("a"),
+        "the first worker took the free lock"
+    );
+    let by = owners(&repo).await;
+    assert_eq!(
+        by,
+        BTreeMap::from([("a".into(), 2), ("b".into(), 2), ("c".into(), 2)])
+    );
+    let migration =
+        ClientVersionMigration::from_item(&repo.raw_item(MIGRATION_KEY).unwrap()).unwrap();
+    assert_eq!(migration.client_version, ClientVersion::V3x);
+    // Nobody takes or steals: the only owner changes are the leader's assignments.
+    assert_eq!(repo.call_count(RepositoryMethod::TakeLease), 0);
+    assert!(repo.call_count(RepositoryMethod::LeaseKeysOf) > 0);
+    assert_eq!(repo.call_count(RepositoryMethod::AssignLease), 6);
+    for w in [&a, &b, &c] {
+        assert_eq!(w.coordinator.held_leases().len(), 2);
+    }
+    for w in [a, b, c] {
+        w.coordinator.shutdown().await;
+    }
+    assert_eq!(
+        leader(&repo),
+        None,
+        "the leader released its lock on shutdown"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_leader_fails_over_and_its_leases_move_to_the_survivors() {
+    let repo = InMemoryLeaseRepository::new();
+    let starts = Starts::default();
+    let k = kcl3(Balancing::Utilisation);
+    let a = worker(&repo, "a", 6, k.clone(), &starts).await;
+    let b = worker(&repo, "b", 6, k.clone(), &starts).await;
+    let c = worker(&repo, "c", 6, k.clone(), &starts).await;
+    run_for(FAILOVER * 6).await;
+    assert_eq!(leader(&repo).as_deref(), Some("a"));
+    // The leader crashes: no release, no renewals.
+    drop(a);
+    // The lock lasts 30 s from its last heartbeat; the others check every 10 s; then the new
+    // leader reassigns a's expired leases.
+    run_for(Duration::from_secs(30) + Duration::from_secs(10) * 2 + FAILOVER * 4).await;
+    let new_leader = leader(&repo).expect("a new leader");
+    assert!(new_leader == "b" || new_leader == "c", "{new_leader}");
+    let by = owners(&repo).await;
+    assert_eq!(
+        by,
+        BTreeMap::from([("b".into(), 3), ("c".into(), 3)]),
+        "{by:?}"
+    );
+    b.coordinator.shutdown().await;
+    c.coordinator.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_graceful_handoff_starts_the_new_owner_at_the_last_checkpoint() {
+    let repo = InMemoryLeaseRepository::new();
+    let starts = Starts::default();
+    let k = kcl3(Balancing::LeaseCount);
+    let a = worker(&repo, "a", 4, k.clone(), &starts).await;
+    run_for(FAILOVER * 4).await;
+    assert_eq!(owners(&repo).await, BTreeMap::from([("a".into(), 4)]));
+    let b = worker(&repo, "b", 4, k, &starts).await;
+    run_for(FAILOVER * 10).await;
+    assert_eq!(
+        owners(&repo).await,
+        BTreeMap::from([("a".into(), 2), ("b".into(), 2)])
+    );
+    assert!(repo.call_count(RepositoryMethod::StartHandoff) >= 2);
+    assert!(repo.call_count(RepositoryMethod::CompleteHandoff) >= 2);
+    // Every lease b holds started at the checkpoint a wrote when it handed it over.
+    let starts = starts.lock().unwrap().clone();
+    let mut checked = 0;
+    for (who, key, start) in &starts {
+        if who != "b" {
+            continue;
+        }
+        let a_holding = starts
+            .iter()
+            .position(|(w, k, _)| w == "a" && k == key)
+            .expect("a held it first");
+        let expected = format!("{}", 100 + a_holding + 1);
+        assert_eq!(
+            start.sequence().map(|s| s.sequence_number().to_string()),
+            Some(expected),
+            "{key}"
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, 2);
+    let table: Vec<Lease> = repo.list_leases().await.unwrap().leases;
+    assert!(table.iter().all(|l| l.checkpoint_owner.is_none()));
+    a.coordinator.shutdown().await;
+    b.coordinator.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_worker_without_fresh_reports_gets_no_lease() {
+    let repo = InMemoryLeaseRepository::new();
+    let starts = Starts::default();
+    let k = kcl3(Balancing::LeaseCount);
+    let a = worker(&repo, "a", 4, k.clone(), &starts).await;
+    run_for(FAILOVER * 4).await;
+    // b's reports all fail (its first one too): the leader never sees it.
+    repo.fail_next(RepositoryMethod::PutWorkerMetrics, 1_000);
+    let b = worker(
+        &repo,
+        "b",
+        4,
+        k.clone().with_leader_eligible(false),
+        &starts,
+    )
+    .await;
+    run_for(FAILOVER * 10).await;
+    assert_eq!(owners(&repo).await, BTreeMap::from([("a".into(), 4)]));
+    assert!(b.coordinator.held_leases().is_empty());
+    a.coordinator.shutdown().await;
+    b.coordinator.shutdown().await;
+}
