@@ -148,6 +148,11 @@ impl Fleet {
                 c.arg("worker");
                 c
             }
+            Kind::RustKcl3 => {
+                let mut c = Command::new(&self.rust_bin);
+                c.args(["worker", "--protocol", "kcl3"]);
+                c
+            }
             Kind::Java(kcl) => {
                 let mut c = Command::new(process::java());
                 c.arg("-cp")

@@ -31,8 +31,10 @@ impl Kcl {
 /// What runs a worker.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
-    /// This crate's `kcl-fleet worker`.
+    /// This crate's `kcl-fleet worker` (KCL 2.x lease rules).
     Rust,
+    /// This crate's `kcl-fleet worker --protocol kcl3` (KCL 3.x lease rules).
+    RustKcl3,
     /// The Java KCL worker of `interop/kcl-worker`.
     Java(Kcl),
 }
@@ -41,6 +43,7 @@ impl fmt::Display for Kind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Kind::Rust => f.write_str("rust"),
+            Kind::RustKcl3 => f.write_str("rust-kcl3"),
             Kind::Java(Kcl::V2) => f.write_str("kcl2"),
             Kind::Java(Kcl::V3Compatible) => f.write_str("kcl3-compat"),
             Kind::Java(Kcl::V3) => f.write_str("kcl3"),

@@ -14,9 +14,10 @@
 //! - [`Balancing::LeaseCount`] (KCL 3.4.3's `LEASE_COUNT_BASED`): every worker gets
 //!   ⌈leases / workers⌉ at most, moved one at a time from the most to the least loaded.
 //!
-//! One deliberate difference: when loads tie (a new fleet whose leases have no throughput yet,
+//! Two deliberate differences: when loads tie (a new fleet whose leases have no throughput yet,
 //! where the KCL divides 0 by 0 and picks workers in heap order), the worker with fewer leases
-//! comes first, so that a new fleet starts evenly split.
+//! comes first, so that a new fleet starts evenly split; and an expired lease goes to a worker
+//! other than the owner that stopped renewing it, when there is one.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -255,8 +256,14 @@ impl<'p, 'a> Utilisation<'p, 'a> {
 
     /// Takes the queued worker with the most room (ties: fewer leases, then id).
     fn poll(&mut self) -> Option<usize> {
+        self.poll_except(None)
+    }
+
+    /// [`poll`](Self::poll), skipping `except` when another worker is queued.
+    fn poll_except(&mut self, except: Option<usize>) -> Option<usize> {
+        let others = (0..self.workers.len()).any(|w| self.workers[w].queued && Some(w) != except);
         let best = (0..self.workers.len())
-            .filter(|w| self.workers[*w].queued)
+            .filter(|w| self.workers[*w].queued && !(others && Some(*w) == except))
             .max_by(|a, b| {
                 self.room(*a)
                     .total_cmp(&self.room(*b))
@@ -319,7 +326,13 @@ impl<'p, 'a> Utilisation<'p, 'a> {
         // Unassigned first, then the longest expired: the caller orders expired leases so.
         expired.sort_by_key(|i| self.leases[*i].lease.lease_owner.is_some());
         for l in expired {
-            let Some(w) = self.poll() else { break };
+            // An expired lease's owner stopped renewing it: it goes to another worker when
+            // there is one (the KCL may give it back to that owner while its report is fresh,
+            // which delays the failover by up to a minute).
+            let owner = self.workers.iter().position(|w| w.leases.contains(&l));
+            let Some(w) = self.poll_except(owner) else {
+                break;
+            };
             self.assign(l, w, true);
         }
         if self.settings.balance {
@@ -465,7 +478,18 @@ fn lease_count(
         while i < order.len() && owned[order[i]].len() >= target {
             i += 1;
         }
-        let Some(&w) = order.get(i) else { break };
+        let Some(mut w) = order.get(i).copied() else {
+            break;
+        };
+        let owner = leases[l].actual_owner();
+        if Some(w) == owner
+            && let Some(other) = order[i..]
+                .iter()
+                .copied()
+                .find(|o| Some(*o) != owner && owned[o].len() < target)
+        {
+            w = other;
+        }
         if let Some(from) = leases[l].actual_owner().and_then(|o| owned.get_mut(o)) {
             from.retain(|x| *x != l);
         }

@@ -3,7 +3,8 @@
 //!
 //! - `kcl-fleet worker --application A --stream S --worker-id W [--initial-position
 //!   TRIM_HORIZON|LATEST] [--failover-millis 10000] [--checkpoint-every 10] [--poll-millis 200]
-//!   --output FILE`: one consumer worker of application `A`. Every record it processes, every
+//!   [--protocol kcl2|kcl3] --output FILE`: one consumer worker of application `A` (under the
+//!   KCL 2.x or 3.x lease rules). Every record it processes, every
 //!   shard start, checkpoint, shard end and lease change is a line of the journal `FILE` (see
 //!   [`kcl_fleet::journal`]). It checkpoints every N records of a shard; it stops gracefully
 //!   (checkpoints what it processed and releases its leases) when it reads `stop` on stdin or
@@ -30,7 +31,7 @@ use kinesis_client::ClientConfig;
 use kinesis_consumer::{Consumer, ConsumerSettings, DiagnosticEvent, FetchMode, PollingSettings};
 use kinesis_kcl_compat::sequence::Checkpoint;
 use kinesis_lease::lineage::InitialPosition;
-use kinesis_lease::{CoordinatorSettings, LeaseEvent};
+use kinesis_lease::{CoordinatorSettings, Kcl3Settings, LeaseEvent, LeaseProtocol};
 use kinesis_producer::{AggregationSettings, Producer, ProducerRecord, ProducerSettings};
 use kinesis_serde::Utf8;
 use serde_json::json;
@@ -108,6 +109,12 @@ async fn worker(args: Args) -> Result<(), Failure> {
     let failover = Duration::from_millis(args.number("failover-millis", 10_000)?);
     let checkpoint_every = args.number("checkpoint-every", 10)?.max(1);
     let poll = Duration::from_millis(args.number("poll-millis", 200)?);
+    let protocol = match args.0.get("protocol").map(String::as_str) {
+        None | Some("kcl2") => LeaseProtocol::Kcl2,
+        // As a Java KCL 3.x worker off EC2, ECS and EKS: no CPU metric, balanced by throughput.
+        Some("kcl3") => LeaseProtocol::Kcl3(Kcl3Settings::default().with_cpu_metric(false)),
+        Some(other) => return Err(format!("unknown --protocol {other:?} (kcl2 or kcl3)").into()),
+    };
 
     let journal = JournalWriter::open(&output, Some(&worker_id))
         .map_err(|e| format!("cannot open the journal {}: {e}", output.display()))?;
@@ -120,7 +127,8 @@ async fn worker(args: Args) -> Result<(), Failure> {
         .with_lease_settings(
             CoordinatorSettings::default()
                 .with_failover_time(failover)
-                .with_initial_position(initial_position),
+                .with_initial_position(initial_position)
+                .with_protocol(protocol),
         );
     let events = journal.clone();
     let consumer: Consumer<String> = Consumer::builder(
@@ -244,6 +252,19 @@ fn journal_event(journal: &JournalWriter, event: &DiagnosticEvent) {
             LeaseEvent::Released { key } => {
                 journal.write("lease_released", json!({"shard": key.to_string()}));
             }
+            LeaseEvent::HandoffRequested { key, to } => journal.write(
+                "handoff_requested",
+                json!({"shard": key.to_string(), "to": to}),
+            ),
+            LeaseEvent::HandedOver { key } => {
+                journal.write("handed_over", json!({"shard": key.to_string()}));
+            }
+            LeaseEvent::BecameLeader => journal.write("became_leader", json!({})),
+            LeaseEvent::LeadershipLost => journal.write("leadership_lost", json!({})),
+            LeaseEvent::Assigned { key, to, graceful } => journal.write(
+                "assigned",
+                json!({"shard": key.to_string(), "to": to, "graceful": graceful}),
+            ),
             _ => {}
         },
         _ => {}
