@@ -48,8 +48,9 @@ struct Worker {
     coordinator: LeaseCoordinator,
 }
 
-/// A worker whose consumer, when a lease ends other than by loss, checkpoints the sequence
-/// number `100 + n` (n = how many holdings it has had) and hands the lease on.
+/// A worker whose consumer checkpoints every second (`n × 1000 + tick`, n = the holding's number
+/// in the run), and, when a lease ends other than by loss, checkpoints `n × 1000 + 999` and hands
+/// the lease on.
 async fn worker(
     repo: &InMemoryLeaseRepository,
     id: &str,
@@ -80,13 +81,25 @@ async fn worker(
             };
             let mut signal = signal;
             tokio::spawn(async move {
-                let status = signal.ended().await;
-                if status != LeaseStatus::Lost {
-                    let position = ExtendedSequenceNumber::new(
-                        (100 + holding as u64).to_string().parse().unwrap(),
+                // Checkpoints every second while it holds the lease (hand-overs come in between).
+                let position = |n: u64| {
+                    ExtendedSequenceNumber::new(
+                        (holding as u64 * 1000 + n).to_string().parse().unwrap(),
                         0,
-                    );
-                    checkpointer.stage(position);
+                    )
+                };
+                let mut tick = 0;
+                let status = loop {
+                    tokio::select! {
+                        status = signal.ended() => break status,
+                        () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    }
+                    tick += 1;
+                    checkpointer.stage(position(tick.min(998)));
+                    let _ = checkpointer.checkpoint().await;
+                };
+                if status != LeaseStatus::Lost {
+                    checkpointer.stage(position(999));
                     checkpointer.checkpoint_and_release().await.unwrap();
                 }
             });
@@ -212,7 +225,7 @@ async fn a_graceful_handoff_starts_the_new_owner_at_the_last_checkpoint() {
             .iter()
             .position(|(w, k, _)| w == "a" && k == key)
             .expect("a held it first");
-        let expected = format!("{}", 100 + a_holding + 1);
+        let expected = format!("{}", (a_holding + 1) * 1000 + 999);
         assert_eq!(
             start.sequence().map(|s| s.sequence_number().to_string()),
             Some(expected),

@@ -87,17 +87,37 @@ impl CheckpointSink for HeldSink {
                 update.release = false;
             }
             let release = update.release;
-            let handing_over = self.shared.handing_over(lease_key, self.generation);
+            let mut handing_over = self.shared.handing_over(lease_key, self.generation);
             if handing_over {
                 // The new owner is in the row already: the hand-over's own write ends it.
                 update.release = false;
             }
-            let stored = match self
+            let mut written = self
                 .shared
                 .repository
-                .update_checkpoint(&lease, update)
-                .await
+                .update_checkpoint(&lease, update.clone())
+                .await;
+            if let Err(e) = &written
+                && e.is_lease_lost()
+                && !handing_over
+                && self
+                    .shared
+                    .handoff_requested(lease_key, self.generation)
+                    .await
             {
+                // A KCL 3.x leader moved the lease: this checkpoint is written to the row as it
+                // is now (the new owner in it), and the hand-over continues.
+                handing_over = true;
+                update.release = false;
+                if let Some(lease) = self.shared.held_lease(lease_key, self.generation) {
+                    written = self
+                        .shared
+                        .repository
+                        .update_checkpoint(&lease, update)
+                        .await;
+                }
+            }
+            let stored = match written {
                 Ok(stored) => stored,
                 Err(e) => {
                     let e = self.on_error(lease_key, e);

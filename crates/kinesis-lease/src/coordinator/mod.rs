@@ -49,7 +49,8 @@
 //! change hands in milliseconds, at the cost of one scan per burst of releases and nothing in
 //! steady state.
 //!
-//! Dropping the last handle without `shutdown` aborts the loops: the leases are then neither
+//! Dropping the last handle without `shutdown` aborts the loops and signals every held lease
+//! [`LeaseStatus::Lost`] (its checkpointer refuses further writes): the leases are then neither
 //! renewed nor released, and other workers take them once they have expired (after the failover
 //! time, plus up to one take interval) — what happens when a worker crashes.
 //!
@@ -160,6 +161,13 @@ impl Drop for Handle {
             task.abort();
         }
         lock(&self.shared.acq_tx).take();
+        // Nothing renews the leases any more: their consumers stop, and their checkpointers
+        // refuse writes (a checkpoint would otherwise keep a lease alive without its owner).
+        let held: Vec<Held> = self.shared.state().held.drain().map(|(_, h)| h).collect();
+        for h in held {
+            h.status.send_replace(LeaseStatus::Lost);
+            h.checkpointer.mark_lease_lost();
+        }
     }
 }
 
