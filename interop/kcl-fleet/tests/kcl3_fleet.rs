@@ -43,7 +43,7 @@ async fn leader_of(fleet: &Fleet) -> Option<String> {
 async fn put_until(
     fleet: &mut Fleet,
     limit: Duration,
-    done: impl Fn(&BTreeMap<String, usize>) -> bool,
+    done: impl Fn(&[kinesis_kcl_compat::lease::Lease]) -> bool,
 ) -> Option<Duration> {
     let started = Instant::now();
     let mut next = fleet.written().len() as u64;
