@@ -114,16 +114,15 @@ async fn a_java_kcl3_leader_assigns_leases_to_a_rust_worker() {
     fleet.start(Kind::RustKcl3, "rust");
     // The Java leader balances every third assignment run (3 × 2 × failover), by throughput.
     let limit = support::FAILOVER * 2 * 3 * 4 + Duration::from_secs(30);
-    let Some(took) = put_until(&mut fleet, limit, |by| {
-        by.get("rust").copied().unwrap_or(0) >= 1
-    })
-    .await
-    else {
+    let Some(took) = put_until(&mut fleet, limit, |l| holds(l, "rust", 1)).await else {
         support::fail(
             &fleet,
             &format!("the Java leader gave the Rust worker no lease within {limit:?}"),
         )
     };
+    // Records on every shard, for the new owner to process from the hand-over's checkpoint on.
+    let next = fleet.written().len() as u64;
+    fleet.put(next..next + 40).await;
     if fleet
         .wait_processed(Duration::from_secs(120))
         .await
@@ -185,8 +184,8 @@ async fn a_java_kcl3_leader_assigns_leases_to_a_rust_worker() {
         "the lock rows differ"
     );
     // And it assigns the leases the Java worker left to itself.
-    if put_until(&mut fleet, Duration::from_secs(90), |by| {
-        by.get("rust").copied() == Some(SHARDS as usize)
+    if put_until(&mut fleet, Duration::from_secs(90), |l| {
+        holds(l, "rust", SHARDS as usize)
     })
     .await
     .is_none()
@@ -234,16 +233,15 @@ async fn a_rust_kcl3_leader_assigns_leases_to_a_java_kcl3_worker() {
 
     fleet.start(Kind::Java(Kcl::V3), "java");
     let limit = support::FAILOVER * 2 * 3 * 4 + Duration::from_secs(30);
-    let Some(took) = put_until(&mut fleet, limit, |by| {
-        by.get("java").copied().unwrap_or(0) >= 1
-    })
-    .await
-    else {
+    let Some(took) = put_until(&mut fleet, limit, |l| holds(l, "java", 1)).await else {
         support::fail(
             &fleet,
             &format!("the Rust leader gave the Java worker no lease within {limit:?}"),
         )
     };
+    // Records on every shard, for the new owner to process from the hand-over's checkpoint on.
+    let next = fleet.written().len() as u64;
+    fleet.put(next..next + 40).await;
     if fleet
         .wait_processed(Duration::from_secs(120))
         .await
