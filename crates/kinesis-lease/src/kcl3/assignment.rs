@@ -14,10 +14,16 @@
 //! - [`Balancing::LeaseCount`] (KCL 3.4.3's `LEASE_COUNT_BASED`): every worker gets
 //!   ⌈leases / workers⌉ at most, moved one at a time from the most to the least loaded.
 //!
-//! Two deliberate differences: when loads tie (a new fleet whose leases have no throughput yet,
-//! where the KCL divides 0 by 0 and picks workers in heap order), the worker with fewer leases
-//! comes first, so that a new fleet starts evenly split; and an expired lease goes to a worker
-//! other than the owner that stopped renewing it, when there is one.
+//! Deliberate differences, each so that leases spread at once where the KCL would leave
+//! them uneven for a while:
+//!
+//! - an idle worker comes first (the KCL ranks it below a lightly loaded one, which can leave it
+//!   without leases), and when loads tie (a new fleet whose leases have no throughput yet, where
+//!   the KCL divides 0 by 0 and picks workers in heap order) the worker with fewer leases does;
+//! - the lease-count strategy gives each expired lease to the worker with the fewest (the KCL
+//!   fills one worker to the target before the next);
+//! - an expired lease goes to a worker other than the owner that stopped renewing it, when there
+//!   is one (the KCL may give it back to that owner while its last report is fresh).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -248,7 +254,9 @@ impl<'p, 'a> Utilisation<'p, 'a> {
         let mut room = f64::MAX;
         for (m, v) in &self.workers[w].values {
             let average = self.fleet_average.get(m).copied().unwrap_or(0.0);
-            let r = if *v == 0.0 { 1.0 } else { (average - v) / v };
+            // An idle worker has the most room (the KCL counts it as room for 100 % more, less
+            // than a lightly loaded worker, which can starve it).
+            let r = if *v == 0.0 { f64::MAX } else { (average - v) / v };
             room = room.min(r);
         }
         room
@@ -393,12 +401,15 @@ impl<'p, 'a> Utilisation<'p, 'a> {
         }
         best.sort_by(|a, b| b.1.total_cmp(&a.1));
         for (w, amount) in best {
-            let owned: Vec<usize> = self.workers[w]
+            // Smallest first (the KCL picks in random order): the most leases fit under the
+            // amount, and a receiver near the average can still take one.
+            let mut owned: Vec<usize> = self.workers[w]
                 .leases
                 .iter()
                 .copied()
                 .filter(|l| !self.leases[*l].blocked)
                 .collect();
+            owned.sort_by(|a, b| self.throughput[*a].total_cmp(&self.throughput[*b]));
             if owned.is_empty() {
                 continue;
             }
@@ -470,30 +481,27 @@ fn lease_count(
             expired,
         });
     };
-    // Expired and unassigned leases, to the workers with the fewest.
-    let mut order: Vec<&str> = owned.keys().copied().collect();
-    order.sort_by_key(|w| (owned[w].len(), *w));
-    let mut i = 0;
+    // Expired and unassigned leases, each to the worker with the fewest below the target (the
+    // KCL fills one worker to the target before the next: 2/2/1/0 for 5 leases on 4 workers),
+    // other than the owner that stopped renewing it when there is one.
     for l in (0..leases.len()).filter(|l| leases[*l].expired && !leases[*l].blocked) {
-        while i < order.len() && owned[order[i]].len() >= target {
-            i += 1;
-        }
-        let Some(mut w) = order.get(i).copied() else {
+        let owner = leases[l].actual_owner();
+        let pick = |skip_owner: bool| {
+            owned
+                .iter()
+                .filter(|(w, v)| v.len() < target && !(skip_owner && Some(**w) == owner))
+                .min_by_key(|(w, v)| (v.len(), **w))
+                .map(|(w, _)| *w)
+        };
+        let Some(w) = pick(true).or_else(|| pick(false)) else {
             break;
         };
-        let owner = leases[l].actual_owner();
-        if Some(w) == owner
-            && let Some(other) = order[i..]
-                .iter()
-                .copied()
-                .find(|o| Some(*o) != owner && owned[o].len() < target)
-        {
-            w = other;
-        }
-        if let Some(from) = leases[l].actual_owner().and_then(|o| owned.get_mut(o)) {
+        if let Some(from) = owner.and_then(|o| owned.get_mut(o)) {
             from.retain(|x| *x != l);
         }
-        owned.get_mut(w).map(|v| v.push(l));
+        if let Some(v) = owned.get_mut(w) {
+            v.push(l);
+        }
         give(&mut moves, l, w, true);
     }
     if settings.balance {
