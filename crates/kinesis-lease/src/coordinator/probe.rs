@@ -31,6 +31,9 @@ const MARGIN: std::time::Duration = std::time::Duration::from_millis(50);
 pub(super) struct Probe {
     key: LeaseKey,
     counter: u64,
+    /// When this worker first saw `counter` (a live owner changes it within two renew
+    /// intervals of that, not necessarily before the next probe).
+    since: Instant,
     /// Already reported as stopped (until the counter moves again).
     stale: bool,
 }
@@ -61,14 +64,18 @@ pub(super) fn plan(st: &mut State, me: &str, leases: &[Lease], now: Instant, sha
         if expired {
             continue;
         }
-        let stale = st.probes.get(owner).is_some_and(|p| {
-            p.stale && p.key == lease.lease_key && p.counter == lease.lease_counter
-        });
+        let same = st
+            .probes
+            .get(owner)
+            .filter(|p| p.key == lease.lease_key && p.counter == lease.lease_counter);
+        let stale = same.is_some_and(|p| p.stale);
+        let since = same.map_or(now, |p| p.since);
         probes.insert(
             owner.to_owned(),
             Probe {
                 key: lease.lease_key.clone(),
                 counter: lease.lease_counter,
+                since,
                 stale,
             },
         );
@@ -130,8 +137,11 @@ impl Shared {
                     if lease.lease_owner.as_deref() == Some(owner.as_str())
                         && lease.lease_counter == probe.counter =>
                 {
+                    // Unchanged for two renew intervals: the owner has probably stopped.
+                    let window = self.settings.renew_interval() * 2;
                     if let Some(p) = st.probes.get_mut(&owner)
                         && !p.stale
+                        && p.since.elapsed() >= window
                     {
                         p.stale = true;
                         newly_stale = true;
@@ -140,6 +150,7 @@ impl Shared {
                 Some(lease) if lease.lease_owner.as_deref() == Some(owner.as_str()) => {
                     if let Some(p) = st.probes.get_mut(&owner) {
                         p.counter = lease.lease_counter;
+                        p.since = Instant::now();
                         p.stale = false;
                     }
                 }

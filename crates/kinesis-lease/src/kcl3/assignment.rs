@@ -256,7 +256,11 @@ impl<'p, 'a> Utilisation<'p, 'a> {
             let average = self.fleet_average.get(m).copied().unwrap_or(0.0);
             // An idle worker has the most room (the KCL counts it as room for 100 % more, less
             // than a lightly loaded worker, which can starve it).
-            let r = if *v == 0.0 { f64::MAX } else { (average - v) / v };
+            let r = if *v == 0.0 {
+                f64::MAX
+            } else {
+                (average - v) / v
+            };
             room = room.min(r);
         }
         room
