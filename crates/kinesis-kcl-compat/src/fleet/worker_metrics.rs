@@ -224,14 +224,11 @@ impl WorkerMetricStats {
         for (k, v) in row.optional_m(OPERATING_RANGE)?.into_iter().flatten() {
             operating_range.insert(k.clone(), row.numbers(OPERATING_RANGE, v, integer)?);
         }
-        let properties = match row.optional_m(PROPERTIES)? {
-            None => None,
-            Some(m) => Some(
-                m.iter()
-                    .filter_map(|(k, v)| v.as_s().ok().map(|s| (k.clone(), s.clone())))
-                    .collect(),
-            ),
-        };
+        let properties = row.optional_m(PROPERTIES)?.map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| v.as_s().ok().map(|s| (k.clone(), s.clone())))
+                .collect()
+        });
         Ok(Self {
             worker_id,
             last_update_time,

@@ -324,9 +324,8 @@ impl Shared {
         let Some(k) = self.kcl3_state() else {
             return false;
         };
-        let row = match self.repository.get_lease(key).await {
-            Ok(Some(row)) => row,
-            _ => return false,
+        let Ok(Some(row)) = self.repository.get_lease(key).await else {
+            return false;
         };
         let me = self.worker_id.as_str();
         if row.checkpoint_owner.as_deref() != Some(me) || row.lease_owner.as_deref() == Some(me) {
@@ -550,7 +549,9 @@ impl Shared {
             }
             lam.seen = seen;
             lam.handoffs = handoffs;
-            let balance = lam.runs % k.settings.variance_balancing_frequency.max(1) == 0;
+            let balance = lam
+                .runs
+                .is_multiple_of(k.settings.variance_balancing_frequency.max(1));
             lam.runs = lam.runs.wrapping_add(1);
             (planned, balance)
         };

@@ -525,7 +525,9 @@ fn lease_count(
                 .get_mut(high)
                 .map(|v| v.remove(pos))
                 .unwrap_or_default();
-            owned.get_mut(low).map(|v| v.push(l));
+            if let Some(v) = owned.get_mut(low) {
+                v.push(l);
+            }
             give(&mut moves, l, low, false);
         }
     }
