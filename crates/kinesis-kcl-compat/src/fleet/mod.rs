@@ -6,7 +6,7 @@
 //! application): each row's partition key is `leaseKey` and its `entityType` says what it is,
 //! so a lease scan skips them. The formats are those the Java KCL 3.5.1 writes
 //! (`WorkerMetricStats.java`, the DynamoDB Lock Client 1.4 that `DynamoDBLockBasedLeaderDecider`
-//! uses, `MigrationState.java`); each type reads and writes an [`Item`] and reads never panic.
+//! uses, `MigrationState.java`); each type reads and writes an [`Item`](crate::lease::Item) and reads never panic.
 //!
 //! ```
 //! use kinesis_kcl_compat::fleet::{LeaderLock, WorkerMetricStats};

@@ -54,25 +54,25 @@ pub enum RepositoryMethod {
     ReleaseLease,
     /// [`LeaseRepository::delete_lease`].
     DeleteLease,
-    /// [`Kcl3Repository::ensure_lease_owner_index`](crate::repository::Kcl3Repository::ensure_lease_owner_index).
+    /// [`Kcl3Repository::ensure_lease_owner_index`].
     EnsureLeaseOwnerIndex,
-    /// [`Kcl3Repository::lease_keys_of`](crate::repository::Kcl3Repository::lease_keys_of).
+    /// [`Kcl3Repository::lease_keys_of`].
     LeaseKeysOf,
-    /// [`Kcl3Repository::scan_fleet`](crate::repository::Kcl3Repository::scan_fleet).
+    /// [`Kcl3Repository::scan_fleet`].
     ScanFleet,
-    /// [`Kcl3Repository::put_worker_metrics`](crate::repository::Kcl3Repository::put_worker_metrics).
+    /// [`Kcl3Repository::put_worker_metrics`].
     PutWorkerMetrics,
-    /// [`Kcl3Repository::assign_lease`](crate::repository::Kcl3Repository::assign_lease).
+    /// [`Kcl3Repository::assign_lease`].
     AssignLease,
-    /// [`Kcl3Repository::start_handoff`](crate::repository::Kcl3Repository::start_handoff).
+    /// [`Kcl3Repository::start_handoff`].
     StartHandoff,
-    /// [`Kcl3Repository::complete_handoff`](crate::repository::Kcl3Repository::complete_handoff).
+    /// [`Kcl3Repository::complete_handoff`].
     CompleteHandoff,
-    /// [`Kcl3Repository::get_row`](crate::repository::Kcl3Repository::get_row).
+    /// [`Kcl3Repository::get_row`].
     GetRow,
-    /// [`Kcl3Repository::put_row`](crate::repository::Kcl3Repository::put_row).
+    /// [`Kcl3Repository::put_row`].
     PutRow,
-    /// [`Kcl3Repository::delete_row`](crate::repository::Kcl3Repository::delete_row).
+    /// [`Kcl3Repository::delete_row`].
     DeleteRow,
 }
 
