@@ -263,3 +263,109 @@ async fn a_worker_without_fresh_reports_gets_no_lease() {
     a.coordinator.shutdown().await;
     b.coordinator.shutdown().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_handoff_the_consumer_never_finishes_times_out_and_goes_ahead() {
+    let repo = InMemoryLeaseRepository::new();
+    let k = kcl3(Balancing::LeaseCount).with_handoff_timeout(Duration::from_secs(15));
+    // a's consumer ignores every signal: it never makes the final checkpoint.
+    let a = LeaseCoordinator::builder(Arc::new(repo.clone()), "a")
+        .settings(settings(k.clone()))
+        .build();
+    a.update_shards(shards(2).iter());
+    let mut ignored = a.acquisitions().unwrap();
+    tokio::spawn(async move {
+        let mut kept = Vec::new();
+        while let Some(lease) = ignored.recv().await {
+            kept.push(lease);
+        }
+    });
+    a.start().await.unwrap();
+    run_for(FAILOVER * 4).await;
+    assert_eq!(owners(&repo).await, BTreeMap::from([("a".into(), 2)]));
+    let starts = Starts::default();
+    let b = worker(&repo, "b", 2, k, &starts).await;
+    run_for(FAILOVER * 10).await;
+    assert_eq!(
+        owners(&repo).await,
+        BTreeMap::from([("a".into(), 1), ("b".into(), 1)])
+    );
+    assert_eq!(repo.call_count(RepositoryMethod::CompleteHandoff), 1);
+    let table: Vec<Lease> = repo.list_leases().await.unwrap().leases;
+    assert!(table.iter().all(|l| l.checkpoint_owner.is_none()));
+    a.shutdown().await;
+    b.coordinator.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_leader_whose_runs_fail_gives_the_leadership_up() {
+    let repo = InMemoryLeaseRepository::new();
+    let starts = Starts::default();
+    let k = kcl3(Balancing::LeaseCount);
+    let a = worker(&repo, "a", 4, k.clone(), &starts).await;
+    let mut events = a.coordinator.events();
+    let b = worker(&repo, "b", 4, k, &starts).await;
+    run_for(FAILOVER * 4).await;
+    assert_eq!(leader(&repo).as_deref(), Some("a"));
+    // Three failed assignment runs in a row.
+    repo.fail_next(RepositoryMethod::ScanFleet, 3);
+    run_for(FAILOVER * 2 * 3 + Duration::from_secs(1)).await;
+    let mut lost = false;
+    while let Ok(e) = events.try_recv() {
+        lost |= matches!(e, kinesis_lease::LeaseEvent::LeadershipLost);
+    }
+    assert!(lost, "a gave the leadership up");
+    // The lock is free; whoever checks first leads (a too, as in the KCL), and the fleet goes on.
+    run_for(FAILOVER * 4).await;
+    assert!(leader(&repo).is_some());
+    assert_eq!(owners(&repo).await.values().sum::<usize>(), 4);
+    a.coordinator.shutdown().await;
+    b.coordinator.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_fleet_in_migration_follows_the_2x_rules_until_the_row_says_3x() {
+    let repo = InMemoryLeaseRepository::new();
+    repo.ensure_table().await.unwrap();
+    let mut row = ClientVersionMigration::new_3x("java-leader", 1);
+    row.client_version = ClientVersion::UpgradeFrom2x;
+    repo.put_raw_item(row.to_item()).unwrap();
+    let starts = Starts::default();
+    let k = kcl3(Balancing::LeaseCount);
+    let a = worker(&repo, "a", 6, k.clone(), &starts).await;
+    let b = worker(&repo, "b", 6, k.clone(), &starts).await;
+    run_for(FAILOVER * 8).await;
+    // 2.x rules: the workers take (and steal) themselves, and publish their reports.
+    assert_eq!(
+        owners(&repo).await,
+        BTreeMap::from([("a".into(), 3), ("b".into(), 3)])
+    );
+    assert!(
+        repo.call_count(RepositoryMethod::CreateLease)
+            + repo.call_count(RepositoryMethod::TakeLease)
+            >= 6
+    );
+    assert_eq!(repo.call_count(RepositoryMethod::AssignLease), 0);
+    assert!(repo.raw_item("a").is_some() && repo.raw_item("b").is_some());
+    // The fleet migrates: within a minute they follow the 3.x rules, and a new worker gets
+    // leases from the leader only.
+    let mut row = ClientVersionMigration::new_3x("java-leader", 2);
+    row.client_version = ClientVersion::V3xWithRollback;
+    repo.put_raw_item(row.to_item()).unwrap();
+    run_for(Duration::from_secs(70)).await;
+    let takes = repo.call_count(RepositoryMethod::TakeLease);
+    let c = worker(&repo, "c", 6, k, &starts).await;
+    run_for(FAILOVER * 12).await;
+    assert_eq!(
+        repo.call_count(RepositoryMethod::TakeLease),
+        takes,
+        "nobody takes under 3.x rules"
+    );
+    assert_eq!(
+        owners(&repo).await,
+        BTreeMap::from([("a".into(), 2), ("b".into(), 2), ("c".into(), 2)])
+    );
+    for w in [a, b, c] {
+        w.coordinator.shutdown().await;
+    }
+}

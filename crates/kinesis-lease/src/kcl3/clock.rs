@@ -1,12 +1,19 @@
 //! Wall-clock time for the KCL 3.x rows (`lut`, `slu` and `mts` are epoch seconds or
 //! milliseconds that other workers compare with their own clocks).
 
+use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::time::Instant;
 
-/// Epoch time read from the system once (at [`start`](Self::start)), then advanced by tokio's
-/// clock, so that tests which pause and advance tokio's time see the rows age with it.
+/// The system's wall clock and monotonic clock, read once per process.
+static ORIGIN: OnceLock<(Duration, std::time::Instant)> = OnceLock::new();
+
+/// Epoch time: the system's wall clock read once per process, advanced by tokio's clock since.
+///
+/// Every coordinator of a process therefore agrees on the time, and tests that pause and
+/// advance tokio's time see the rows age with it. Unpaused, tokio's clock is the system's
+/// monotonic clock, so this is the wall clock without its jumps.
 #[derive(Clone, Copy, Debug)]
 pub struct EpochClock {
     wall: Duration,
@@ -14,24 +21,30 @@ pub struct EpochClock {
 }
 
 impl EpochClock {
-    /// Reads the system's wall clock now. Call within a tokio runtime.
+    /// The process's clock.
     pub fn start() -> Self {
-        #[allow(
-            clippy::disallowed_methods,
-            reason = "the KCL 3.x rows carry wall-clock times; read once, then advanced by tokio's clock"
-        )]
-        let wall = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default();
+        let (wall, at) = *ORIGIN.get_or_init(|| {
+            #[allow(
+                clippy::disallowed_methods,
+                reason = "the KCL 3.x rows carry wall-clock times; read once per process, then advanced by tokio's clock"
+            )]
+            let origin = (
+                SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .unwrap_or_default(),
+                std::time::Instant::now(),
+            );
+            origin
+        });
         Self {
             wall,
-            at: Instant::now(),
+            at: Instant::from_std(at),
         }
     }
 
     /// The time since the Unix epoch now.
     pub fn since_epoch(&self) -> Duration {
-        self.wall + self.at.elapsed()
+        self.wall + Instant::now().saturating_duration_since(self.at)
     }
 
     /// Epoch seconds now.
