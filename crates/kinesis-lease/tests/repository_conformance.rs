@@ -142,6 +142,11 @@ conformance!(
     multi_stream_leases_round_trip,
     a_write_the_storage_refuses_is_a_storage_error,
     concurrent_takes_have_exactly_one_winner,
+    kcl3_index_query_finds_an_owners_leases,
+    kcl3_assign_moves_the_lease_and_clears_a_handoff,
+    kcl3_handoff_keeps_the_counter_until_the_old_owner_completes_it,
+    kcl3_renew_during_a_handoff_is_lease_lost,
+    kcl3_fleet_rows_are_written_under_their_conditions,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -642,4 +647,145 @@ async fn a_write_the_storage_refuses_is_a_storage_error(f: &Fixture) {
         let source = std::error::Error::source(&err).expect("the client error is kept");
         assert!(source.downcast_ref::<kinesis_client::Error>().is_some());
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// KCL 3.x rows and writes
+
+async fn kcl3_index_query_finds_an_owners_leases(f: &Fixture) {
+    let repo = f.ready().await;
+    let k3 = repo.kcl3().expect("KCL 3.x support");
+    k3.ensure_lease_owner_index().await.unwrap();
+    held(repo, 1, "w1").await;
+    held(repo, 2, "w2").await;
+    held(repo, 3, "w1").await;
+    let mut keys = k3.lease_keys_of("w1").await.unwrap();
+    keys.sort();
+    assert_eq!(keys, vec![key(1), key(3)]);
+    assert!(k3.lease_keys_of("nobody").await.unwrap().is_empty());
+}
+
+async fn kcl3_assign_moves_the_lease_and_clears_a_handoff(f: &Fixture) {
+    let repo = f.ready().await;
+    let k3 = repo.kcl3().unwrap();
+    let free = repo.create_lease(&new_lease(1)).await.unwrap();
+    let assigned = k3.assign_lease(&free, "w1").await.unwrap();
+    assert_eq!(assigned.lease_owner.as_deref(), Some("w1"));
+    assert_eq!(
+        (
+            assigned.lease_counter,
+            assigned.owner_switches_since_checkpoint
+        ),
+        (1, 0)
+    );
+    // As read before the assignment: the owner condition fails.
+    assert!(
+        k3.assign_lease(&free, "w2")
+            .await
+            .unwrap_err()
+            .is_lease_lost()
+    );
+    let handing = k3.start_handoff(&assigned, "w2").await.unwrap();
+    let moved = k3.assign_lease(&handing, "w3").await.unwrap();
+    assert_eq!(moved.lease_owner.as_deref(), Some("w3"));
+    assert_eq!(moved.checkpoint_owner, None);
+    assert_eq!(
+        (moved.lease_counter, moved.owner_switches_since_checkpoint),
+        (2, 1)
+    );
+}
+
+async fn kcl3_handoff_keeps_the_counter_until_the_old_owner_completes_it(f: &Fixture) {
+    let repo = f.ready().await;
+    let k3 = repo.kcl3().unwrap();
+    let lease = held(repo, 1, "old").await;
+    let handing = k3.start_handoff(&lease, "new").await.unwrap();
+    assert_eq!(handing.lease_owner.as_deref(), Some("new"));
+    assert_eq!(handing.checkpoint_owner.as_deref(), Some("old"));
+    assert_eq!(handing.lease_counter, lease.lease_counter);
+    // A second hand-over of the same lease is refused (one is in progress).
+    assert!(
+        k3.start_handoff(&handing, "other")
+            .await
+            .unwrap_err()
+            .is_lease_lost()
+    );
+    // The old owner checkpoints (the row's owner is the new one), then completes.
+    let checkpointed = repo
+        .update_checkpoint(&handing, checkpoint_update(sequence("42", 0)))
+        .await
+        .unwrap();
+    assert!(
+        k3.complete_handoff(&checkpointed, "someone-else")
+            .await
+            .unwrap_err()
+            .is_lease_lost()
+    );
+    let done = k3.complete_handoff(&checkpointed, "old").await.unwrap();
+    assert_eq!(done.lease_owner.as_deref(), Some("new"));
+    assert_eq!(done.checkpoint_owner, None);
+    assert_eq!(done.checkpoint, sequence("42", 0));
+    assert_eq!(done.lease_counter, checkpointed.lease_counter + 1);
+}
+
+async fn kcl3_renew_during_a_handoff_is_lease_lost(f: &Fixture) {
+    let repo = f.ready().await;
+    let k3 = repo.kcl3().unwrap();
+    let lease = held(repo, 1, "old").await;
+    let handing = k3.start_handoff(&lease, "new").await.unwrap();
+    // The old owner's renewal (owner "old", no checkpointOwner expected) fails...
+    assert!(repo.renew_lease(&lease).await.unwrap_err().is_lease_lost());
+    // ...and so does the new owner's until the hand-over completes.
+    assert!(
+        repo.renew_lease(&handing)
+            .await
+            .unwrap_err()
+            .is_lease_lost()
+    );
+}
+
+async fn kcl3_fleet_rows_are_written_under_their_conditions(f: &Fixture) {
+    use kinesis_kcl_compat::fleet::{
+        LEADER_KEY, LeaderLock, RECORD_VERSION_NUMBER, WorkerMetricStats,
+    };
+    use kinesis_lease::repository::RowCondition;
+    let repo = f.ready().await;
+    let k3 = repo.kcl3().unwrap();
+    let lock = LeaderLock::new("w1", 120_000, "v1");
+    k3.put_row(lock.to_item(), RowCondition::Absent)
+        .await
+        .unwrap();
+    let again = k3
+        .put_row(
+            LeaderLock::new("w2", 120_000, "v2").to_item(),
+            RowCondition::Absent,
+        )
+        .await;
+    assert_eq!(again.unwrap_err().kind(), LeaseErrorKind::ConditionFailed);
+    let stale = RowCondition::Equals(vec![(RECORD_VERSION_NUMBER, "v0".to_owned())]);
+    let refused = k3
+        .put_row(LeaderLock::new("w2", 120_000, "v2").to_item(), stale)
+        .await;
+    assert_eq!(refused.unwrap_err().kind(), LeaseErrorKind::ConditionFailed);
+    let current = RowCondition::Equals(vec![(RECORD_VERSION_NUMBER, "v1".to_owned())]);
+    k3.put_row(LeaderLock::new("w2", 120_000, "v2").to_item(), current)
+        .await
+        .unwrap();
+    let read = LeaderLock::from_item(&k3.get_row(LEADER_KEY).await.unwrap().unwrap()).unwrap();
+    assert_eq!(read, LeaderLock::new("w2", 120_000, "v2"));
+    // Reports: an upsert, read back by the scan beside the leases; lease scans skip both rows.
+    let mut stats = WorkerMetricStats::default_worker("w2", 1_764_000_000);
+    stats.push_value("C", 12.5);
+    k3.put_worker_metrics(&stats).await.unwrap();
+    k3.put_worker_metrics(&stats).await.unwrap();
+    held(repo, 1, "w2").await;
+    let scan = k3.scan_fleet().await.unwrap();
+    assert_eq!(
+        (scan.leases.len(), scan.worker_metrics.clone()),
+        (1, vec![stats])
+    );
+    assert_eq!(repo.list_leases().await.unwrap().skipped_non_leases, 2);
+    let v2 = RowCondition::Equals(vec![(RECORD_VERSION_NUMBER, "v2".to_owned())]);
+    k3.delete_row(LEADER_KEY, v2).await.unwrap();
+    assert!(k3.get_row(LEADER_KEY).await.unwrap().is_none());
 }
