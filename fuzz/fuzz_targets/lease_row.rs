@@ -1,14 +1,16 @@
-//! Reads arbitrary DynamoDB items as KCL lease rows.
+//! Reads arbitrary DynamoDB items as rows of a KCL lease table: leases, and the KCL 3.x fleet
+//! rows (worker reports, the leader lock, the migration state) that share the table.
 //!
-//! Properties: reading never panics; a row that reads as a lease writes an item that reads back
-//! as the same lease, and writing that lease again gives the same item; any text that parses as
-//! a lease key prints back as itself.
+//! Properties: reading never panics; a row that reads as a lease (or a fleet row) writes an item
+//! that reads back as the same value, and writing it again gives the same item; any text that
+//! parses as a lease key prints back as itself.
 
 #![no_main]
 
 use std::collections::HashMap;
 
 use arbitrary::Arbitrary;
+use kinesis_kcl_compat::fleet::{ClientVersionMigration, LeaderLock, WorkerMetricStats};
 use kinesis_kcl_compat::lease::{AttributeValue, LeaseKey, ParsedRow, attr};
 use libfuzzer_sys::fuzz_target;
 
@@ -119,7 +121,40 @@ impl Value {
 enum Name {
     /// One of the KCL attribute names.
     Known(u8),
+    /// One of the attribute names of the KCL 3.x fleet rows.
+    Fleet(u8),
     Other(String),
+}
+
+/// The attributes of the fleet rows (besides `leaseKey` and `entityType`).
+const FLEET: [&str; 14] = [
+    "lut",
+    "sts",
+    "opr",
+    "properties",
+    "sup",
+    "slu",
+    "ownerName",
+    "leaseDuration",
+    "recordVersionNumber",
+    "isReleased",
+    "cv",
+    "mb",
+    "mts",
+    "h",
+];
+
+/// `read(write(x)) == x` and `write(read(write(x))) == write(x)` for a value read from an item.
+macro_rules! round_trip {
+    ($ty:ty, $item:expr) => {
+        if let Ok(value) = <$ty>::from_item($item) {
+            let written = value.to_item();
+            let again = <$ty>::from_item(&written)
+                .unwrap_or_else(|e| panic!("a written {} must read back: {e}", stringify!($ty)));
+            assert_eq!(again, value, "a written {} must read back as itself", stringify!($ty));
+            assert_eq!(again.to_item(), written, "writing is deterministic");
+        }
+    };
 }
 
 #[derive(Arbitrary, Debug)]
@@ -135,11 +170,16 @@ fuzz_target!(|input: Input| {
         .map(|(name, value)| {
             let name = match name {
                 Name::Known(i) => attr::ALL[usize::from(*i) % attr::ALL.len()].to_owned(),
+                Name::Fleet(i) => FLEET[usize::from(*i) % FLEET.len()].to_owned(),
                 Name::Other(s) => s.clone(),
             };
             (name, value.render())
         })
         .collect();
+
+    round_trip!(WorkerMetricStats, &item);
+    round_trip!(LeaderLock, &item);
+    round_trip!(ClientVersionMigration, &item);
 
     if let Ok(ParsedRow::Lease(lease)) = ParsedRow::from_item(item) {
         let written = lease.to_item();

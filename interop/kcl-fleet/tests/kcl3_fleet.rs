@@ -160,6 +160,30 @@ async fn a_java_kcl3_leader_assigns_leases_to_a_rust_worker() {
         java_migration,
         "the migration row we write differs from the Java KCL's"
     );
+    // The lease rows each kind renews (with `throughputKBps`, which the leader balances on).
+    let rows_now = leases::raw_rows(fleet.config(), fleet.application()).await;
+    let lease_shapes = |owner: &str| -> Vec<RowShape> {
+        rows_now
+            .iter()
+            .filter(|r| matches!(r.get("leaseOwner"), Some(AttributeValue::S(o)) if o == owner))
+            .filter(
+                |r| !matches!(r.get("checkpoint"), Some(AttributeValue::S(c)) if c == "SHARD_END"),
+            )
+            .map(shape)
+            .collect()
+    };
+    let (rust_leases, java_leases) = (lease_shapes("rust"), lease_shapes("java"));
+    assert!(!rust_leases.is_empty() && !java_leases.is_empty());
+    for r in &rust_leases {
+        assert!(
+            r.contains_key("throughputKBps"),
+            "a Rust-held lease without throughputKBps: {r:?}"
+        );
+        assert!(
+            java_leases.contains(r),
+            "a Rust-held lease row {r:?} has no Java-held counterpart of the same shape: {java_leases:?}"
+        );
+    }
 
     // The Java leader stops (it releases its lock): the Rust worker takes the leadership, and
     // its lock row is the lock client's.

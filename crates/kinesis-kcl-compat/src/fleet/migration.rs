@@ -161,7 +161,7 @@ impl ClientVersionMigration {
     }
 
     /// Reads the row. `cv`, `mb` and `mts` are required, as in the KCL; history entries that
-    /// cannot be read are left out.
+    /// cannot be read are left out, and only the newest 10 are kept.
     ///
     /// # Errors
     ///
@@ -181,6 +181,7 @@ impl ClientVersionMigration {
                         modified_at_ms: super::read::integer(m.get(MODIFIED_AT)?.as_n().ok()?)?,
                     })
                 })
+                .take(HISTORY_LIMIT)
                 .collect(),
             _ => Vec::new(),
         };
