@@ -71,7 +71,9 @@ async fn three_kcl3_workers_elect_a_leader_split_the_shards_and_fail_over() {
         .with_assignment_interval(Duration::from_secs(2))
         .with_discovery_interval(Duration::from_millis(500))
         .with_worker_metrics_interval(Duration::from_secs(1))
-        .with_leader_timing(Duration::from_secs(3), Duration::from_millis(500));
+        .with_leader_timing(Duration::from_secs(3), Duration::from_millis(500))
+        // Nobody consumes here: a hand-over completes by its timeout.
+        .with_handoff_timeout(Duration::from_secs(1));
     let settings = CoordinatorSettings::default()
         .with_failover_time(Duration::from_secs(1))
         .with_initial_position(InitialPosition::TrimHorizon)

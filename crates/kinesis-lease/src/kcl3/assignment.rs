@@ -17,9 +17,11 @@
 //! Deliberate differences, each so that leases spread at once where the KCL would leave
 //! them uneven for a while:
 //!
+//! - while no lease has a throughput (a new fleet, idle streams), every lease counts as one unit
+//!   of throughput, so that default workers are balanced by lease count (the KCL divides 0 by 0
+//!   there and keeps whatever split the first assignment made);
 //! - an idle worker comes first (the KCL ranks it below a lightly loaded one, which can leave it
-//!   without leases), and when loads tie (a new fleet whose leases have no throughput yet, where
-//!   the KCL divides 0 by 0 and picks workers in heap order) the worker with fewer leases does;
+//!   without leases), and when loads tie the worker with fewer leases does;
 //! - the lease-count strategy gives each expired lease to the worker with the fewest (the KCL
 //!   fills one worker to the target before the next);
 //! - an expired lease goes to a worker other than the owner that stopped renewing it, when there
@@ -169,9 +171,20 @@ impl<'p, 'a> Utilisation<'p, 'a> {
         } else {
             known.iter().sum::<f64>() / known.len() as f64
         };
+        // No lease has a throughput yet (a new fleet, or idle streams): every lease counts as
+        // one unit, so that default workers are balanced by lease count until throughputs are
+        // known (the KCL divides 0 by 0 there and leaves the first split as it is).
+        let (average, uniform) = if average > 0.0 {
+            (average, false)
+        } else {
+            (1.0, true)
+        };
         let throughput: Vec<f64> = leases
             .iter()
-            .map(|l| l.lease.throughput_kbps.map_or(average, |t| t.get()))
+            .map(|l| match l.lease.throughput_kbps {
+                Some(t) if !uniform => t.get(),
+                _ => average,
+            })
             .collect();
         let target = average * leases.len() as f64 / stats.len() as f64;
         let mut workers: Vec<Worker<'p>> = stats
