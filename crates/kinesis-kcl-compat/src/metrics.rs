@@ -92,7 +92,7 @@ pub fn time_metric(prefix: &str) -> String {
 /// assert_eq!(Unit::Milliseconds.as_str(), "Milliseconds");
 /// assert_eq!("Bytes".parse::<Unit>(), Ok(Unit::Bytes));
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Unit {
     /// `Count`.
     Count,
