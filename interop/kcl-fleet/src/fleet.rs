@@ -394,7 +394,8 @@ pub struct Accounting {
     /// Processings beyond the first of a record (redeliveries).
     pub duplicates: usize,
     /// Redeliveries of a record that its first processor had already checkpointed (at or past
-    /// it, before the redelivery): what at-least-once processing must never do.
+    /// it) before the redelivering worker started the shard: that worker should have started
+    /// from the checkpoint. What at-least-once processing must never do.
     pub redelivered_after_checkpoint: Vec<String>,
     /// Processed records that were never written.
     pub unexpected: Vec<String>,
@@ -435,6 +436,16 @@ impl Accounting {
                 ));
             }
         }
+        // When each worker (re)started each shard: a redelivery counts against a checkpoint only
+        // if the redelivering holding started after it (it should have started from it). A
+        // holder that keeps processing after its lease was taken, until it notices, is bounded
+        // by the double-processing check instead.
+        let mut starts: HashMap<(&str, &str), Vec<u64>> = HashMap::new();
+        for e in entries.iter().filter(|e| e.event == "initialized") {
+            if let (Some(worker), Some(shard)) = (e.worker.as_deref(), e.shard.as_deref()) {
+                starts.entry((worker, shard)).or_default().push(e.time_ms);
+            }
+        }
         // The first processing of each record: its worker, shard and position.
         let mut first: HashMap<&str, (&str, &str, Position<'_>)> = HashMap::new();
         let mut seen: BTreeSet<&str> = BTreeSet::new();
@@ -455,9 +466,17 @@ impl Accounting {
             if !seen.insert(data) {
                 out.duplicates += 1;
                 if let Some(&(worker, shard, position)) = first.get(data) {
+                    let holding_start = e.worker.as_deref().and_then(|again| {
+                        starts
+                            .get(&(again, shard))
+                            .and_then(|list| list.iter().copied().filter(|t| *t <= e.time_ms).max())
+                    });
                     let covered = checkpoints.get(&(worker, shard)).is_some_and(|list| {
-                        list.iter()
-                            .any(|(at, checkpoint)| *at <= e.time_ms && *checkpoint >= position)
+                        list.iter().any(|(at, checkpoint)| {
+                            *at <= e.time_ms
+                                && holding_start.is_none_or(|start| *at <= start)
+                                && *checkpoint >= position
+                        })
                     });
                     if covered {
                         out.redelivered_after_checkpoint.push(format!(
@@ -663,6 +682,10 @@ mod tests {
         )
     }
 
+    fn initialized(worker: &str, time_ms: u64) -> Entry {
+        entry("initialized", worker, time_ms, json!({}))
+    }
+
     fn checkpoint(worker: &str, time_ms: u64, sequence: &str) -> Entry {
         entry(
             "checkpoint",
@@ -678,9 +701,11 @@ mod tests {
         // A processed both and checkpointed r-1 before B processed them again: r-2 may be
         // redelivered, r-1 may not.
         let entries = vec![
+            initialized("a", 0),
             record("a", 1, "r-1", "100"),
             record("a", 2, "r-2", "101"),
             checkpoint("a", 3, "100"),
+            initialized("b", 4),
             record("b", 4, "r-1", "100"),
             record("b", 5, "r-2", "101"),
         ];
@@ -688,6 +713,21 @@ mod tests {
         assert_eq!(account.duplicates, 2);
         assert_eq!(account.redelivered_after_checkpoint.len(), 1);
         assert!(account.redelivered_after_checkpoint[0].starts_with("r-1"));
+
+        // B had started the shard before A's checkpoint (A took it from B, and B processes on
+        // until it notices): not a redelivery from a stale checkpoint.
+        let entries = vec![
+            initialized("b", 0),
+            initialized("a", 0),
+            record("a", 1, "r-1", "100"),
+            checkpoint("a", 2, "100"),
+            record("b", 3, "r-1", "100"),
+        ];
+        assert!(
+            Accounting::of(&written[..1], &entries)
+                .redelivered_after_checkpoint
+                .is_empty()
+        );
 
         // The same checkpoint written after the redelivery explains nothing away.
         let entries = vec![

@@ -1,5 +1,6 @@
 //! The checkpoint sink of one holding of one lease.
 
+use super::kcl3::Conflict;
 use super::*;
 
 /// The sink of one holding of one lease: writes go through the coordinator while that holding
@@ -99,22 +100,29 @@ impl CheckpointSink for HeldSink {
                 .await;
             if let Err(e) = &written
                 && e.is_lease_lost()
-                && !handing_over
-                && self
-                    .shared
-                    .handoff_requested(lease_key, self.generation)
-                    .await
             {
-                // A KCL 3.x leader moved the lease: this checkpoint is written to the row as it
-                // is now (the new owner in it), and the hand-over continues.
-                handing_over = true;
-                update.release = false;
-                if let Some(lease) = self.shared.held_lease(lease_key, self.generation) {
-                    written = self
-                        .shared
-                        .repository
-                        .update_checkpoint(&lease, update)
-                        .await;
+                // A KCL 3.x leader may have moved the lease (the checkpoint is then written to
+                // the row as it is now, with the new owner in it, and the hand-over goes on),
+                // or an earlier attempt of this write succeeded (the row is adopted).
+                match self
+                    .shared
+                    .resolve_conflict(lease_key, self.generation)
+                    .await
+                {
+                    Conflict::Lost => {}
+                    outcome => {
+                        if outcome == Conflict::HandOver {
+                            handing_over = true;
+                            update.release = false;
+                        }
+                        if let Some(lease) = self.shared.held_lease(lease_key, self.generation) {
+                            written = self
+                                .shared
+                                .repository
+                                .update_checkpoint(&lease, update)
+                                .await;
+                        }
+                    }
                 }
             }
             let stored = match written {
@@ -156,12 +164,26 @@ impl CheckpointSink for HeldSink {
                     .await;
                 return Ok(());
             }
-            let stored = self
-                .shared
-                .repository
-                .release_lease(&lease)
-                .await
-                .map_err(|e| self.on_error(lease_key, e))?;
+            let stored = match self.shared.repository.release_lease(&lease).await {
+                Ok(stored) => stored,
+                Err(e)
+                    if e.is_lease_lost()
+                        && self
+                            .shared
+                            .resolve_conflict(lease_key, self.generation)
+                            .await
+                            == Conflict::HandOver =>
+                {
+                    // Moved by the leader meanwhile: end the hand-over instead.
+                    if let Some(lease) = self.shared.held_lease(lease_key, self.generation) {
+                        self.shared
+                            .complete_handoff_locked(lease_key, self.generation, &lease)
+                            .await;
+                    }
+                    return Ok(());
+                }
+                Err(e) => return Err(self.on_error(lease_key, e)),
+            };
             Shared::note_written(&mut self.shared.state(), &stored, Instant::now());
             self.shared
                 .end_held(lease_key, self.generation, LeaseStatus::Released);

@@ -16,6 +16,17 @@ use crate::kcl3::leader::LeaderElection;
 use crate::kcl3::metrics::WorkerMetricsReporter;
 use crate::repository::{Kcl3Repository, RowCondition};
 
+/// What a failed conditional write of a held lease meant ([`Shared::resolve_conflict`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Conflict {
+    /// A KCL 3.x leader moved the lease: hand it over.
+    HandOver,
+    /// Keep holding it (the row still says so, or could not be read).
+    Keep,
+    /// Lost to another worker.
+    Lost,
+}
+
 /// How often a worker of a fleet that still runs 2.x-compatible rules re-reads the migration
 /// row (the KCL's `ClientVersionChangeMonitor`).
 const MIGRATION_CHECK: Duration = Duration::from_secs(60);
@@ -26,8 +37,12 @@ pub(super) struct Kcl3State {
     clock: OnceLock<EpochClock>,
     /// Whether the fleet's migration row says 3.x rules (leader assignment).
     fleet_3x: AtomicBool,
+    /// Whether it says `CLIENT_VERSION_3X` (no rollback possible: no need to watch the row).
+    final_3x: AtomicBool,
     leader: tokio::sync::Mutex<LeaderElection>,
     is_leader: AtomicBool,
+    /// Serialises the assignment runs.
+    run_lock: tokio::sync::Mutex<()>,
     lam: Mutex<LamMemory>,
     reporter: Mutex<WorkerMetricsReporter>,
 }
@@ -53,6 +68,8 @@ impl Kcl3State {
         Self {
             clock: OnceLock::new(),
             fleet_3x: AtomicBool::new(true),
+            final_3x: AtomicBool::new(true),
+            run_lock: tokio::sync::Mutex::new(()),
             leader: tokio::sync::Mutex::new(LeaderElection::new(
                 worker_id,
                 settings.leader_lease_duration,
@@ -109,16 +126,28 @@ impl Shared {
                 let row = ClientVersionMigration::new_3x(&self.worker_id, k.clock().millis());
                 match fleet.put_row(row.to_item(), RowCondition::Absent).await {
                     Ok(()) => {
-                        tracing::info!(worker_id = %self.worker_id, "created the migration row: CLIENT_VERSION_3X")
+                        tracing::info!(worker_id = %self.worker_id, "created the migration row: CLIENT_VERSION_3X");
+                        kinesis_kcl_compat::fleet::ClientVersion::V3x
                     }
-                    Err(e) if e.kind() == LeaseErrorKind::ConditionFailed => {}
+                    // Another worker wrote it first: its version holds.
+                    Err(e) if e.kind() == LeaseErrorKind::ConditionFailed => {
+                        match fleet.get_row(MIGRATION_KEY).await? {
+                            Some(item) => ClientVersionMigration::from_item(&item)
+                                .map(|r| r.client_version)
+                                .unwrap_or(kinesis_kcl_compat::fleet::ClientVersion::V3x),
+                            None => kinesis_kcl_compat::fleet::ClientVersion::V3x,
+                        }
+                    }
                     Err(e) => return Err(e),
                 }
-                kinesis_kcl_compat::fleet::ClientVersion::V3x
             }
         };
         let runs_3x = version.runs_3x();
         k.fleet_3x.store(runs_3x, Ordering::Relaxed);
+        k.final_3x.store(
+            version == kinesis_kcl_compat::fleet::ClientVersion::V3x,
+            Ordering::Relaxed,
+        );
         if !runs_3x {
             tracing::info!(worker_id = %self.worker_id, version = %version, "the fleet runs a 2.x-compatible version: following the KCL 2.x rules until it migrates");
         }
@@ -175,7 +204,7 @@ impl Shared {
         tasks.push(tokio::spawn(
             Arc::clone(self).report_loop(k.settings.worker_metrics_interval),
         ));
-        if !k.runs_3x() {
+        if !k.final_3x.load(Ordering::Relaxed) {
             tasks.push(tokio::spawn(Arc::clone(self).every(
                 MIGRATION_CHECK,
                 |c| async move {
@@ -229,16 +258,19 @@ impl Shared {
         let (Some(k), Ok(fleet)) = (self.kcl3_state(), self.fleet()) else {
             return;
         };
-        if k.runs_3x() {
-            return;
-        }
         match fleet.get_row(MIGRATION_KEY).await {
             Ok(Some(item)) => match ClientVersionMigration::from_item(&item) {
-                Ok(row) if row.client_version.runs_3x() => {
-                    tracing::info!(worker_id = %self.worker_id, version = %row.client_version, "the fleet migrated: following the KCL 3.x rules");
-                    k.fleet_3x.store(true, Ordering::Relaxed);
+                Ok(row) => {
+                    let now_3x = row.client_version.runs_3x();
+                    if k.fleet_3x.swap(now_3x, Ordering::Relaxed) != now_3x {
+                        tracing::info!(
+                            worker_id = %self.worker_id,
+                            version = %row.client_version,
+                            "the fleet's client version changed: following the KCL {} rules",
+                            if now_3x { "3.x" } else { "2.x" }
+                        );
+                    }
                 }
-                Ok(_) => {}
                 Err(e) => {
                     tracing::warn!(worker_id = %self.worker_id, error = %e, "the migration row cannot be read")
                 }
@@ -281,12 +313,26 @@ impl Shared {
                 }
             };
             let mine = lease.lease_owner.as_deref() == Some(self.worker_id.as_str());
-            if !mine || lease.checkpoint_owner.is_some() || lease.checkpoint.is_shard_end() {
+            if !mine || lease.checkpoint_owner.is_some() {
                 continue;
             }
             let parents = self.parent_rows(&lease).await;
             let acquired = self.register(lease, Instant::now());
-            self.deliver_when_ready(acquired, &parents).await;
+            match parents {
+                Ok(parents) => self.deliver_when_ready(acquired, &parents).await,
+                // Unknown whether the parents are finished: wait for the next discovery.
+                Err(()) => self.state().blocked.push(acquired),
+            }
+        }
+        // Finished leases this worker holds are deleted once their children have started (the
+        // leader's run does it too, but a Java leader leaves them to their holder).
+        let holds_finished = self
+            .state()
+            .held
+            .values()
+            .any(|h| h.lease.checkpoint.is_shard_end());
+        if holds_finished && let Ok(scan) = self.repository.list_leases().await {
+            self.clean_up(&scan.leases).await;
         }
         let blocked_parents = {
             let st = self.state();
@@ -297,47 +343,88 @@ impl Shared {
         };
         let mut parents = Vec::new();
         for lease in &blocked_parents {
-            parents.extend(self.parent_rows(lease).await);
+            match self.parent_rows(lease).await {
+                Ok(rows) => parents.extend(rows),
+                Err(()) => return,
+            }
         }
         self.deliver_unblocked(&parents).await;
     }
 
-    /// The rows of `lease`'s parents (absent ones are cleaned up, so finished).
-    async fn parent_rows(&self, lease: &Lease) -> Vec<Lease> {
+    /// The rows of `lease`'s parents (absent ones are cleaned up, so finished); `Err` when one
+    /// could not be read.
+    async fn parent_rows(&self, lease: &Lease) -> Result<Vec<Lease>, ()> {
         let mut rows = Vec::new();
         for parent in &lease.parent_shard_ids {
             let key = lease.lease_key.with_shard_id(parent.clone());
-            if let Ok(Some(row)) = self.repository.get_lease(&key).await {
-                rows.push(row);
+            match self.repository.get_lease(&key).await {
+                Ok(Some(row)) => rows.push(row),
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(worker_id = %self.worker_id, lease_key = %key, error = %e, "reading a parent lease failed; its child waits");
+                    return Err(());
+                }
             }
         }
-        rows
+        Ok(rows)
     }
 
-    /// A renewal found the lease changed: a hand-over the leader asked for, or a loss.
-    /// Returns whether it was a hand-over (then handled).
-    pub(super) async fn handoff_requested(
+    /// A write found the lease changed (its condition failed): read the row to tell a
+    /// hand-over the leader asked for from a loss, as the KCL does.
+    ///
+    /// - `HandOver`: this worker is the row's `checkpointOwner` and another its owner; the
+    ///   consumer is told ([`LeaseStatus::HandedOver`]) and the hand-over ends with its final
+    ///   checkpoint or after the hand-over timeout.
+    /// - `Keep`: the row could not be read (the next pass tries again), or it still says this
+    ///   worker owns the lease (an earlier attempt of the write had succeeded): the row is
+    ///   adopted.
+    /// - `Lost`: anything else, and always under the KCL 2.x rules.
+    pub(super) async fn resolve_conflict(
         self: &Arc<Self>,
         key: &LeaseKey,
         generation: u64,
-    ) -> bool {
+    ) -> Conflict {
         let Some(k) = self.kcl3_state() else {
-            return false;
+            return Conflict::Lost;
         };
-        let Ok(Some(row)) = self.repository.get_lease(key).await else {
-            return false;
+        if self.handing_over(key, generation) {
+            return Conflict::HandOver;
+        }
+        let row = match self.repository.get_lease(key).await {
+            Ok(Some(row)) => row,
+            Ok(None) => return Conflict::Lost,
+            Err(e) => {
+                tracing::warn!(worker_id = %self.worker_id, lease_key = %key, error = %e, "reading a lease after a failed write failed; keeping it until the next pass");
+                return Conflict::Keep;
+            }
         };
         let me = self.worker_id.as_str();
-        if row.checkpoint_owner.as_deref() != Some(me) || row.lease_owner.as_deref() == Some(me) {
-            return false;
+        let mine = row.lease_owner.as_deref() == Some(me);
+        if mine && row.checkpoint_owner.is_none() {
+            let mut st = self.state();
+            if let Some(held) = st.held.get_mut(key).filter(|h| h.generation == generation)
+                && row.lease_counter >= held.lease.lease_counter
+            {
+                held.lease = row;
+            }
+            return Conflict::Keep;
+        }
+        if row.checkpoint_owner.as_deref() != Some(me) || mine {
+            return Conflict::Lost;
         }
         let to = row.lease_owner.clone().unwrap_or_default();
         {
             let mut st = self.state();
             let Some(held) = st.held.get_mut(key).filter(|h| h.generation == generation) else {
-                return false;
+                return Conflict::Lost;
             };
-            held.lease = row;
+            if held.handing_over {
+                return Conflict::HandOver;
+            }
+            // Never replace a newer copy (a concurrent write of this worker) with an older read.
+            if row.lease_counter >= held.lease.lease_counter {
+                held.lease = row;
+            }
             held.handing_over = true;
             held.status.send_replace(LeaseStatus::HandedOver);
         }
@@ -350,14 +437,18 @@ impl Shared {
         let shared = Arc::clone(self);
         let key = key.clone();
         let timeout = k.settings.handoff_timeout;
+        let mut stop = self.stop.subscribe();
         tokio::spawn(async move {
-            tokio::time::sleep(timeout).await;
+            tokio::select! {
+                _ = stop.wait_for(|s| *s) => return,
+                () = tokio::time::sleep(timeout) => {}
+            }
             if shared.held_lease(&key, generation).is_some() {
                 tracing::warn!(worker_id = %shared.worker_id, lease_key = %key, "hand-over timed out: letting go without a final checkpoint");
                 shared.finish_handoff(&key, generation).await;
             }
         });
-        true
+        Conflict::HandOver
     }
 
     /// Ends a hand-over: clears `checkpointOwner` (the new owner starts from the checkpoint
@@ -480,6 +571,12 @@ impl Shared {
         if !self.is_leader() || !k.runs_3x() || self.is_stopping() {
             return;
         }
+        let _run = k.run_lock.lock().await;
+        // The lock as of its last successful write, not the last check: it may have expired
+        // since (the KCL checks its local lock's expiry before every run too).
+        if !k.leader.lock().await.is_leader() {
+            return;
+        }
         match self.assign_once(k).await {
             Ok(()) => lock(&k.lam).failures = 0,
             Err(e) => {
@@ -536,7 +633,9 @@ impl Shared {
                         let pair = (lease.lease_owner.clone(), previous.clone());
                         let deadline = match lam.handoffs.get(&lease.lease_key) {
                             Some((p, deadline)) if *p == pair => *deadline,
-                            _ => now + k.settings.handoff_timeout + failover,
+                            _ => now
+                                .checked_add(k.settings.handoff_timeout.saturating_add(failover))
+                                .unwrap_or(now + Duration::from_secs(86_400 * 365)),
                         };
                         handoffs.insert(lease.lease_key.clone(), (pair, deadline));
                         now < deadline

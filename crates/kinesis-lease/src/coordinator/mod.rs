@@ -669,7 +669,7 @@ impl Shared {
         }
     }
 
-    async fn release_held(&self, key: &LeaseKey, generation: u64, mode: ReleaseMode) {
+    async fn release_held(self: &Arc<Self>, key: &LeaseKey, generation: u64, mode: ReleaseMode) {
         let Some((_, write_lock)) = self.held_lock(key, Some(generation)) else {
             return;
         };
@@ -688,7 +688,14 @@ impl Shared {
                 self.announce_release(key);
             }
             Err(e) if e.is_lease_lost() => {
-                self.end_held(key, generation, LeaseStatus::Lost);
+                if self.resolve_conflict(key, generation).await == kcl3::Conflict::HandOver {
+                    // Moved by the leader meanwhile: end the hand-over instead.
+                    if let Some(lease) = self.held_lease(key, generation) {
+                        self.complete_handoff_locked(key, generation, &lease).await;
+                    }
+                } else {
+                    self.end_held(key, generation, LeaseStatus::Lost);
+                }
             }
             Err(e) => {
                 tracing::warn!(worker_id = %self.worker_id, lease_key = %key, error = %e, "lease release failed");

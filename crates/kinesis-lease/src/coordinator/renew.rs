@@ -1,5 +1,6 @@
 //! Renewing the held leases.
 
+use super::kcl3::Conflict;
 use super::*;
 
 impl Shared {
@@ -42,6 +43,8 @@ impl Shared {
         F: Fn(Arc<Self>) -> Fut,
         Fut: std::future::Future<Output = ()>,
     {
+        // A zero period (a setting of zero) would make tokio panic.
+        let period = period.max(Duration::from_millis(1));
         let mut ticks = tokio::time::interval_at(Instant::now() + period, period);
         ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut stop = self.stop.subscribe();
@@ -111,7 +114,7 @@ impl Shared {
             }
             Err(e) if e.is_lease_lost() => {
                 drop(_serialised);
-                if !self.handoff_requested(key, generation).await {
+                if self.resolve_conflict(key, generation).await == Conflict::Lost {
                     self.end_held(key, generation, LeaseStatus::Lost);
                 }
             }

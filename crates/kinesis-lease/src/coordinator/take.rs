@@ -84,6 +84,9 @@ impl Shared {
                         held.lease = (*row).clone();
                     }
                 }
+                // A KCL 3.x leader moves it to another worker: the hand-over (noticed by the
+                // next write, or in progress) ends it after the last checkpoint.
+                Some(row) if held.handing_over || row.checkpoint_owner.as_deref() == Some(me) => {}
                 _ => lost.push((key.clone(), held.generation)),
             }
         }

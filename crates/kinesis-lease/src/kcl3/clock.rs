@@ -9,11 +9,11 @@ use tokio::time::Instant;
 /// The system's wall clock and monotonic clock, read once per process.
 static ORIGIN: OnceLock<(Duration, std::time::Instant)> = OnceLock::new();
 
-/// Epoch time: the system's wall clock read once per process, advanced by tokio's clock since.
+/// Epoch time: the system's wall clock, or, when later, the wall clock read once per process and
+/// advanced by tokio's clock since.
 ///
 /// Every coordinator of a process therefore agrees on the time, and tests that pause and
-/// advance tokio's time see the rows age with it. Unpaused, tokio's clock is the system's
-/// monotonic clock, so this is the wall clock without its jumps.
+/// advance tokio's time see the rows age with it.
 #[derive(Clone, Copy, Debug)]
 pub struct EpochClock {
     wall: Duration,
@@ -42,9 +42,20 @@ impl EpochClock {
         }
     }
 
-    /// The time since the Unix epoch now.
+    /// The time since the Unix epoch now: the later of the system's wall clock and the wall
+    /// clock at the origin advanced by tokio's clock. In production that follows the system's
+    /// corrections forward and across a suspended VM (whose monotonic clock stands still); under
+    /// paused tokio time, tokio's clock decides.
     pub fn since_epoch(&self) -> Duration {
-        self.wall + Instant::now().saturating_duration_since(self.at)
+        let advanced = self.wall + Instant::now().saturating_duration_since(self.at);
+        #[allow(
+            clippy::disallowed_methods,
+            reason = "the KCL 3.x rows carry wall-clock times that other workers compare with theirs"
+        )]
+        let system = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        advanced.max(system)
     }
 
     /// Epoch seconds now.

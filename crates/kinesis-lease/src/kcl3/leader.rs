@@ -126,12 +126,14 @@ impl LeaderElection {
             }
         };
         let lock = self.fresh_lock();
+        // The lock lasts from when the write was sent, not from when it was answered.
+        let sent = Instant::now();
         match repository.put_row(lock.to_item(), condition).await {
             Ok(()) => {
                 tracing::info!(worker_id = %self.worker_id, "became the leader");
                 self.held = Some(Held {
                     version: lock.record_version_number,
-                    last_success: Instant::now(),
+                    last_success: sent,
                 });
                 self.observed = None;
                 Ok(true)
@@ -161,11 +163,12 @@ impl LeaderElection {
             (RECORD_VERSION_NUMBER, held.version.clone()),
             (OWNER_NAME, self.worker_id.clone()),
         ]);
+        let sent = Instant::now();
         match repository.put_row(lock.to_item(), condition).await {
             Ok(()) => {
                 self.held = Some(Held {
                     version: lock.record_version_number,
-                    last_success: Instant::now(),
+                    last_success: sent,
                 });
                 Ok(())
             }
