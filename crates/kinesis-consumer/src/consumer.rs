@@ -6,6 +6,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
+use tracing::Instrument as _;
 
 use bytes::Bytes;
 use futures_core::Stream;
@@ -178,6 +179,13 @@ impl<T: Send + 'static> ConsumerBuilder<T> {
             .await
             .map_err(ConsumerError::kinesis)?;
         let worker_id = worker_id.unwrap_or_else(random_worker_id);
+        // Every task of this worker logs in its span: application, stream and worker id.
+        let span = tracing::info_span!(
+            "kinesis_consumer",
+            application = %application_name,
+            stream = %stream,
+            worker_id = %worker_id
+        );
         let diagnostics = Diagnostics::new(settings.event_capacity, on_event);
         let fan_out = FanOut::prepare(&admin, &stream, &application_name, &settings).await?;
 
@@ -188,10 +196,13 @@ impl<T: Send + 'static> ConsumerBuilder<T> {
             ))
         });
         let handover = handover.unwrap_or_else(|| Handover::for_table(&application_name));
-        let coordinator = coordinator(repository, &worker_id, &settings, handover, strategy);
+        // Built in the worker's span, so that the coordinator's span is its child.
+        let coordinator =
+            span.in_scope(|| coordinator(repository, &worker_id, &settings, handover, strategy));
         let (stop, _) = watch::channel(false);
-        let started =
-            start_coordinator(&client, &stream, &coordinator, &diagnostics, &stop).await?;
+        let started = start_coordinator(&client, &stream, &coordinator, &diagnostics, &stop)
+            .instrument(span.clone())
+            .await?;
 
         let shard_sync = Arc::new(Notify::new());
         let ctx = Arc::new(ShardContext {
@@ -206,25 +217,32 @@ impl<T: Send + 'static> ConsumerBuilder<T> {
             release_timeout: settings.lease.release_timeout,
             skip_aggregated_records_outside_shard: settings.skip_aggregated_records_outside_shard,
             shard_sync: Arc::clone(&shard_sync),
+            span: span.clone(),
         });
         let (shards_tx, shards_rx) = mpsc::channel(settings.lease.acquisition_capacity.max(1));
-        let dispatch = tokio::spawn(dispatch_acquisitions(
-            Arc::clone(&ctx),
-            started.acquisitions,
-            settings.fetch_mode.clone(),
-            fan_out.clone(),
-            shards_tx,
-        ));
-        let sync = tokio::spawn(sync_shards(
-            client,
-            stream.clone(),
-            coordinator.clone(),
-            diagnostics.clone(),
-            started.known,
-            settings.shard_sync_interval,
-            shard_sync,
-            stop.subscribe(),
-        ));
+        let dispatch = tokio::spawn(
+            dispatch_acquisitions(
+                Arc::clone(&ctx),
+                started.acquisitions,
+                settings.fetch_mode.clone(),
+                fan_out.clone(),
+                shards_tx,
+            )
+            .instrument(span.clone()),
+        );
+        let sync = tokio::spawn(
+            sync_shards(
+                client,
+                stream.clone(),
+                coordinator.clone(),
+                diagnostics.clone(),
+                started.known,
+                settings.shard_sync_interval,
+                shard_sync,
+                stop.subscribe(),
+            )
+            .instrument(span.clone()),
+        );
 
         let consumer = Consumer {
             inner: Arc::new(Inner {
@@ -240,6 +258,7 @@ impl<T: Send + 'static> ConsumerBuilder<T> {
                 tasks: Mutex::new(vec![dispatch, sync, started.forward]),
                 stop,
                 shut_down: tokio::sync::Mutex::new(false),
+                span: span.clone(),
             }),
         };
         if let Some(signal) = shutdown_signal {
@@ -329,11 +348,10 @@ async fn start_coordinator(
     let acquisitions = coordinator
         .acquisitions()
         .expect("a new coordinator's acquisitions are not taken");
-    let forward = tokio::spawn(forward_lease_events(
-        coordinator.events(),
-        diagnostics.clone(),
-        stop.subscribe(),
-    ));
+    let forward = tokio::spawn(
+        forward_lease_events(coordinator.events(), diagnostics.clone(), stop.subscribe())
+            .in_current_span(),
+    );
     coordinator.start().await.map_err(ConsumerError::lease)?;
     Ok(Started {
         acquisitions,
@@ -579,6 +597,8 @@ struct Inner<T> {
     tasks: Mutex<Vec<JoinHandle<()>>>,
     stop: watch::Sender<bool>,
     shut_down: tokio::sync::Mutex<bool>,
+    /// The worker's span (`kinesis_consumer{application, stream, worker_id}`).
+    span: tracing::Span,
 }
 
 impl<T> Drop for Inner<T> {
@@ -700,6 +720,11 @@ impl<T: Send + 'static> Consumer<T> {
     /// Not cancel-safe: dropped part way, some leases stay held and expire. Calling it again
     /// finishes the job.
     pub async fn shutdown(&self) {
+        let span = self.inner.span.clone();
+        self.shutdown_in_span().instrument(span).await;
+    }
+
+    async fn shutdown_in_span(&self) {
         let mut shut_down = self.inner.shut_down.lock().await;
         if *shut_down {
             return;

@@ -152,6 +152,8 @@ pub(crate) struct ShardContext<T> {
     pub(crate) skip_aggregated_records_outside_shard: bool,
     /// Wakes the shard sync (after a shard ended).
     pub(crate) shard_sync: Arc<tokio::sync::Notify>,
+    /// The worker's span: each shard task runs in a child span naming its shard.
+    pub(crate) span: tracing::Span,
 }
 
 /// Where to start reading a shard, from its checkpoint; `None` when the shard is finished.
@@ -214,7 +216,11 @@ pub(crate) fn start<T: Send + 'static>(
         shard_id: shard_id.clone(),
         checkpoint: lease.checkpoint.clone(),
     });
-    tokio::spawn(run(ctx, shard_id, lease, fetcher, tx, discard, done_rx));
+    let span = tracing::info_span!(parent: &ctx.span, "shard", shard_id = %shard_id);
+    tokio::spawn(tracing::Instrument::instrument(
+        run(ctx, shard_id, lease, fetcher, tx, discard, done_rx),
+        span,
+    ));
     stream
 }
 
@@ -227,6 +233,7 @@ async fn run<T: Send + 'static>(
     discard: Arc<AtomicBool>,
     mut done: oneshot::Receiver<()>,
 ) {
+    tracing::info!(checkpoint = %lease.checkpoint, "processing the shard");
     let checkpointer = lease.checkpointer;
     let throughput = lease.throughput;
     let mut signal = lease.signal;
@@ -338,6 +345,17 @@ async fn run<T: Send + 'static>(
             }
         }
     }
+    tracing::info!(
+        reason = match stop {
+            Stop::Lease(LeaseStatus::Lost) => "lease lost",
+            Stop::Lease(LeaseStatus::HandedOver) => "handed over",
+            Stop::Lease(_) => "lease released or shutting down",
+            Stop::ShardEnd => "shard end",
+            Stop::Failed => "fetch failed",
+            Stop::Dropped => "stream dropped",
+        },
+        "stopped processing the shard"
+    );
     ctx.diagnostics.emit(DiagnosticEvent::ShardStopped {
         shard_id: shard_id.clone(),
     });

@@ -68,7 +68,9 @@ impl LeaseCoordinatorBuilder {
             crate::LeaseProtocol::Kcl3(k) => Some(Kcl3State::new(&self.worker_id, k.clone())),
             crate::LeaseProtocol::Kcl2 => None,
         };
+        let span = tracing::info_span!("lease_coordinator", worker_id = %self.worker_id);
         let shared = Arc::new(Shared {
+            span,
             kcl3,
             repository: self.repository,
             worker_id: self.worker_id,

@@ -166,34 +166,32 @@ impl Shared {
         } else {
             self.settings.take_interval()
         };
-        tasks.push(tokio::spawn(Arc::clone(self).every(
-            discovery,
-            |c| async move {
+        tasks.push(
+            self.spawn(Arc::clone(self).every(discovery, |c| async move {
                 if c.kcl3_state().is_some_and(Kcl3State::runs_3x) {
                     c.discover().await;
                 } else {
                     c.refresh_and_take().await;
                 }
-            },
-        )));
+            })),
+        );
         let leader_period = k
             .settings
             .leader_heartbeat
             .min(k.settings.assignment_interval(failover));
         if k.settings.leader_eligible {
-            tasks.push(tokio::spawn(Arc::clone(self).every_now(
-                leader_period,
-                |c| async move {
+            tasks.push(
+                self.spawn(Arc::clone(self).every_now(leader_period, |c| async move {
                     c.leader_tick().await;
-                },
-            )));
+                })),
+            );
         }
-        tasks.push(tokio::spawn(
+        tasks.push(self.spawn(
             Arc::clone(self).every(k.settings.assignment_interval(failover), |c| async move {
                 c.assignment_run().await
             }),
         ));
-        tasks.push(tokio::spawn(Arc::clone(self).every(
+        tasks.push(self.spawn(Arc::clone(self).every(
             k.settings.cpu_sample_interval,
             |c| async move {
                 if let Some(k) = c.kcl3_state() {
@@ -201,16 +199,13 @@ impl Shared {
                 }
             },
         )));
-        tasks.push(tokio::spawn(
-            Arc::clone(self).report_loop(k.settings.worker_metrics_interval),
-        ));
+        tasks.push(self.spawn(Arc::clone(self).report_loop(k.settings.worker_metrics_interval)));
         if !k.final_3x.load(Ordering::Relaxed) {
-            tasks.push(tokio::spawn(Arc::clone(self).every(
-                MIGRATION_CHECK,
-                |c| async move {
+            tasks.push(
+                self.spawn(Arc::clone(self).every(MIGRATION_CHECK, |c| async move {
                     c.check_migration().await;
-                },
-            )));
+                })),
+            );
         }
     }
 
@@ -438,7 +433,7 @@ impl Shared {
         let key = key.clone();
         let timeout = k.settings.handoff_timeout;
         let mut stop = self.stop.subscribe();
-        tokio::spawn(async move {
+        self.spawn(async move {
             tokio::select! {
                 _ = stop.wait_for(|s| *s) => return,
                 () = tokio::time::sleep(timeout) => {}

@@ -259,6 +259,12 @@ impl LeaseCoordinator {
     /// Not cancel-safe: dropped before it returns, the coordinator may have taken leases without
     /// running its loops (they then expire). Call [`shutdown`](Self::shutdown) to release them.
     pub async fn start(&self) -> Result<(), LeaseError> {
+        use tracing::Instrument as _;
+        let span = self.handle.shared.span.clone();
+        self.start_in_span().instrument(span).await
+    }
+
+    async fn start_in_span(&self) -> Result<(), LeaseError> {
         if self.handle.started.swap(true, Ordering::SeqCst) {
             return Ok(());
         }
@@ -268,7 +274,7 @@ impl LeaseCoordinator {
             shared.start_kcl3(k).await?;
         }
         shared.refresh_and_take().await;
-        let renew = tokio::spawn(
+        let renew = shared.spawn(
             Arc::clone(shared).every(shared.settings.renew_interval(), |c| async move {
                 c.renew_all().await
             }),
@@ -277,7 +283,7 @@ impl LeaseCoordinator {
         tasks.push(renew);
         match shared.kcl3_state() {
             Some(k) => shared.spawn_kcl3_loops(k, &mut tasks),
-            None => tasks.push(tokio::spawn(
+            None => tasks.push(shared.spawn(
                 Arc::clone(shared).every(shared.settings.take_interval(), |c| async move {
                     c.refresh_and_take().await
                 }),
@@ -285,11 +291,11 @@ impl LeaseCoordinator {
         }
         let probes = shared.kcl3_state().is_none_or(|k| !k.runs_3x());
         if let Some(period) = shared.settings.expiry_probe_interval().filter(|_| probes) {
-            tasks.push(tokio::spawn(Arc::clone(shared).probe_loop(period)));
+            tasks.push(shared.spawn(Arc::clone(shared).probe_loop(period)));
         }
         if let Some(handover) = &shared.handover {
             let heard = handover.subscribe();
-            tasks.push(tokio::spawn(Arc::clone(shared).take_on_handover(heard)));
+            tasks.push(shared.spawn(Arc::clone(shared).take_on_handover(heard)));
         }
         Ok(())
     }
@@ -304,6 +310,12 @@ impl LeaseCoordinator {
     /// [`AcquiredLease`] not yet delivered (its lease is then held but never processed, until
     /// shutdown releases it).
     pub async fn take_now(&self) {
+        use tracing::Instrument as _;
+        let span = self.handle.shared.span.clone();
+        self.take_now_in_span().instrument(span).await
+    }
+
+    async fn take_now_in_span(&self) {
         if !self.handle.shared.is_stopping() {
             self.handle.shared.refresh_and_take().await;
         }
@@ -324,6 +336,12 @@ impl LeaseCoordinator {
     /// Not cancel-safe: dropped part way, some leases stay held locally and in the table (they
     /// expire). Calling it again finishes the job.
     pub async fn shutdown(&self) {
+        use tracing::Instrument as _;
+        let span = self.handle.shared.span.clone();
+        self.shutdown_in_span().instrument(span).await
+    }
+
+    async fn shutdown_in_span(&self) {
         let shared = &self.handle.shared;
         shared.state().stopping = true;
         shared.stop.send_replace(true);
@@ -390,6 +408,8 @@ struct Shared {
     next_generation: AtomicU64,
     /// Serialises refresh and take passes.
     take_lock: tokio::sync::Mutex<()>,
+    /// The span of every task of this coordinator (`lease_coordinator{worker_id}`).
+    span: tracing::Span,
 }
 
 impl fmt::Debug for Shared {
@@ -468,6 +488,15 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shared {
+    /// Spawns `task` in this coordinator's span.
+    fn spawn<F>(&self, task: F) -> JoinHandle<()>
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        use tracing::Instrument as _;
+        tokio::spawn(task.instrument(self.span.clone()))
+    }
+
     fn state(&self) -> MutexGuard<'_, State> {
         lock(&self.state)
     }
