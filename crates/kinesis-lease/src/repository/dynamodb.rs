@@ -354,6 +354,24 @@ impl DynamoDbLeaseRepository {
         })
     }
 
+    /// Every item of the table: a consistent `Scan`, every page.
+    async fn scan_items(&self) -> Result<Vec<Item>, LeaseError> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let op = Scan {
+                table: self.table.clone(),
+                start: start.take(),
+            };
+            let (page, last) = self.stack.call(op).await?;
+            items.extend(page);
+            match last {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(items),
+            }
+        }
+    }
+
     /// A conditional `UpdateItem` returning the item it leaves.
     async fn update(&self, lease: &Lease, update: Update) -> Result<Lease, LeaseError> {
         let mut expr = Expressions::default();
@@ -408,25 +426,14 @@ impl LeaseRepository for DynamoDbLeaseRepository {
     fn list_leases(&self) -> BoxFuture<'_, Result<LeaseScan, LeaseError>> {
         Box::pin(async move {
             let mut scan = LeaseScan::default();
-            let mut start = None;
-            loop {
-                let op = Scan {
-                    table: self.table.clone(),
-                    start: start.take(),
-                };
-                let (items, last) = self.stack.call(op).await?;
-                for item in items {
-                    match ParsedRow::from_item(item) {
-                        Ok(ParsedRow::Lease(lease)) => scan.leases.push(lease),
-                        Ok(ParsedRow::NotALease { .. }) => scan.skipped_non_leases += 1,
-                        Err(e) => scan.corrupt.push(e),
-                    }
-                }
-                match last {
-                    Some(key) if !key.is_empty() => start = Some(key),
-                    _ => return Ok(scan),
+            for item in self.scan_items().await? {
+                match ParsedRow::from_item(item) {
+                    Ok(ParsedRow::Lease(lease)) => scan.leases.push(lease),
+                    Ok(ParsedRow::NotALease { .. }) => scan.skipped_non_leases += 1,
+                    Err(e) => scan.corrupt.push(e),
                 }
             }
+            Ok(scan)
         })
     }
 

@@ -270,16 +270,7 @@ impl InMemoryLeaseRepository {
     /// # }
     /// ```
     pub fn put_raw_item(&self, item: Item) -> Result<(), LeaseError> {
-        let key = match item.get(attr::LEASE_KEY) {
-            Some(AttributeValue::S(k)) => k.clone(),
-            _ => {
-                return Err(LeaseError::new(
-                    LeaseErrorKind::Storage,
-                    None,
-                    "the item has no string leaseKey",
-                ));
-            }
-        };
+        let key = write::row_key(&item)?;
         let mut state = self.lock();
         let table = state.table.as_mut().ok_or_else(no_table)?;
         table.insert(key, item);
@@ -588,16 +579,7 @@ impl Kcl3Repository for InMemoryLeaseRepository {
     ) -> BoxFuture<'a, Result<(), LeaseError>> {
         Box::pin(async move {
             self.call(RepositoryMethod::PutRow, |table| {
-                let key = match item.get(attr::LEASE_KEY) {
-                    Some(AttributeValue::S(k)) => k.clone(),
-                    _ => {
-                        return Err(LeaseError::new(
-                            LeaseErrorKind::Storage,
-                            None,
-                            "the row has no string leaseKey",
-                        ));
-                    }
-                };
+                let key = write::row_key(&item)?;
                 if !write::all_hold(&write::row_conditions(&condition), table.get(&key)) {
                     return Err(write::row_condition_failed(&key));
                 }

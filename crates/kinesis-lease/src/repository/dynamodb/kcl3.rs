@@ -15,7 +15,7 @@ use kinesis_kcl_compat::lease::{AttributeValue, Item, Lease, LeaseKey, attr, tab
 use tokio::time::Instant;
 
 use super::write::{self, Expressions, Update};
-use super::{DeleteItem, DynamoDbLeaseRepository, GetItem, PutItem, Scan};
+use super::{DeleteItem, DynamoDbLeaseRepository, GetItem, PutItem};
 use crate::error::{LeaseError, LeaseErrorKind};
 use crate::repository::BoxFuture;
 use crate::repository::kcl3::{FleetScan, Kcl3Repository, RowCondition, fleet_scan};
@@ -29,16 +29,7 @@ impl DynamoDbLeaseRepository {
     }
 
     async fn put_row_op(&self, item: Item, condition: &RowCondition) -> Result<(), LeaseError> {
-        let key = match item.get(attr::LEASE_KEY) {
-            Some(AttributeValue::S(k)) => k.clone(),
-            _ => {
-                return Err(LeaseError::new(
-                    LeaseErrorKind::Storage,
-                    None,
-                    "the row has no string leaseKey",
-                ));
-            }
-        };
+        let key = write::row_key(&item)?;
         let mut expr = Expressions::default();
         let condition = expr.condition(&write::row_conditions(condition));
         let op = PutItem {
@@ -130,22 +121,7 @@ impl Kcl3Repository for DynamoDbLeaseRepository {
     }
 
     fn scan_fleet(&self) -> BoxFuture<'_, Result<FleetScan, LeaseError>> {
-        Box::pin(async move {
-            let mut items = Vec::new();
-            let mut start = None;
-            loop {
-                let op = Scan {
-                    table: self.table.clone(),
-                    start: start.take(),
-                };
-                let (page, last) = self.stack.call(op).await?;
-                items.extend(page);
-                match last {
-                    Some(key) if !key.is_empty() => start = Some(key),
-                    _ => return Ok(fleet_scan(items)),
-                }
-            }
-        })
+        Box::pin(async move { Ok(fleet_scan(self.scan_items().await?)) })
     }
 
     fn put_worker_metrics<'a>(

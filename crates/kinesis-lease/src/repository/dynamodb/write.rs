@@ -90,6 +90,18 @@ pub(crate) fn row_conditions(condition: &RowCondition) -> Vec<Condition> {
     }
 }
 
+/// The `leaseKey` of a row to write, or the storage error DynamoDB would give without one.
+pub(crate) fn row_key(item: &Item) -> Result<String, LeaseError> {
+    match item.get(attr::LEASE_KEY) {
+        Some(AttributeValue::S(k)) => Ok(k.clone()),
+        _ => Err(LeaseError::new(
+            LeaseErrorKind::Storage,
+            None,
+            "the row has no string leaseKey",
+        )),
+    }
+}
+
 /// The error of a fleet-row write whose condition failed.
 pub(crate) fn row_condition_failed(key: &str) -> LeaseError {
     LeaseError::new(
