@@ -12,6 +12,7 @@ use crate::error::Error;
 use crate::layer::RetryConfig;
 use crate::layer::{AttemptTimeouts, RateLimiter, RateLimits, RetryPolicy};
 use crate::stack::Stack;
+use crate::telemetry::Telemetry;
 
 /// Size and count limits checked before a write is sent.
 ///
@@ -159,6 +160,7 @@ pub struct ClientConfig {
     timeouts: AttemptTimeouts,
     put_limits: PutLimits,
     wait: WaitConfig,
+    telemetry: Telemetry,
 }
 
 impl fmt::Debug for ClientConfig {
@@ -172,6 +174,7 @@ impl fmt::Debug for ClientConfig {
             .field("timeouts", &self.timeouts)
             .field("put_limits", &self.put_limits)
             .field("wait", &self.wait)
+            .field("telemetry", &self.telemetry)
             .finish_non_exhaustive()
     }
 }
@@ -242,6 +245,33 @@ impl ClientConfig {
     pub fn single_attempt(&self) -> ClientConfig {
         let mut config = self.clone();
         config.retry = self.retry.with_max_attempts(1);
+        config
+    }
+
+    /// Where the stacks of this configuration report each call (none by default).
+    pub fn telemetry(&self) -> &Telemetry {
+        &self.telemetry
+    }
+
+    /// The same configuration (clients, budget, rate limiter, timeouts shared) whose stacks
+    /// report every call to `telemetry`: its success and time, its throttled attempts and its
+    /// retries, under the names of [`telemetry::call`](crate::telemetry::call). The consumer
+    /// and the producer call it with their metrics recorder.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), kinesis_client::Error> {
+    /// use kinesis_client::{ClientConfig, Telemetry};
+    ///
+    /// let config = ClientConfig::from_env().await?;
+    /// let observed = config.with_telemetry(Telemetry::none());
+    /// assert!(!observed.telemetry().has_recorders());
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn with_telemetry(&self, telemetry: Telemetry) -> ClientConfig {
+        let mut config = self.clone();
+        config.retry = self.retry.with_telemetry(telemetry.clone());
+        config.telemetry = telemetry;
         config
     }
 
@@ -578,6 +608,7 @@ impl ClientConfigBuilder {
             timeouts: self.timeouts.unwrap_or_default(),
             put_limits: self.put_limits.unwrap_or_default(),
             wait: self.wait.unwrap_or_default(),
+            telemetry: Telemetry::none(),
         })
     }
 }

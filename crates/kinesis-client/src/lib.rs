@@ -72,6 +72,7 @@ mod operation;
 mod service;
 #[cfg(feature = "sdk")]
 mod stack;
+pub mod telemetry;
 mod types;
 
 #[cfg(feature = "sdk")]
@@ -104,6 +105,7 @@ pub use operation::{BoxFuture, Operation};
 pub use service::AwsService;
 #[cfg(feature = "sdk")]
 pub use stack::Stack;
+pub use telemetry::Telemetry;
 pub use types::record::{
     PartitionKey, PutRecordsEntry, PutRecordsOutput, PutRecordsResultEntry, Record, RecordPosition,
 };

@@ -62,7 +62,7 @@ impl<C: Clone + Send + Sync + 'static> Stack<C> {
     /// `config`.
     pub fn new(sdk: C, config: &ClientConfig) -> Self {
         let service = tower::ServiceBuilder::new()
-            .layer(TraceLayer::new())
+            .layer(TraceLayer::with_telemetry(config.telemetry().clone()))
             .layer(tower::retry::RetryLayer::new(config.retry_policy().clone()))
             .layer(RateLimitLayer::new(config.rate_limiter().clone()))
             .layer(AttemptTimeoutLayer::new(config.attempt_timeouts().clone()))

@@ -336,3 +336,57 @@ async fn a_timeout_without_retries_is_a_typed_transient_error() {
     assert_eq!(err.kind(), ErrorKind::Transient);
     assert_eq!(err.operation(), Some("DescribeStreamSummary"));
 }
+
+/// Keeps every measurement the stack reports.
+#[derive(Debug, Default)]
+struct Measured(std::sync::Mutex<Vec<(String, String, f64)>>);
+
+impl kinesis_client::telemetry::Recorder for Measured {
+    fn level(&self) -> kinesis_client::telemetry::MetricsLevel {
+        kinesis_client::telemetry::MetricsLevel::Detailed
+    }
+    fn record(&self, m: &kinesis_client::telemetry::Measurement<'_>) {
+        let op = m.dimension("Operation").unwrap_or_default().to_owned();
+        self.0
+            .lock()
+            .unwrap()
+            .push((op, m.name.to_owned(), m.value));
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_stack_reports_each_call_its_throttles_and_retries() {
+    let http = Scripted::new([
+        throttle(),
+        throttle(),
+        summary("s"),
+        Answer::error(400, "ResourceNotFoundException"),
+    ]);
+    let measured = std::sync::Arc::new(Measured::default());
+    let config = config(&http, RetryConfig::default(), RateLimits::none())
+        .await
+        .with_telemetry(kinesis_client::Telemetry::new(std::sync::Arc::clone(
+            &measured,
+        )));
+    let client = Client::new(&config);
+
+    client.describe_stream_summary(stream()).await.unwrap();
+    client.describe_stream_summary(stream()).await.unwrap_err();
+
+    let seen = measured.0.lock().unwrap().clone();
+    let values = |name: &str| -> Vec<f64> {
+        seen.iter()
+            .filter(|(op, n, _)| op == "DescribeStreamSummary" && n == name)
+            .map(|(_, _, v)| *v)
+            .collect()
+    };
+    assert_eq!(values("Throttles"), vec![1.0, 1.0]);
+    assert_eq!(values("Retries"), vec![1.0, 1.0]);
+    assert_eq!(values("Success"), vec![1.0, 0.0], "{seen:?}");
+    let times = values("Time");
+    assert_eq!(times.len(), 2);
+    assert!(
+        times[0] > 0.0 && times[0] <= 600.0,
+        "the backoff is inside the call's time: {times:?}"
+    );
+}

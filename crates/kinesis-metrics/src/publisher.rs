@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use kinesis_client::Error;
-use kinesis_kcl_compat::metrics::{MetricsLevel, Unit, publishing};
+use kinesis_client::telemetry::{Measurement, Recorder};
+use kinesis_kcl_compat::metrics::{MetricsLevel, publishing};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -129,8 +130,8 @@ pub struct PublisherStats {
 }
 
 /// Records values under metric names and sends their per-interval statistic sets to CloudWatch
-/// from a background task. A cheap-clone handle; [`record`](Self::record) never waits on the
-/// network; [`shutdown`](Self::shutdown) sends what is left.
+/// from a background task. A cheap-clone handle and a telemetry [`Recorder`]: recording never
+/// waits on the network; [`shutdown`](Self::shutdown) sends what is left.
 #[derive(Clone, Debug)]
 pub struct CloudWatchPublisher {
     inner: Arc<Inner>,
@@ -187,30 +188,6 @@ impl CloudWatchPublisher {
         &self.inner.settings
     }
 
-    /// Records `value` of metric `name` in `unit` with `dimensions`, if `level` is enabled.
-    /// Never waits: values are aggregated in memory.
-    pub fn record(
-        &self,
-        name: &str,
-        unit: Unit,
-        level: MetricsLevel,
-        dimensions: &[(&str, &str)],
-        value: f64,
-    ) {
-        let settings = &self.inner.settings;
-        if !settings.level.enables(level) {
-            return;
-        }
-        let kept = dimensions.iter().copied().filter(|(n, _)| {
-            settings
-                .enabled_dimensions
-                .as_ref()
-                .is_none_or(|enabled| enabled.contains(*n))
-        });
-        let key = MetricKey::new(name, unit, kept);
-        lock(&self.inner.aggregator).record(key, value);
-    }
-
     /// What the publisher did so far.
     pub fn stats(&self) -> PublisherStats {
         PublisherStats {
@@ -237,6 +214,29 @@ impl CloudWatchPublisher {
         }
         self.inner.move_to_queue();
         self.inner.send_queued().await;
+    }
+}
+
+impl Recorder for CloudWatchPublisher {
+    fn level(&self) -> MetricsLevel {
+        self.inner.settings.level
+    }
+
+    /// Aggregates the measurement into the current interval, keeping only the enabled
+    /// dimensions. Never waits on the network.
+    fn record(&self, m: &Measurement<'_>) {
+        let settings = &self.inner.settings;
+        if !settings.level.enables(m.level) {
+            return;
+        }
+        let kept = m.dimensions.iter().copied().filter(|(n, _)| {
+            settings
+                .enabled_dimensions
+                .as_ref()
+                .is_none_or(|enabled| enabled.contains(*n))
+        });
+        let key = MetricKey::new(m.name, m.unit, kept);
+        lock(&self.inner.aggregator).record(key, m.value);
     }
 }
 

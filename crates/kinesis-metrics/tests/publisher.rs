@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use kinesis_client::{ClientConfig, Error};
+use kinesis_client::{ClientConfig, Error, Telemetry};
 use kinesis_kcl_compat::metrics::{MetricsLevel, Unit};
 use kinesis_metrics::{
     BoxFuture, CloudWatchPublisher, CloudWatchSink, MetricKey, MetricSink, PublisherSettings,
@@ -78,6 +78,18 @@ impl MetricSink for Recorder {
     }
 }
 
+/// Records one value through the seam, as a component would.
+fn record(
+    p: &CloudWatchPublisher,
+    name: &str,
+    unit: Unit,
+    level: MetricsLevel,
+    dimensions: &[(&str, &str)],
+    value: f64,
+) {
+    Telemetry::new(p.clone()).distribution(level, name, unit, dimensions, value);
+}
+
 fn settings() -> PublisherSettings {
     PublisherSettings::new("app").with_level(MetricsLevel::Summary)
 }
@@ -90,7 +102,8 @@ async fn values_of_one_interval_become_one_statistic_set_per_metric() {
         sink.clone(),
     );
     for v in [3.0, 5.0, 1.0] {
-        p.record(
+        record(
+            &p,
             "RecordsProcessed",
             Unit::Count,
             MetricsLevel::Summary,
@@ -103,7 +116,8 @@ async fn values_of_one_interval_become_one_statistic_set_per_metric() {
         );
     }
     // Above the configured level: not recorded.
-    p.record(
+    record(
+        &p,
         "RenewLease.Time",
         Unit::Milliseconds,
         MetricsLevel::Detailed,
@@ -135,7 +149,8 @@ async fn data_go_in_batches_of_the_configured_size() {
     let sink = Recorder::new();
     let p = CloudWatchPublisher::start(settings(), sink.clone());
     for i in 0..45 {
-        p.record(
+        record(
+            &p,
             &format!("m{i}"),
             Unit::Count,
             MetricsLevel::Summary,
@@ -164,7 +179,8 @@ async fn cloudwatch_down_for_minutes_never_blocks_and_keeps_only_the_newest() {
     for second in 0..600u64 {
         let started = tokio::time::Instant::now();
         for m in 0..10 {
-            p.record(
+            record(
+                &p,
                 &format!("m{m}"),
                 Unit::Count,
                 MetricsLevel::Summary,
@@ -196,7 +212,7 @@ async fn a_call_that_never_answers_is_unknown_and_not_sent_again() {
     let sink = Recorder::new();
     sink.set(Mode::Hanging);
     let p = CloudWatchPublisher::start(settings(), sink.clone());
-    p.record("m", Unit::Count, MetricsLevel::Summary, &[], 1.0);
+    record(&p, "m", Unit::Count, MetricsLevel::Summary, &[], 1.0);
     tokio::time::sleep(Duration::from_secs(16)).await;
     sink.set(Mode::Up);
     tokio::time::sleep(Duration::from_secs(20)).await;
@@ -220,7 +236,8 @@ async fn published_statistic_sets_arrive_at_cloudwatch() {
         Arc::new(CloudWatchSink::new(&config)),
     );
     for v in [10.0, 20.0, 30.0] {
-        p.record(
+        record(
+            &p,
             "MillisBehindLatest",
             Unit::Milliseconds,
             MetricsLevel::Summary,
@@ -231,7 +248,8 @@ async fn published_statistic_sets_arrive_at_cloudwatch() {
             v,
         );
     }
-    p.record(
+    record(
+        &p,
         "DataBytesProcessed",
         Unit::Bytes,
         MetricsLevel::Summary,

@@ -9,6 +9,7 @@ use crate::backoff::Backoff;
 use crate::budget::RetryBudget;
 use crate::error::{Error, RetryClass};
 use crate::operation::Operation;
+use crate::telemetry::{Telemetry, call};
 
 /// How calls are retried.
 ///
@@ -148,6 +149,7 @@ impl RetryConfig {
 pub struct RetryPolicy {
     config: Arc<RetryConfig>,
     budget: RetryBudget,
+    telemetry: Telemetry,
     attempt: u32,
 }
 
@@ -162,6 +164,7 @@ impl RetryPolicy {
         Self {
             config: Arc::new(config),
             budget,
+            telemetry: Telemetry::none(),
             attempt: 0,
         }
     }
@@ -173,6 +176,20 @@ impl RetryPolicy {
         Self {
             config: Arc::new(config),
             budget: self.budget.clone(),
+            telemetry: self.telemetry.clone(),
+            attempt: 0,
+        }
+    }
+
+    /// The same policy, spending from the same budget, reporting every throttled attempt
+    /// ([`Throttles`](call::THROTTLES)) and every retry ([`Retries`](call::RETRIES)) to
+    /// `telemetry`.
+    #[must_use]
+    pub fn with_telemetry(&self, telemetry: Telemetry) -> Self {
+        Self {
+            config: Arc::clone(&self.config),
+            budget: self.budget.clone(),
+            telemetry,
             attempt: 0,
         }
     }
@@ -209,6 +226,10 @@ impl<Op: Operation> Policy<Op, Op::Output, Error> for RetryPolicy {
         }
         let Err(err) = result else { return None };
         let class = err.retry_class();
+        let dims = [(call::OPERATION, Op::NAME)];
+        if class == RetryClass::Throttling {
+            self.telemetry.count(call::LEVEL, call::THROTTLES, &dims, 1);
+        }
         if class == RetryClass::Fatal {
             return None;
         }
@@ -222,6 +243,7 @@ impl<Op: Operation> Policy<Op, Op::Output, Error> for RetryPolicy {
         }
         let delay = self.config.backoff(class).delay(self.attempt);
         tracing::debug!(operation = Op::NAME, attempt = self.attempt, ?delay, error = %err, "retrying");
+        self.telemetry.count(call::LEVEL, call::RETRIES, &dims, 1);
         Some(tokio::time::sleep(delay))
     }
 

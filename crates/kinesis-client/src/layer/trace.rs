@@ -7,9 +7,10 @@ use tracing::Instrument;
 
 use crate::error::Error;
 use crate::operation::{BoxFuture, Operation};
+use crate::telemetry::{Telemetry, call};
 
 /// A [`Layer`] that runs each call in a `kinesis.call` span with the operation, stream, shard
-/// and consumer, and records its outcome.
+/// and consumer, records its outcome, and reports it to the [`Telemetry`] seam.
 ///
 /// ```
 /// use kinesis_client::layer::TraceLayer;
@@ -17,22 +18,31 @@ use crate::operation::{BoxFuture, Operation};
 /// let layer = TraceLayer::new();
 /// # let _ = layer;
 /// ```
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct TraceLayer {
-    _priv: (),
+    telemetry: Telemetry,
 }
 
 impl TraceLayer {
-    /// The layer.
+    /// The layer, reporting nowhere but to `tracing`.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The layer, also reporting each call's [`Success`](call::SUCCESS) and
+    /// [`Time`](call::TIME) to `telemetry`.
+    pub fn with_telemetry(telemetry: Telemetry) -> Self {
+        Self { telemetry }
     }
 }
 
 impl<S> Layer<S> for TraceLayer {
     type Service = Trace<S>;
     fn layer(&self, inner: S) -> Trace<S> {
-        Trace { inner }
+        Trace {
+            inner,
+            telemetry: self.telemetry.clone(),
+        }
     }
 }
 
@@ -40,6 +50,7 @@ impl<S> Layer<S> for TraceLayer {
 #[derive(Clone, Debug)]
 pub struct Trace<S> {
     inner: S,
+    telemetry: Telemetry,
 }
 
 impl<S, Op> Service<Op> for Trace<S>
@@ -65,11 +76,20 @@ where
             consumer = op.consumer().map(tracing::field::display),
         );
         let call = self.inner.call(op);
+        let telemetry = self.telemetry.clone();
         Box::pin(
             async move {
+                let started = telemetry
+                    .is_enabled(call::LEVEL)
+                    .then(tokio::time::Instant::now);
                 let result = call.await;
                 if let Err(e) = &result {
                     tracing::debug!(error = %e, kind = ?e.kind(), "call failed");
+                }
+                if let Some(started) = started {
+                    let dims = [(call::OPERATION, Op::NAME)];
+                    telemetry.success(call::LEVEL, call::SUCCESS, &dims, result.is_ok());
+                    telemetry.time(call::LEVEL, call::TIME, &dims, started.elapsed());
                 }
                 result
             }
