@@ -200,12 +200,12 @@ impl Telemetry {
     /// Passes `measurement` to every recorder whose level enables it.
     #[inline]
     pub fn record(&self, measurement: &Measurement<'_>) {
-        if let Some(r) = &self.inner {
-            if r.level.enables(measurement.level) {
-                for recorder in &r.all {
-                    if recorder.level().enables(measurement.level) {
-                        recorder.record(measurement);
-                    }
+        if let Some(r) = &self.inner
+            && r.level.enables(measurement.level)
+        {
+            for recorder in &r.all {
+                if recorder.level().enables(measurement.level) {
+                    recorder.record(measurement);
                 }
             }
         }
