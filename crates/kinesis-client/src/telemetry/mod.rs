@@ -45,6 +45,8 @@
 //! Telemetry::none().count(MetricsLevel::Summary, "RecordsProcessed", &dims, 3);
 //! ```
 
+#[cfg(feature = "sdk")]
+mod broadcast;
 mod event;
 mod level;
 mod measurement;
@@ -53,6 +55,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+#[cfg(feature = "sdk")]
+pub use broadcast::Broadcast;
 pub use event::Event;
 pub use level::{MetricsLevel, Unit, UnknownName};
 pub use measurement::{Kind, Measurement};

@@ -10,6 +10,7 @@ pub struct LeaseCoordinatorBuilder {
     strategy: Option<Arc<dyn AssignmentStrategy>>,
     settings: CoordinatorSettings,
     handover: Option<Handover>,
+    telemetry: Telemetry,
 }
 
 impl fmt::Debug for LeaseCoordinatorBuilder {
@@ -20,6 +21,7 @@ impl fmt::Debug for LeaseCoordinatorBuilder {
             .field("strategy", &self.strategy)
             .field("settings", &self.settings)
             .field("handover", &self.handover)
+            .field("telemetry", &self.telemetry)
             .finish()
     }
 }
@@ -32,7 +34,17 @@ impl LeaseCoordinatorBuilder {
             strategy: None,
             settings: CoordinatorSettings::default(),
             handover: None,
+            telemetry: Telemetry::none(),
         }
+    }
+
+    /// Where the coordinator reports: the KCL's lease metrics (`RenewAllLeases`, `TakeLeases`,
+    /// and under the KCL 3.x rules `LeaseDiscovery` and `LeaseAssignmentManager`, with the
+    /// `WorkerIdentifier` dimension) and every [`LeaseEvent`]. Default: none (the
+    /// [`events`](LeaseCoordinator::events) stream still works: it is a recorder of its own).
+    pub fn telemetry(mut self, telemetry: Telemetry) -> Self {
+        self.telemetry = telemetry;
+        self
     }
 
     /// The [`Handover`] on which this coordinator announces the leases it releases and hears
@@ -69,8 +81,13 @@ impl LeaseCoordinatorBuilder {
             crate::LeaseProtocol::Kcl2 => None,
         };
         let span = tracing::info_span!("lease_coordinator", worker_id = %self.worker_id);
+        // The event stream is a view over the seam: one recorder among the caller's.
+        let telemetry = self
+            .telemetry
+            .with(kinesis_client::telemetry::Broadcast::new(events.clone()));
         let shared = Arc::new(Shared {
             span,
+            telemetry,
             kcl3,
             repository: self.repository,
             worker_id: self.worker_id,

@@ -4,8 +4,10 @@
 
 use std::sync::OnceLock;
 
+use kinesis_client::telemetry::MetricsLevel;
 use kinesis_kcl_compat::fleet::{ClientVersionMigration, MIGRATION_KEY};
 use kinesis_kcl_compat::lease::ThroughputKbps;
+use kinesis_kcl_compat::metrics::{lease_assignment_manager, lease_discovery};
 
 use super::*;
 use crate::kcl3::Kcl3Settings;
@@ -285,10 +287,15 @@ impl Shared {
             return;
         }
         let Ok(fleet) = self.fleet() else { return };
-        let keys = match fleet.lease_keys_of(&self.worker_id).await {
+        let scope = metrics::discovery_scope(&self.telemetry, &self.worker_id);
+        let started = Instant::now();
+        let keys = fleet.lease_keys_of(&self.worker_id).await;
+        scope.time(lease_discovery::LIST_LEASE_KEYS_FOR_WORKER_TIME, started);
+        let keys = match keys {
             Ok(keys) => keys,
             Err(e) => {
                 tracing::warn!(worker_id = %self.worker_id, error = %e, "lease discovery failed");
+                scope.finish(false);
                 return;
             }
         };
@@ -298,19 +305,26 @@ impl Shared {
                 .filter(|k| !st.held.contains_key(k))
                 .collect()
         };
+        let started = Instant::now();
+        let mut discovered = 0;
         for key in new {
             let lease = match self.repository.get_lease(&key).await {
                 Ok(Some(lease)) => lease,
                 Ok(None) => continue,
                 Err(e) => {
                     tracing::warn!(worker_id = %self.worker_id, lease_key = %key, error = %e, "reading an assigned lease failed");
+                    scope.count(MetricsLevel::Summary, lease_discovery::GET_LEASE_ERROR, 1);
                     continue;
                 }
             };
             let mine = lease.lease_owner.as_deref() == Some(self.worker_id.as_str());
+            if !mine {
+                scope.count(MetricsLevel::Detailed, lease_discovery::OWNER_MISMATCH, 1);
+            }
             if !mine || lease.checkpoint_owner.is_some() {
                 continue;
             }
+            discovered += 1;
             let parents = self.parent_rows(&lease).await;
             let acquired = self.register(lease, Instant::now());
             match parents {
@@ -319,6 +333,13 @@ impl Shared {
                 Err(()) => self.state().blocked.push(acquired),
             }
         }
+        scope.time(lease_discovery::FETCH_NEW_LEASES_TIME, started);
+        scope.count(
+            MetricsLevel::Detailed,
+            lease_discovery::NEW_LEASES_DISCOVERED,
+            discovered,
+        );
+        scope.finish(true);
         // Finished leases this worker holds are deleted once their children have started (the
         // leader's run does it too, but a Java leader leaves them to their holder).
         let holds_finished = self
@@ -572,7 +593,10 @@ impl Shared {
         if !k.leader.lock().await.is_leader() {
             return;
         }
-        match self.assign_once(k).await {
+        let scope = metrics::assignment_scope(&self.telemetry);
+        let outcome = self.assign_once(k, &scope).await;
+        scope.finish(outcome.is_ok());
+        match outcome {
             Ok(()) => lock(&k.lam).failures = 0,
             Err(e) => {
                 let failures = {
@@ -589,9 +613,18 @@ impl Shared {
         }
     }
 
-    async fn assign_once(self: &Arc<Self>, k: &Kcl3State) -> Result<(), LeaseError> {
+    async fn assign_once(
+        self: &Arc<Self>,
+        k: &Kcl3State,
+        scope: &metrics::Scope<'_>,
+    ) -> Result<(), LeaseError> {
         let fleet = self.fleet()?;
+        let started = Instant::now();
         let scan = fleet.scan_fleet().await?;
+        scope.time(
+            lease_assignment_manager::LEASE_AND_WORKER_METRICS_LOAD_TIME,
+            started,
+        );
         for row in &scan.corrupt {
             tracing::warn!(worker_id = %self.worker_id, error = %row, "unreadable row skipped");
         }
@@ -666,6 +699,23 @@ impl Shared {
             &workers,
             &k.settings.plan_settings(balance, max_leases),
         );
+        if scope.enabled() {
+            use lease_assignment_manager as lam;
+            let expired = open.iter().filter(|p| p.expired).count();
+            let reassigned = moves.iter().filter(|m| !m.expired).count();
+            scope.count(MetricsLevel::Summary, lam::TOTAL_LEASES, leases.len());
+            scope.count(MetricsLevel::Summary, lam::NUM_WORKERS, workers.len());
+            scope.count(MetricsLevel::Summary, lam::EXPIRED_LEASES, expired);
+            if balance {
+                scope.count(
+                    MetricsLevel::Summary,
+                    lam::NUM_OF_LEASES_REASSIGNMENT,
+                    reassigned,
+                );
+            }
+        }
+        let started = Instant::now();
+        let mut failed = 0;
         let by_key: HashMap<&LeaseKey, &Lease> = leases.iter().map(|l| (&l.lease_key, l)).collect();
         for m in moves {
             let Some(lease) = by_key.get(&m.lease_key) else {
@@ -690,13 +740,26 @@ impl Shared {
                     });
                 }
                 Err(e) if e.is_lease_lost() => {
+                    failed += 1;
                     tracing::debug!(worker_id = %self.worker_id, lease_key = %m.lease_key, "lease changed before its assignment");
                 }
                 Err(e) => {
+                    failed += 1;
                     tracing::warn!(worker_id = %self.worker_id, lease_key = %m.lease_key, error = %e, "lease assignment write failed");
                 }
             }
         }
+        scope.count(
+            MetricsLevel::Detailed,
+            lease_assignment_manager::FAILED_ASSIGNMENT_COUNT,
+            failed,
+        );
+        scope.call(
+            lease_assignment_manager::PARALLELY_ASSIGN_LEASES_SUCCESS,
+            lease_assignment_manager::PARALLELY_ASSIGN_LEASES_TIME,
+            started,
+            true,
+        );
         self.clean_up(&leases).await;
         Ok(())
     }

@@ -91,6 +91,7 @@ mod events;
 mod handover;
 mod held_sink;
 mod kcl3;
+mod metrics;
 mod probe;
 mod renew;
 mod settings;
@@ -103,6 +104,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use kinesis_client::Telemetry;
 use kinesis_kcl_compat::lease::{Lease, LeaseKey};
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
@@ -410,6 +412,8 @@ struct Shared {
     take_lock: tokio::sync::Mutex<()>,
     /// The span of every task of this coordinator (`lease_coordinator{worker_id}`).
     span: tracing::Span,
+    /// Where metrics and events go (the event stream's recorder among them).
+    telemetry: Telemetry,
 }
 
 impl fmt::Debug for Shared {
@@ -506,8 +510,7 @@ impl Shared {
     }
 
     fn emit(&self, event: LeaseEvent) {
-        // No subscriber is not an error.
-        let _ = self.events.send(event);
+        self.telemetry.event(&event);
     }
 
     /// Tells the other workers on the [`Handover`] (if any) that `key` is free.

@@ -1,5 +1,8 @@
 //! Renewing the held leases.
 
+use kinesis_client::telemetry::MetricsLevel;
+use kinesis_kcl_compat::metrics::renew_all_leases;
+
 use super::kcl3::Conflict;
 use super::*;
 
@@ -73,12 +76,43 @@ impl Shared {
                 .collect();
             (since, leases)
         };
+        let scope = metrics::renew_scope(&self.telemetry, &self.worker_id);
+        let outcomes = Arc::new(Mutex::new(Vec::with_capacity(leases.len())));
         // Collected first: a lazy iterator over a borrow would make this future not `Send`.
         let renewals: Vec<_> = leases
             .iter()
-            .map(|(k, g)| self.renew_one(k, *g, since))
+            .map(|(k, g)| {
+                let outcomes = Arc::clone(&outcomes);
+                let scope = &scope;
+                async move {
+                    let started = Instant::now();
+                    let outcome = self.renew_one(k, *g, since).await;
+                    if outcome != Renewal::Skipped {
+                        scope.call(
+                            renew_all_leases::RENEW_LEASE_SUCCESS,
+                            renew_all_leases::RENEW_LEASE_TIME,
+                            started,
+                            outcome == Renewal::Renewed,
+                        );
+                    }
+                    lock(&outcomes).push(outcome);
+                }
+            })
             .collect();
         bounded(renewals, self.settings.max_concurrent_writes).await;
+        if scope.enabled() {
+            let outcomes = lock(&outcomes);
+            let lost = outcomes.iter().filter(|o| **o == Renewal::Lost).count();
+            let failed = outcomes.iter().any(|o| *o == Renewal::Failed);
+            let current = self.state().held.len();
+            scope.count(MetricsLevel::Summary, renew_all_leases::LOST_LEASES, lost);
+            scope.count(
+                MetricsLevel::Summary,
+                renew_all_leases::CURRENT_LEASES,
+                current,
+            );
+            scope.finish(!failed);
+        }
     }
 
     pub(super) async fn renew_one(
@@ -86,20 +120,20 @@ impl Shared {
         key: &LeaseKey,
         generation: u64,
         since: Instant,
-    ) {
+    ) -> Renewal {
         let Some((_, write_lock)) = self.held_lock(key, Some(generation)) else {
-            return;
+            return Renewal::Skipped;
         };
         let _serialised = write_lock.lock().await;
         let lease = {
             let mut st = self.state();
             let Some(held) = st.held.get_mut(key).filter(|h| h.generation == generation) else {
-                return;
+                return Renewal::Skipped;
             };
             if held.last_other_write > since || held.handing_over {
                 // Checkpointed (or taken) since the previous pass: that write renewed it. Or
                 // being handed over: the final checkpoint ends it.
-                return;
+                return Renewal::Skipped;
             }
             let mut lease = held.lease.clone();
             if let Some(t) = self.throughput_for_renewal(held) {
@@ -111,11 +145,15 @@ impl Shared {
             Ok(stored) => {
                 self.wrote(&stored, generation, true);
                 self.emit(LeaseEvent::Renewed { key: key.clone() });
+                Renewal::Renewed
             }
             Err(e) if e.is_lease_lost() => {
                 drop(_serialised);
                 if self.resolve_conflict(key, generation).await == Conflict::Lost {
                     self.end_held(key, generation, LeaseStatus::Lost);
+                    Renewal::Lost
+                } else {
+                    Renewal::Failed
                 }
             }
             Err(e) => {
@@ -132,8 +170,24 @@ impl Shared {
                     .is_some_and(|h| h.last_success.elapsed() > self.settings.failover_time());
                 if expired {
                     self.end_held(key, generation, LeaseStatus::Lost);
+                    Renewal::Lost
+                } else {
+                    Renewal::Failed
                 }
             }
         }
     }
+}
+
+/// What renewing one lease came to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Renewal {
+    /// No write was needed (a checkpoint renewed it, a hand-over ends it, or it is gone).
+    Skipped,
+    /// Renewed.
+    Renewed,
+    /// The write failed; the lease is kept.
+    Failed,
+    /// The lease is lost.
+    Lost,
 }

@@ -1,11 +1,33 @@
 //! Refreshing the lease table and taking leases by the assignment strategy.
 
+use kinesis_client::telemetry::MetricsLevel;
+use kinesis_kcl_compat::metrics::{shard_sync_task, take_leases};
+
 use super::*;
 
 impl Shared {
     pub(super) async fn refresh_and_take(self: &Arc<Self>) {
         let _pass = self.take_lock.lock().await;
-        let scan = match self.repository.list_leases().await {
+        // Under the KCL 3.x rules there is no taker, and no `TakeLeases` metrics.
+        let runs_3x = self.kcl3_state().is_some_and(Kcl3State::runs_3x);
+        let no_metrics = Telemetry::none();
+        let scope = metrics::take_scope(
+            if runs_3x {
+                &no_metrics
+            } else {
+                &self.telemetry
+            },
+            &self.worker_id,
+        );
+        let started = Instant::now();
+        let scan = self.repository.list_leases().await;
+        scope.call(
+            take_leases::LIST_LEASES_SUCCESS,
+            take_leases::LIST_LEASES_TIME,
+            started,
+            scan.is_ok(),
+        );
+        let scan = match scan {
             Ok(scan) => scan,
             Err(e) => {
                 tracing::warn!(worker_id = %self.worker_id, error = %e, "lease table scan failed");
@@ -26,13 +48,49 @@ impl Shared {
             self.deliver_when_ready(acquired, &leases).await;
         }
         self.deliver_unblocked(&leases).await;
-        if self.is_stopping() || self.kcl3_state().is_some_and(Kcl3State::runs_3x) {
+        if self.is_stopping() || runs_3x {
             // Under the KCL 3.x rules only the leader assigns.
             return;
         }
         let (assignment, new_leases) = self.assign(&leases, now);
-        self.apply(&leases, assignment, new_leases).await;
+        if scope.enabled() {
+            let to_take = assignment.take.len() + assignment.steal.len();
+            self.take_figures(&leases, now).report(&scope, to_take);
+        }
+        let (taken, untaken) = self.apply(&leases, assignment, new_leases, &scope).await;
+        scope.count(MetricsLevel::Summary, take_leases::TAKEN_LEASES, taken);
+        scope.count(MetricsLevel::Summary, take_leases::UNTAKEN_LEASES, untaken);
         self.clean_up(&leases).await;
+    }
+
+    /// The figures the KCL's taker reports, from the scan and the local view.
+    fn take_figures(&self, leases: &[Lease], now: Instant) -> metrics::TakeFigures {
+        let st = self.state();
+        let failover = self.settings.failover_time();
+        let last_change = |l: &Lease| st.seen.get(&l.lease_key).and_then(|s| s.last_change);
+        let expired = leases
+            .iter()
+            .filter(|l| !l.checkpoint.is_shard_end())
+            .filter(|l| {
+                l.lease_owner.is_none()
+                    || last_change(l).is_none_or(|c| now.saturating_duration_since(c) > failover)
+            })
+            .count();
+        let very_old = leases
+            .iter()
+            .filter(|l| !l.checkpoint.is_shard_end())
+            .filter(|l| metrics::is_very_old(last_change(l), failover, now))
+            .count();
+        let mut workers = st.owners.clone();
+        workers.insert(self.worker_id.clone());
+        metrics::TakeFigures {
+            total: leases.len(),
+            expired,
+            workers: workers.len(),
+            held: st.held.len(),
+            very_old,
+            max_for_worker: self.settings.strategy.max_leases_per_worker,
+        }
     }
 
     /// Updates the local view from a scan: last-change instants, worker diffs, lost leases (to
@@ -176,19 +234,35 @@ impl Shared {
         leases: &[Lease],
         assignment: Assignment,
         new: Vec<Lease>,
-    ) {
+        scope: &metrics::Scope<'_>,
+    ) -> (usize, usize) {
+        let (mut taken, mut untaken) = (0, 0);
+        let sync_scope = metrics::shard_sync_scope(&self.telemetry);
         let by_key: HashMap<&LeaseKey, &Lease> = leases.iter().map(|l| (&l.lease_key, l)).collect();
         for lease in new {
             if self.is_stopping() {
-                return;
+                return (taken, untaken);
             }
-            match self.repository.create_lease(&lease).await {
+            let started = Instant::now();
+            let result = self.repository.create_lease(&lease).await;
+            sync_scope.call(
+                shard_sync_task::CREATE_LEASE_SUCCESS,
+                shard_sync_task::CREATE_LEASE_TIME,
+                started,
+                result.is_ok()
+                    || result
+                        .as_ref()
+                        .is_err_and(|e| e.kind() == LeaseErrorKind::AlreadyExists),
+            );
+            match result {
                 Ok(stored) if stored.lease_owner.is_none() => {
                     self.emit(LeaseEvent::Created {
                         key: stored.lease_key.clone(),
                     });
                 }
                 Ok(stored) => {
+                    // Created for this worker: the KCL creates it unowned and takes it.
+                    taken += 1;
                     self.emit(LeaseEvent::Created {
                         key: stored.lease_key.clone(),
                     });
@@ -210,7 +284,7 @@ impl Shared {
             .map(|s| (&s.lease_key, Some(s.from.as_str())));
         for (key, from) in takes.chain(steals) {
             if self.is_stopping() {
-                return;
+                return (taken, untaken);
             }
             let Some(lease) = by_key.get(key) else {
                 continue;
@@ -218,8 +292,18 @@ impl Shared {
             if self.state().held.contains_key(key) {
                 continue;
             }
-            match self.repository.take_lease(lease, &self.worker_id).await {
+            let started = Instant::now();
+            let result = self.repository.take_lease(lease, &self.worker_id).await;
+            // As the KCL: a take that lost the race succeeded as a call.
+            scope.call(
+                take_leases::TAKE_LEASE_SUCCESS,
+                take_leases::TAKE_LEASE_TIME,
+                started,
+                result.is_ok() || result.as_ref().is_err_and(LeaseError::is_lease_lost),
+            );
+            match result {
                 Ok(stored) => {
+                    taken += 1;
                     if let Some(from) = from {
                         self.emit(LeaseEvent::Stolen {
                             key: key.clone(),
@@ -230,6 +314,7 @@ impl Shared {
                     self.deliver_when_ready(acquired, leases).await;
                 }
                 Err(e) if e.is_lease_lost() => {
+                    untaken += 1;
                     tracing::debug!(worker_id = %self.worker_id, lease_key = %key, "lease taken by another worker first");
                 }
                 Err(e) => {
@@ -244,5 +329,6 @@ impl Shared {
                     .await;
             }
         }
+        (taken, untaken)
     }
 }
