@@ -103,7 +103,7 @@ impl Shared {
         if scope.enabled() {
             let outcomes = lock(&outcomes);
             let lost = outcomes.iter().filter(|o| **o == Renewal::Lost).count();
-            let failed = outcomes.iter().any(|o| *o == Renewal::Failed);
+            let failed = outcomes.contains(&Renewal::Failed);
             let current = self.state().held.len();
             scope.count(MetricsLevel::Summary, renew_all_leases::LOST_LEASES, lost);
             scope.count(
