@@ -12,7 +12,9 @@ use bytes::Bytes;
 use futures_core::Stream;
 use futures_util::StreamExt as _;
 use kinesis_client::layer::{Quota, QuotaScope, RateLimiter, RateLimits};
-use kinesis_client::{AdminClient, Client, ClientConfig, ConsumerArn, Shard, ShardId, StreamId};
+use kinesis_client::{
+    AdminClient, Client, ClientConfig, ConsumerArn, Shard, ShardId, StreamId, Telemetry,
+};
 use kinesis_lease::coordinator::{Acquisitions, Handover, LeaseCoordinator};
 use kinesis_lease::{AssignmentStrategy, DynamoDbLeaseRepository, LeaseRepository};
 use kinesis_serde::{Deserializer, Raw};
@@ -24,6 +26,7 @@ use crate::events::{DiagnosticEvent, Diagnostics, EventCallback};
 use crate::fetch::fanout::FanOutFetcher;
 use crate::fetch::polling::PollingFetcher;
 use crate::fetch::{FetchContext, Fetcher};
+use crate::metrics::ShardMetrics;
 use crate::settings::{ConsumerSettings, FetchMode};
 use crate::shard::{self, ShardContext, ShardStream};
 
@@ -43,6 +46,9 @@ pub struct ConsumerBuilder<T> {
     handover: Option<Handover>,
     on_event: Option<EventCallback>,
     shutdown_signal: Option<ShutdownSignal>,
+    telemetry: Telemetry,
+    #[cfg(feature = "cloudwatch-metrics")]
+    cloudwatch: Option<kinesis_metrics::PublisherSettings>,
 }
 
 impl<T> fmt::Debug for ConsumerBuilder<T> {
@@ -80,6 +86,9 @@ impl<T: Send + 'static> ConsumerBuilder<T> {
             handover: self.handover,
             on_event: self.on_event,
             shutdown_signal: self.shutdown_signal,
+            telemetry: self.telemetry,
+            #[cfg(feature = "cloudwatch-metrics")]
+            cloudwatch: self.cloudwatch,
         }
     }
 
@@ -134,6 +143,59 @@ impl<T: Send + 'static> ConsumerBuilder<T> {
         self
     }
 
+    /// Where the consumer reports: the KCL's metrics (`ProcessTask`, `InitializeTask`,
+    /// `ShutdownTask` per shard; `RenewAllLeases`, `TakeLeases`, ... from the lease
+    /// coordinator), each AWS call's metrics from the client stack, and every
+    /// [`DiagnosticEvent`] and lease event. Recorders are added to those already set (by
+    /// [`cloudwatch_metrics`](Self::cloudwatch_metrics), for one).
+    ///
+    /// ```no_run
+    /// # async fn run(config: kinesis_client::ClientConfig, telemetry: kinesis_client::Telemetry) -> Result<(), kinesis_consumer::ConsumerError> {
+    /// use kinesis_client::StreamId;
+    /// use kinesis_consumer::Consumer;
+    ///
+    /// let consumer = Consumer::builder(&config, "orders".parse::<StreamId>()?, "order-audit")
+    ///     .telemetry(telemetry)
+    ///     .build()
+    ///     .await?;
+    /// # let _ = consumer; Ok(()) }
+    /// ```
+    pub fn telemetry(mut self, telemetry: Telemetry) -> Self {
+        self.telemetry = self.telemetry.and(&telemetry);
+        self
+    }
+
+    /// Publishes the KCL's CloudWatch metrics at `level`, under the application name as the
+    /// namespace, with the KCL's other defaults (10 s buffer, every dimension): what a
+    /// dashboard built for a Java KCL application of the same name shows. Sent through this
+    /// builder's [`ClientConfig`]; [`Consumer::shutdown`] sends what is left.
+    ///
+    /// ```no_run
+    /// # async fn run(config: kinesis_client::ClientConfig) -> Result<(), kinesis_consumer::ConsumerError> {
+    /// use kinesis_client::StreamId;
+    /// use kinesis_consumer::{Consumer, MetricsLevel};
+    ///
+    /// let consumer = Consumer::builder(&config, "orders".parse::<StreamId>()?, "order-audit")
+    ///     .cloudwatch_metrics(MetricsLevel::Detailed)
+    ///     .build()
+    ///     .await?;
+    /// # let _ = consumer; Ok(()) }
+    /// ```
+    #[cfg(feature = "cloudwatch-metrics")]
+    pub fn cloudwatch_metrics(self, level: kinesis_client::telemetry::MetricsLevel) -> Self {
+        let settings = kinesis_metrics::PublisherSettings::new(self.application_name.clone())
+            .with_level(level);
+        self.cloudwatch_metrics_with(settings)
+    }
+
+    /// Publishes the KCL's CloudWatch metrics with `settings` (namespace, level, enabled
+    /// dimensions, buffer time, queue bound).
+    #[cfg(feature = "cloudwatch-metrics")]
+    pub fn cloudwatch_metrics_with(mut self, settings: kinesis_metrics::PublisherSettings) -> Self {
+        self.cloudwatch = Some(settings);
+        self
+    }
+
     /// Shuts the consumer down when `signal` completes (for instance `tokio::signal::ctrl_c`).
     pub fn shutdown_on(mut self, signal: impl Future<Output = ()> + Send + 'static) -> Self {
         self.shutdown_signal = Some(Box::pin(signal));
@@ -165,6 +227,9 @@ impl<T: Send + 'static> ConsumerBuilder<T> {
             handover,
             on_event,
             shutdown_signal,
+            telemetry,
+            #[cfg(feature = "cloudwatch-metrics")]
+            cloudwatch,
         } = self;
         if application_name.is_empty() {
             return Err(ConsumerError::new(
@@ -172,6 +237,20 @@ impl<T: Send + 'static> ConsumerBuilder<T> {
                 "the application name (the lease table's name) must not be empty",
             ));
         }
+        #[cfg(feature = "cloudwatch-metrics")]
+        let publisher = cloudwatch.map(|settings| {
+            kinesis_metrics::CloudWatchPublisher::start(
+                settings,
+                Arc::new(kinesis_metrics::CloudWatchSink::new(&config)),
+            )
+        });
+        #[cfg(feature = "cloudwatch-metrics")]
+        let telemetry = match &publisher {
+            Some(p) => telemetry.with(p.clone()),
+            None => telemetry,
+        };
+        // Every AWS call of this consumer reports to the same recorders.
+        let config = config.with_telemetry(telemetry.clone());
         let client = Client::new(&config);
         let admin = AdminClient::new(&config);
         client
@@ -186,7 +265,7 @@ impl<T: Send + 'static> ConsumerBuilder<T> {
             stream = %stream,
             worker_id = %worker_id
         );
-        let diagnostics = Diagnostics::new(settings.event_capacity, on_event);
+        let diagnostics = Diagnostics::new(settings.event_capacity, on_event, telemetry.clone());
         let fan_out = FanOut::prepare(&admin, &stream, &application_name, &settings).await?;
 
         let repository = repository.unwrap_or_else(|| {
@@ -197,8 +276,11 @@ impl<T: Send + 'static> ConsumerBuilder<T> {
         });
         let handover = handover.unwrap_or_else(|| Handover::for_table(&application_name));
         // Built in the worker's span, so that the coordinator's span is its child.
-        let coordinator =
-            span.in_scope(|| coordinator(repository, &worker_id, &settings, handover, strategy));
+        let coordinator = span.in_scope(|| {
+            coordinator(
+                repository, &worker_id, &settings, handover, strategy, telemetry,
+            )
+        });
         let (stop, _) = watch::channel(false);
         let started = start_coordinator(&client, &stream, &coordinator, &diagnostics, &stop)
             .instrument(span.clone())
@@ -259,6 +341,8 @@ impl<T: Send + 'static> ConsumerBuilder<T> {
                 stop,
                 shut_down: tokio::sync::Mutex::new(false),
                 span: span.clone(),
+                #[cfg(feature = "cloudwatch-metrics")]
+                publisher,
             }),
         };
         if let Some(signal) = shutdown_signal {
@@ -309,6 +393,7 @@ fn coordinator(
     settings: &ConsumerSettings,
     handover: Handover,
     strategy: Option<Arc<dyn AssignmentStrategy>>,
+    telemetry: Telemetry,
 ) -> LeaseCoordinator {
     let lease_settings = settings
         .lease
@@ -316,7 +401,8 @@ fn coordinator(
         .with_initial_position(settings.initial_position);
     let mut builder = LeaseCoordinator::builder(repository, worker_id.to_owned())
         .settings(lease_settings)
-        .handover(handover);
+        .handover(handover)
+        .telemetry(telemetry);
     if let Some(strategy) = strategy {
         builder = builder.strategy(strategy);
     }
@@ -376,6 +462,10 @@ async fn dispatch_acquisitions<T: Send + 'static>(
             stream: ctx.stream.clone(),
             shard: lease.lease_key.shard_id().clone(),
             diagnostics: ctx.diagnostics.clone(),
+            metrics: ShardMetrics::new(
+                ctx.diagnostics.telemetry().clone(),
+                lease.lease_key.shard_id().clone(),
+            ),
         };
         let make = |position| match (&fetch_mode, &fan_out) {
             (FetchMode::EnhancedFanOut(fo), Some(f)) => Fetcher::FanOut(FanOutFetcher::new(
@@ -599,6 +689,9 @@ struct Inner<T> {
     shut_down: tokio::sync::Mutex<bool>,
     /// The worker's span (`kinesis_consumer{application, stream, worker_id}`).
     span: tracing::Span,
+    /// The CloudWatch publisher this consumer started, flushed at shutdown.
+    #[cfg(feature = "cloudwatch-metrics")]
+    publisher: Option<kinesis_metrics::CloudWatchPublisher>,
 }
 
 impl<T> Drop for Inner<T> {
@@ -650,6 +743,9 @@ impl Consumer<Bytes> {
             handover: None,
             on_event: None,
             shutdown_signal: None,
+            telemetry: Telemetry::none(),
+            #[cfg(feature = "cloudwatch-metrics")]
+            cloudwatch: None,
         }
     }
 }
@@ -710,6 +806,14 @@ impl<T: Send + 'static> Consumer<T> {
         &self.inner.coordinator
     }
 
+    /// The CloudWatch publisher started by
+    /// [`ConsumerBuilder::cloudwatch_metrics`], if any: its
+    /// [`stats`](kinesis_metrics::CloudWatchPublisher::stats) say what was sent and dropped.
+    #[cfg(feature = "cloudwatch-metrics")]
+    pub fn cloudwatch_publisher(&self) -> Option<&kinesis_metrics::CloudWatchPublisher> {
+        self.inner.publisher.as_ref()
+    }
+
     /// Stops the worker: stops taking leases, ends every shard stream, writes each shard's last
     /// staged checkpoint and releases its lease (in one write), waiting up to the lease
     /// settings' release timeout for the shard streams to end; then deregisters the fan-out
@@ -757,6 +861,11 @@ impl<T: Send + 'static> Consumer<T> {
             && let Err(e) = self.inner.admin.deregister_stream_consumer(arn).await
         {
             tracing::warn!(consumer = %arn, error = %e, "deregistering the fan-out consumer failed");
+        }
+        // Last: the metrics of the shutdown itself are sent too.
+        #[cfg(feature = "cloudwatch-metrics")]
+        if let Some(publisher) = &self.inner.publisher {
+            publisher.shutdown().await;
         }
         *shut_down = true;
     }

@@ -5,6 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kinesis_client::ShardId;
+use kinesis_client::Telemetry;
+use kinesis_client::telemetry::{Broadcast, Event, Measurement, MetricsLevel, Recorder};
 use kinesis_kcl_compat::sequence::Checkpoint;
 use kinesis_lease::LeaseEvent;
 use tokio::sync::broadcast;
@@ -108,38 +110,68 @@ pub enum DiagnosticEvent {
 /// A callback for diagnostic events.
 pub(crate) type EventCallback = Arc<dyn Fn(&DiagnosticEvent) + Send + Sync>;
 
-/// Where diagnostic events go.
+/// The consumer's telemetry: the application's recorders, plus the diagnostic event stream and
+/// callback, which are recorders over the same seam.
 #[derive(Clone)]
 pub(crate) struct Diagnostics {
     tx: broadcast::Sender<DiagnosticEvent>,
-    callback: Option<EventCallback>,
+    telemetry: Telemetry,
 }
 
 impl fmt::Debug for Diagnostics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Diagnostics")
             .field("receivers", &self.tx.receiver_count())
-            .field("callback", &self.callback.is_some())
+            .field("telemetry", &self.telemetry)
             .finish()
     }
 }
 
+/// The [`ConsumerBuilder::on_event`](crate::ConsumerBuilder::on_event) callback as a recorder.
+struct Callback(EventCallback);
+
+impl fmt::Debug for Callback {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("on_event callback")
+    }
+}
+
+impl Recorder for Callback {
+    fn level(&self) -> MetricsLevel {
+        MetricsLevel::None
+    }
+    fn record(&self, _: &Measurement<'_>) {}
+    fn event(&self, event: &dyn Event) {
+        if let Some(event) = event.downcast_ref::<DiagnosticEvent>() {
+            (self.0)(event);
+        }
+    }
+}
+
 impl Diagnostics {
-    pub(crate) fn new(capacity: usize, callback: Option<EventCallback>) -> Self {
+    pub(crate) fn new(
+        capacity: usize,
+        callback: Option<EventCallback>,
+        telemetry: Telemetry,
+    ) -> Self {
         let (tx, _) = broadcast::channel(capacity.max(1));
-        Self { tx, callback }
+        let mut telemetry = telemetry.with(Broadcast::new(tx.clone()));
+        if let Some(callback) = callback {
+            telemetry = telemetry.with(Callback(callback));
+        }
+        Self { tx, telemetry }
     }
 
     pub(crate) fn emit(&self, event: DiagnosticEvent) {
-        if let Some(callback) = &self.callback {
-            callback(&event);
-        }
-        if self.tx.receiver_count() > 0 {
-            let _ = self.tx.send(event);
-        }
+        self.telemetry.event(&event);
     }
 
     pub(crate) fn subscribe(&self) -> broadcast::Receiver<DiagnosticEvent> {
         self.tx.subscribe()
+    }
+
+    /// Where the consumer's metrics go.
+    pub(crate) fn telemetry(&self) -> &Telemetry {
+        &self.telemetry
     }
 }

@@ -66,6 +66,29 @@
 //! Every poll, subscription event, lease change, shard start and end, and checkpoint is a
 //! [`DiagnosticEvent`], to a callback ([`ConsumerBuilder::on_event`]) or a broadcast receiver
 //! ([`Consumer::events`]); neither ever blocks the consumer.
+//!
+//! # Metrics
+//!
+//! The consumer reports the Java KCL's metrics, under its names, units, dimensions and levels
+//! (`ProcessTask` with `RecordsProcessed`, `DataBytesProcessed`, `MillisBehindLatest` and the
+//! `GetRecords` calls per shard; `RenewAllLeases`, `TakeLeases` and the other lease metrics per
+//! worker), through the workspace's telemetry seam ([`kinesis_client::telemetry`]).
+//! [`ConsumerBuilder::cloudwatch_metrics`] publishes them to CloudWatch under the application
+//! name, as the KCL does, so that a dashboard built for a Java KCL application shows this one;
+//! [`ConsumerBuilder::telemetry`] sends them to any other recorder (`kinesis-metrics` has
+//! CloudWatch embedded-metric-format logs and the `metrics` facade).
+//!
+//! ```no_run
+//! # async fn run(config: kinesis_client::ClientConfig) -> Result<(), kinesis_consumer::ConsumerError> {
+//! use kinesis_client::StreamId;
+//! use kinesis_consumer::{Consumer, MetricsLevel};
+//!
+//! let consumer = Consumer::builder(&config, "orders".parse::<StreamId>()?, "order-audit")
+//!     .cloudwatch_metrics(MetricsLevel::Summary)
+//!     .build()
+//!     .await?;
+//! # let _ = consumer; Ok(()) }
+//! ```
 
 mod consume_with;
 mod consumer;
@@ -73,6 +96,7 @@ mod deaggregate;
 mod error;
 mod events;
 mod fetch;
+mod metrics;
 mod record;
 mod settings;
 mod shard;
@@ -82,7 +106,10 @@ pub use consumer::{Consumer, ConsumerBuilder, Shards};
 pub use deaggregate::deaggregate;
 pub use error::{ConsumerError, ConsumerErrorKind};
 pub use events::DiagnosticEvent;
+pub use kinesis_client::telemetry::MetricsLevel;
 pub use kinesis_lease::checkpointer::CheckpointPolicy;
+#[cfg(feature = "cloudwatch-metrics")]
+pub use kinesis_metrics::PublisherSettings;
 pub use record::ConsumerRecord;
 pub use settings::{ConsumerSettings, FanOutSettings, FetchMode, PollingSettings};
 pub use shard::ShardStream;

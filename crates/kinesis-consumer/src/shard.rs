@@ -17,11 +17,13 @@ use kinesis_lease::coordinator::{AcquiredLease, LeaseStatus};
 use kinesis_lease::lineage::InitialPosition;
 use kinesis_serde::Deserializer;
 use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
 
 use crate::deaggregate::convert;
 use crate::error::ConsumerError;
 use crate::events::{DiagnosticEvent, Diagnostics};
 use crate::fetch::{Batch, Fetcher};
+use crate::metrics::ShardMetrics;
 use crate::record::ConsumerRecord;
 
 /// What the shard task sends to the [`ShardStream`]: one fetched batch, converted.
@@ -198,6 +200,7 @@ pub(crate) fn start<T: Send + 'static>(
     lease: AcquiredLease,
     fetcher: impl FnOnce(StartingPosition) -> Fetcher,
 ) -> ShardStream<T> {
+    let initializing = Instant::now();
     let shard_id = lease.lease_key.shard_id().clone();
     let (tx, rx) = mpsc::channel(ctx.prefetch_batches.max(1));
     let (done_tx, done_rx) = oneshot::channel();
@@ -216,6 +219,8 @@ pub(crate) fn start<T: Send + 'static>(
         shard_id: shard_id.clone(),
         checkpoint: lease.checkpoint.clone(),
     });
+    ShardMetrics::new(ctx.diagnostics.telemetry().clone(), shard_id.clone())
+        .initialized(initializing.elapsed());
     let span = tracing::info_span!(parent: &ctx.span, "shard", shard_id = %shard_id);
     tokio::spawn(tracing::Instrument::instrument(
         run(ctx, shard_id, lease, fetcher, tx, discard, done_rx),
@@ -233,6 +238,7 @@ async fn run<T: Send + 'static>(
     discard: Arc<AtomicBool>,
     mut done: oneshot::Receiver<()>,
 ) {
+    let metrics = ShardMetrics::new(ctx.diagnostics.telemetry().clone(), shard_id.clone());
     tracing::info!(checkpoint = %lease.checkpoint, "processing the shard");
     let checkpointer = lease.checkpointer;
     let throughput = lease.throughput;
@@ -253,16 +259,19 @@ async fn run<T: Send + 'static>(
                 _ = &mut done => break Stop::Dropped,
                 fetched = fetcher.next_batch() => fetched,
             };
+            let fetched_at = Instant::now();
             let Batch { records, end } = match fetched {
                 Ok(Some(batch)) => batch,
                 Ok(None) => break Stop::ShardEnd,
                 Err(e) => {
+                    metrics.failed();
                     let _ = tx.send(vec![Err(e)]).await;
                     break Stop::Failed;
                 }
             };
+            let bytes = records.iter().map(|r| r.data().len() as u64).sum();
             // The lease's throughput, which a KCL 3.x leader balances on.
-            throughput.record(records.iter().map(|r| r.data().len() as u64).sum());
+            throughput.record(bytes);
             let (delivery, outside) = convert(
                 &shard_id,
                 range.as_ref(),
@@ -291,23 +300,29 @@ async fn run<T: Send + 'static>(
                     shard_id: shard_id.clone(),
                     children: children.clone(),
                 });
-                if !delivery.is_empty() {
-                    let _ = tx.send(delivery).await;
+                let count = delivery.len();
+                if count > 0 && tx.send(delivery).await.is_ok() {
+                    metrics.batch(count, bytes, fetched_at);
                 }
                 break Stop::ShardEnd;
             }
             if delivery.is_empty() {
                 continue;
             }
+            let count = delivery.len();
             tokio::select! {
                 biased;
                 status = signal.ended() => break Stop::Lease(status),
                 _ = &mut done => break Stop::Dropped,
-                sent = tx.send(delivery) => if sent.is_err() { break Stop::Dropped },
+                sent = tx.send(delivery) => match sent {
+                    Ok(()) => metrics.batch(count, bytes, fetched_at),
+                    Err(_) => break Stop::Dropped,
+                },
             }
         },
     };
 
+    let stopping = Instant::now();
     if let Stop::Lease(_) = stop {
         // Lost, released or shutting down: end the user's stream now; what was fetched but not
         // delivered is read again by the next holder.
@@ -336,15 +351,18 @@ async fn run<T: Send + 'static>(
         }
     }
 
+    let mut final_checkpoint_ok = true;
     if signal.status() != LeaseStatus::Lost {
         match checkpointer.checkpoint_and_release().await {
             Ok(()) => {}
             Err(e) if e.is_lease_lost() => {}
             Err(e) => {
+                final_checkpoint_ok = false;
                 tracing::warn!(shard_id = %shard_id, error = %e, "final checkpoint failed");
             }
         }
     }
+    metrics.shut_down(stopping, final_checkpoint_ok);
     tracing::info!(
         reason = match stop {
             Stop::Lease(LeaseStatus::Lost) => "lease lost",

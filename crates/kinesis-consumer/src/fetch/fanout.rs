@@ -88,6 +88,9 @@ impl FanOutFetcher {
                     self.retries.reset();
                     let records = event.take_records();
                     self.ctx
+                        .metrics
+                        .millis_behind_latest(event.millis_behind_latest());
+                    self.ctx
                         .diagnostics
                         .emit(DiagnosticEvent::SubscriptionEvent {
                             shard_id: self.ctx.shard.clone(),

@@ -11,6 +11,7 @@ use kinesis_client::{Backoff, ChildShard, Client, Record, RetryBudget, ShardId, 
 
 use crate::error::ConsumerError;
 use crate::events::{DiagnosticEvent, Diagnostics};
+use crate::metrics::ShardMetrics;
 
 pub(crate) use retries::Retries;
 
@@ -32,6 +33,7 @@ pub(crate) struct FetchContext {
     pub(crate) stream: StreamId,
     pub(crate) shard: ShardId,
     pub(crate) diagnostics: Diagnostics,
+    pub(crate) metrics: ShardMetrics,
 }
 
 impl FetchContext {

@@ -61,14 +61,18 @@ impl PollingFetcher {
                 Some(iterator) => iterator.clone(),
                 None => {
                     let client = &self.ctx.client;
-                    match client
+                    let started = Instant::now();
+                    let iterator = client
                         .get_shard_iterator(
                             self.ctx.stream.clone(),
                             &self.ctx.shard,
                             self.position.clone(),
                         )
-                        .await
-                    {
+                        .await;
+                    self.ctx
+                        .metrics
+                        .get_shard_iterator(started, iterator.is_ok());
+                    match iterator {
                         Ok(iterator) => {
                             self.iterator = Some(iterator.clone());
                             iterator
@@ -82,11 +86,16 @@ impl PollingFetcher {
             };
             let started = Instant::now();
             let limit = Some(self.settings.batch_size);
-            match self.ctx.client.get_records(&iterator, limit).await {
+            let output = self.ctx.client.get_records(&iterator, limit).await;
+            self.ctx.metrics.get_records(started, output.is_ok());
+            match output {
                 Ok(mut output) => {
                     self.retries.reset();
                     let records = output.take_records();
                     let behind = output.millis_behind_latest();
+                    if let Some(behind) = behind {
+                        self.ctx.metrics.millis_behind_latest(behind);
+                    }
                     self.ctx.diagnostics.emit(DiagnosticEvent::PollComplete {
                         shard_id: self.ctx.shard.clone(),
                         records: records.len(),
@@ -107,6 +116,7 @@ impl PollingFetcher {
                     return Ok(Some(Batch { records, end }));
                 }
                 Err(e) if e.is_expired_iterator() => {
+                    self.ctx.metrics.expired_iterator();
                     tracing::debug!(shard_id = %self.ctx.shard, "shard iterator expired; renewing it");
                     self.iterator = None;
                 }
@@ -183,6 +193,7 @@ mod tests {
                 Some(Arc::new(move |e: &DiagnosticEvent| {
                     sink.lock().unwrap().push((Instant::now(), e.clone()));
                 })),
+                kinesis_client::Telemetry::none(),
             );
             let ctx = FetchContext {
                 client: Client::new(&config.single_attempt()),
@@ -190,6 +201,10 @@ mod tests {
                 stream: "s".parse().unwrap(),
                 shard: ShardId::new(SHARD).unwrap(),
                 diagnostics,
+                metrics: crate::metrics::ShardMetrics::new(
+                    kinesis_client::Telemetry::none(),
+                    ShardId::new(SHARD).unwrap(),
+                ),
             };
             Self {
                 http,

@@ -88,6 +88,7 @@ impl CheckpointSink for HeldSink {
                 update.release = false;
             }
             let release = update.release;
+            let started = Instant::now();
             let mut handing_over = self.shared.handing_over(lease_key, self.generation);
             if handing_over {
                 // The new owner is in the row already: the hand-over's own write ends it.
@@ -125,6 +126,15 @@ impl CheckpointSink for HeldSink {
                     }
                 }
             }
+            // `UpdateLease` of the shard's task: the final write (with the release) is the
+            // KCL's `ShutdownTask`, the others its `ProcessTask`.
+            metrics::checkpoint_write(
+                &self.shared.telemetry,
+                lease_key.shard_id().as_str(),
+                release,
+                started,
+                written.is_ok(),
+            );
             let stored = match written {
                 Ok(stored) => stored,
                 Err(e) => {

@@ -7,8 +7,8 @@ use std::time::Duration;
 use kinesis_client::Telemetry;
 use kinesis_client::telemetry::MetricsLevel::{Detailed, Summary};
 use kinesis_kcl_compat::metrics::{
-    Unit, dimension, lease_assignment_manager as lam, lease_discovery as ld,
-    renew_all_leases as renew, shard_sync_task, take_leases as take,
+    Unit, dimension, lease_assignment_manager as lam, lease_discovery as ld, process_task,
+    renew_all_leases as renew, shard_sync_task, shutdown_task, take_leases as take,
 };
 use tokio::time::Instant;
 
@@ -155,4 +155,37 @@ pub(super) const VERY_OLD_MULTIPLIER: u32 = 3;
 
 pub(super) fn is_very_old(last_change: Option<Instant>, failover: Duration, now: Instant) -> bool {
     last_change.is_none_or(|c| now.saturating_duration_since(c) > failover * VERY_OLD_MULTIPLIER)
+}
+
+/// One checkpoint write: `UpdateLease.Success` / `.Time` (DETAILED) of the shard's
+/// `ProcessTask`, or of its `ShutdownTask` for the final write that releases the lease.
+pub(super) fn checkpoint_write(
+    telemetry: &Telemetry,
+    shard_id: &str,
+    is_final: bool,
+    started: Instant,
+    ok: bool,
+) {
+    if !telemetry.is_enabled(Detailed) {
+        return;
+    }
+    let (operation, success, time) = if is_final {
+        (
+            shutdown_task::OPERATION,
+            shutdown_task::UPDATE_LEASE_SUCCESS,
+            shutdown_task::UPDATE_LEASE_TIME,
+        )
+    } else {
+        (
+            process_task::OPERATION,
+            process_task::UPDATE_LEASE_SUCCESS,
+            process_task::UPDATE_LEASE_TIME,
+        )
+    };
+    let dims = [
+        (dimension::OPERATION, operation),
+        (dimension::SHARD_ID, shard_id),
+    ];
+    telemetry.success(Detailed, success, &dims, ok);
+    telemetry.time(Detailed, time, &dims, started.elapsed());
 }

@@ -1,0 +1,166 @@
+//! A consumer's metrics: what it records through the telemetry seam is what arrives at
+//! CloudWatch (the embedded receiver), under the KCL's names, and the figures match the work
+//! done.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::StreamExt as _;
+use kinesis_client::Telemetry;
+use kinesis_client::telemetry::{Measurement, Recorder};
+use kinesis_consumer::{Consumer, MetricsLevel};
+use kinesis_kcl_compat::metrics::{dimension, process_task, renew_all_leases};
+use kinesis_serde::Utf8;
+use support::Fixture;
+
+/// (metric name, sorted dimensions) → (count, sum, min, max), over the whole run.
+type Sets = BTreeMap<(String, Vec<(String, String)>), (f64, f64, f64, f64)>;
+
+fn add(
+    sets: &mut Sets,
+    key: (String, Vec<(String, String)>),
+    (n, sum, min, max): (f64, f64, f64, f64),
+) {
+    let e = sets
+        .entry(key)
+        .or_insert((0.0, 0.0, f64::INFINITY, f64::NEG_INFINITY));
+    e.0 += n;
+    e.1 += sum;
+    e.2 = e.2.min(min);
+    e.3 = e.3.max(max);
+}
+
+#[derive(Debug, Default)]
+struct Keep(Mutex<Sets>);
+
+impl Recorder for Keep {
+    fn level(&self) -> MetricsLevel {
+        MetricsLevel::Detailed
+    }
+    fn record(&self, m: &Measurement<'_>) {
+        let mut dims: Vec<(String, String)> = m
+            .dimensions
+            .iter()
+            .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+            .collect();
+        dims.sort();
+        add(
+            &mut self.0.lock().unwrap(),
+            (m.name.to_owned(), dims),
+            (1.0, m.value, m.value, m.value),
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_the_consumer_records_arrives_at_cloudwatch_under_the_kcl_names() {
+    let fx = Fixture::new(2).await;
+    let values: Vec<String> = (0..20).map(|i| format!("value-{i}")).collect();
+    fx.put(values.clone(), 8).await;
+    let keep = Arc::new(Keep::default());
+    let consumer: Consumer<String> = Consumer::builder(&fx.config, &fx.stream, fx.app.clone())
+        .worker_id("w-metrics")
+        .deserializer(Utf8)
+        .settings(fx.settings())
+        .cloudwatch_metrics(MetricsLevel::Detailed)
+        .telemetry(Telemetry::new(Arc::clone(&keep)))
+        .build()
+        .await
+        .unwrap();
+
+    let mut shards = consumer.shards().unwrap();
+    let read = Arc::new(Mutex::new(0usize));
+    let mut tasks = Vec::new();
+    for _ in 0..2 {
+        let mut shard = tokio::time::timeout(Duration::from_secs(30), shards.next())
+            .await
+            .expect("two shards within 30 s")
+            .unwrap();
+        let read = Arc::clone(&read);
+        tasks.push(tokio::spawn(async move {
+            while let Some(Ok(record)) = shard.next().await {
+                shard.checkpointer().stage(record.position());
+                *read.lock().unwrap() += 1;
+            }
+        }));
+    }
+    support::eventually("every record read", Duration::from_secs(30), || {
+        *read.lock().unwrap() == 20
+    })
+    .await;
+    let renewed = |keep: &Keep| {
+        keep.0.lock().unwrap().keys().any(|(name, dims)| {
+            name == renew_all_leases::CURRENT_LEASES
+                && dims.contains(&(
+                    dimension::WORKER_IDENTIFIER.to_owned(),
+                    "w-metrics".to_owned(),
+                ))
+        })
+    };
+    support::eventually("a renewal pass", Duration::from_secs(30), || renewed(&keep)).await;
+    consumer.shutdown().await;
+    for t in tasks {
+        t.await.unwrap();
+    }
+
+    let recorded = keep.0.lock().unwrap().clone();
+    // The figures match the work done.
+    let processed: f64 = recorded
+        .iter()
+        .filter(|((name, dims), _)| {
+            name == process_task::RECORDS_PROCESSED
+                && dims.contains(&(
+                    dimension::OPERATION.to_owned(),
+                    process_task::OPERATION.to_owned(),
+                ))
+        })
+        .map(|(_, (_, sum, _, _))| sum)
+        .sum();
+    assert_eq!(processed, 20.0);
+
+    let stats = consumer.cloudwatch_publisher().unwrap().stats();
+    assert_eq!(
+        (stats.dropped, stats.failed_calls, stats.unknown),
+        (0, 0, 0),
+        "{stats:?}"
+    );
+    assert!(stats.sent > 0);
+    let Some(receiver) = fx.env.try_cloudwatch() else {
+        return; // An external CloudWatch: what it stored is not read back.
+    };
+    // What arrived, summed over the intervals, equals what was recorded.
+    let mut arrived = Sets::new();
+    for d in receiver
+        .metric_data()
+        .into_iter()
+        .filter(|d| d.namespace == fx.app)
+    {
+        let mut dims: Vec<(String, String)> = d
+            .dimensions
+            .iter()
+            .map(|x| (x.name.clone(), x.value.clone()))
+            .collect();
+        dims.sort();
+        let s = d.statistic_values.expect("statistic sets");
+        add(
+            &mut arrived,
+            (d.metric_name.clone(), dims),
+            (s.sample_count, s.sum, s.minimum, s.maximum),
+        );
+    }
+    assert_eq!(
+        arrived.keys().collect::<Vec<_>>(),
+        recorded.keys().collect::<Vec<_>>()
+    );
+    for (key, (n, sum, min, max)) in &recorded {
+        let (an, asum, amin, amax) = arrived[key];
+        assert_eq!((an, amin, amax), (*n, *min, *max), "{key:?}");
+        assert!(
+            (asum - sum).abs() <= 1e-6 * sum.abs().max(1.0),
+            "{key:?}: {asum} vs {sum}"
+        );
+    }
+}
