@@ -26,7 +26,7 @@ use crate::events::{DiagnosticEvent, Diagnostics, EventCallback};
 use crate::fetch::fanout::FanOutFetcher;
 use crate::fetch::polling::PollingFetcher;
 use crate::fetch::{FetchContext, Fetcher};
-use crate::metrics::ShardMetrics;
+use crate::metrics::{self, ShardMetrics};
 use crate::settings::{ConsumerSettings, FetchMode};
 use crate::shard::{self, ShardContext, ShardStream};
 
@@ -284,7 +284,9 @@ impl<T: Send + 'static> ConsumerBuilder<T> {
         let (stop, _) = watch::channel(false);
         let started = start_coordinator(&client, &stream, &coordinator, &diagnostics, &stop)
             .instrument(span.clone())
-            .await?;
+            .await;
+        metrics::scheduler_initialized(diagnostics.telemetry(), started.is_ok());
+        let started = started?;
 
         let shard_sync = Arc::new(Notify::new());
         let ctx = Arc::new(ShardContext {
@@ -426,9 +428,11 @@ async fn start_coordinator(
     diagnostics: &Diagnostics,
     stop: &watch::Sender<bool>,
 ) -> Result<Started, ConsumerError> {
-    let shards = list_shards(client, stream)
-        .await
-        .map_err(ConsumerError::kinesis)?;
+    let listing = tokio::time::Instant::now();
+    let shards = list_shards(client, stream).await;
+    // The first shard sync.
+    metrics::shard_sync(diagnostics.telemetry(), listing, shards.is_ok());
+    let shards = shards.map_err(ConsumerError::kinesis)?;
     let known: BTreeSet<_> = shards.iter().map(|s| s.id().clone()).collect();
     coordinator.update_shards(shards.iter());
     let acquisitions = coordinator
@@ -588,7 +592,10 @@ async fn sync_shards(
             () = wake.notified() => true,
             _ = ticks.tick() => false,
         };
-        let shards = match list_shards(&client, &stream).await {
+        let started = tokio::time::Instant::now();
+        let shards = list_shards(&client, &stream).await;
+        metrics::shard_sync(diagnostics.telemetry(), started, shards.is_ok());
+        let shards = match shards {
             Ok(shards) => shards,
             Err(e) => {
                 tracing::warn!(stream = %stream, error = %e, "listing shards failed; trying again at the next sync");

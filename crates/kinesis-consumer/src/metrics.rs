@@ -7,7 +7,8 @@ use std::time::Duration;
 use kinesis_client::telemetry::MetricsLevel::{Detailed, Summary};
 use kinesis_client::{ShardId, Telemetry};
 use kinesis_kcl_compat::metrics::{
-    SUCCESS, TIME, Unit, dimension, initialize_task, process_task, shutdown_task,
+    SUCCESS, TIME, Unit, application_tracker, dimension, initialize_task, process_task,
+    shard_sync_task, shutdown_task,
 };
 use tokio::time::Instant;
 
@@ -74,63 +75,118 @@ impl ShardMetrics {
             .count(Summary, process_task::EXPIRED_ITERATOR, &dims, 1);
     }
 
-    /// How far behind the tip of the shard the last response was.
+    /// How far behind the tip of the shard the last response was, per shard and for the whole
+    /// application (`ApplicationTracker`, no shard dimension), as the KCL reports it.
     pub(crate) fn millis_behind_latest(&self, millis: i64) {
-        let dims = self.dims(process_task::OPERATION);
-        self.telemetry.gauge(
-            Summary,
-            process_task::MILLIS_BEHIND_LATEST,
-            Unit::Milliseconds,
-            &dims,
-            millis as f64,
-        );
-    }
-
-    /// One batch handed to the application: its Kinesis records and their bytes, and how long
-    /// it took from the fetch's answer until the application's stream accepted it (the
-    /// `ProcessTask` time of a stream whose records the application processes itself).
-    pub(crate) fn batch(&self, records: usize, bytes: u64, fetched: Instant) {
         if self.telemetry.is_enabled(Summary) {
             let dims = self.dims(process_task::OPERATION);
-            self.telemetry.count(
+            let millis = millis as f64;
+            self.telemetry.gauge(
                 Summary,
-                process_task::RECORDS_PROCESSED,
+                process_task::MILLIS_BEHIND_LATEST,
+                Unit::Milliseconds,
                 &dims,
-                records as u64,
+                millis,
             );
-            self.telemetry.distribution(
+            let app = [(dimension::OPERATION, application_tracker::OPERATION)];
+            self.telemetry.gauge(
                 Summary,
-                process_task::DATA_BYTES_PROCESSED,
-                Unit::Bytes,
-                &dims,
-                bytes as f64,
+                application_tracker::MILLIS_BEHIND_LATEST,
+                Unit::Milliseconds,
+                &app,
+                millis,
             );
-            self.telemetry.success(Summary, SUCCESS, &dims, true);
-            self.telemetry.time(Summary, TIME, &dims, fetched.elapsed());
         }
     }
 
-    /// A fetch that failed for good (the `ProcessTask` failed).
-    pub(crate) fn failed(&self) {
+    /// One fetched batch (empty ones too), as the KCL's `ProcessTask` reports it: a first
+    /// `RecordsProcessed` and `DataBytesProcessed` of 0, then the batch's record count and one
+    /// `DataBytesProcessed` value per record; its `Success`; and its `Time`, from the fetch's
+    /// answer until the application's stream accepted the batch.
+    pub(crate) fn process_task(&self, record_sizes: &[u64], fetched: Instant, ok: bool) {
+        if !self.telemetry.is_enabled(Summary) {
+            return;
+        }
         let dims = self.dims(process_task::OPERATION);
-        self.telemetry.success(Summary, SUCCESS, &dims, false);
+        let t = &self.telemetry;
+        t.count(Summary, process_task::RECORDS_PROCESSED, &dims, 0);
+        t.distribution(
+            Summary,
+            process_task::DATA_BYTES_PROCESSED,
+            Unit::Bytes,
+            &dims,
+            0.0,
+        );
+        if !record_sizes.is_empty() {
+            t.count(
+                Summary,
+                process_task::RECORDS_PROCESSED,
+                &dims,
+                record_sizes.len() as u64,
+            );
+            for size in record_sizes {
+                t.distribution(
+                    Summary,
+                    process_task::DATA_BYTES_PROCESSED,
+                    Unit::Bytes,
+                    &dims,
+                    *size as f64,
+                );
+            }
+        }
+        t.success(Summary, SUCCESS, &dims, ok);
+        t.time(Summary, TIME, &dims, fetched.elapsed());
     }
 
-    /// The shard started: `InitializeTask` (per application, as the KCL).
+    /// How long the application spent on one batch of its shard stream: from taking the
+    /// batch's first record until asking for the record after its last
+    /// (`RecordProcessor.processRecords.Time`).
+    pub(crate) fn process_records_time(&self, took: Duration) {
+        let dims = self.dims(process_task::OPERATION);
+        self.telemetry.time(
+            Summary,
+            process_task::RECORD_PROCESSOR_PROCESS_RECORDS_TIME,
+            &dims,
+            took,
+        );
+    }
+
+    /// The shard started: `InitializeTask`'s `RecordProcessor.initialize.Time` (per
+    /// application), the time from the lease's acquisition until its stream was ready.
     pub(crate) fn initialized(&self, took: Duration) {
         let dims = [(dimension::OPERATION, initialize_task::OPERATION)];
-        self.telemetry
-            .success(Summary, initialize_task::SUCCESS, &dims, true);
-        self.telemetry
-            .time(Summary, initialize_task::TIME, &dims, took);
+        self.telemetry.time(
+            Summary,
+            initialize_task::RECORD_PROCESSOR_INITIALIZE_TIME,
+            &dims,
+            took,
+        );
     }
 
-    /// The shard stopped: `ShutdownTask`, `ok` unless its final checkpoint failed.
-    pub(crate) fn shut_down(&self, started: Instant, ok: bool) {
-        let dims = self.dims(shutdown_task::OPERATION);
-        self.telemetry
-            .success(Summary, shutdown_task::SUCCESS, &dims, ok);
-        self.telemetry
-            .time(Summary, shutdown_task::TIME, &dims, started.elapsed());
+    /// The shard stopped: `ShutdownTask`'s `RecordProcessor.shutdown.Time`, the time from the
+    /// stop until the application was done with the stream (the final checkpoint follows).
+    pub(crate) fn shut_down(&self, took: Duration) {
+        // Per application, as the KCL's (its shutdown scope has no shard dimension).
+        let dims = [(dimension::OPERATION, shutdown_task::OPERATION)];
+        self.telemetry.time(
+            Summary,
+            shutdown_task::RECORD_PROCESSOR_SHUTDOWN_TIME,
+            &dims,
+            took,
+        );
     }
+}
+
+/// The consumer's own start (`Scheduler:Initialize`, `Initialize.Success`).
+pub(crate) fn scheduler_initialized(telemetry: &Telemetry, ok: bool) {
+    let dims = [(dimension::OPERATION, "Scheduler:Initialize")];
+    telemetry.success(Summary, "Initialize.Success", &dims, ok);
+}
+
+/// One shard sync: `ShardSyncTask` `SyncShards.Success` (DETAILED), `Success` and `Time`.
+pub(crate) fn shard_sync(telemetry: &Telemetry, started: Instant, ok: bool) {
+    let dims = [(dimension::OPERATION, shard_sync_task::OPERATION)];
+    telemetry.success(Detailed, shard_sync_task::SYNC_SHARDS, &dims, ok);
+    telemetry.success(Summary, shard_sync_task::SUCCESS, &dims, ok);
+    telemetry.time(Summary, shard_sync_task::TIME, &dims, started.elapsed());
 }

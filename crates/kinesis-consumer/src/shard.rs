@@ -77,6 +77,9 @@ pub struct ShardStream<T> {
     current: std::vec::IntoIter<Result<ConsumerRecord<T>, ConsumerError>>,
     discard: Arc<AtomicBool>,
     done: Option<oneshot::Sender<()>>,
+    metrics: ShardMetrics,
+    /// When the application took the first record of the current batch.
+    batch_taken: Option<Instant>,
 }
 
 impl<T> std::fmt::Debug for ShardStream<T> {
@@ -127,8 +130,15 @@ impl<T> Stream for ShardStream<T> {
             if let Some(item) = self.current.next() {
                 return Poll::Ready(Some(item));
             }
+            // The application asks for the record after a batch's last: it is done with it.
+            if let Some(taken) = self.batch_taken.take() {
+                self.metrics.process_records_time(taken.elapsed());
+            }
             match self.rx.poll_recv(cx) {
-                Poll::Ready(Some(batch)) => self.current = batch.into_iter(),
+                Poll::Ready(Some(batch)) => {
+                    self.current = batch.into_iter();
+                    self.batch_taken = Some(Instant::now());
+                }
                 Poll::Ready(None) => {
                     self.finish();
                     return Poll::Ready(None);
@@ -214,13 +224,14 @@ pub(crate) fn start<T: Send + 'static>(
         current: Vec::new().into_iter(),
         discard: Arc::clone(&discard),
         done: Some(done_tx),
+        metrics: ShardMetrics::new(ctx.diagnostics.telemetry().clone(), shard_id.clone()),
+        batch_taken: None,
     };
     ctx.diagnostics.emit(DiagnosticEvent::ShardStarted {
         shard_id: shard_id.clone(),
         checkpoint: lease.checkpoint.clone(),
     });
-    ShardMetrics::new(ctx.diagnostics.telemetry().clone(), shard_id.clone())
-        .initialized(initializing.elapsed());
+    stream.metrics.initialized(initializing.elapsed());
     let span = tracing::info_span!(parent: &ctx.span, "shard", shard_id = %shard_id);
     tokio::spawn(tracing::Instrument::instrument(
         run(ctx, shard_id, lease, fetcher, tx, discard, done_rx),
@@ -264,14 +275,14 @@ async fn run<T: Send + 'static>(
                 Ok(Some(batch)) => batch,
                 Ok(None) => break Stop::ShardEnd,
                 Err(e) => {
-                    metrics.failed();
+                    metrics.process_task(&[], fetched_at, false);
                     let _ = tx.send(vec![Err(e)]).await;
                     break Stop::Failed;
                 }
             };
-            let bytes = records.iter().map(|r| r.data().len() as u64).sum();
+            let sizes: Vec<u64> = records.iter().map(|r| r.data().len() as u64).collect();
             // The lease's throughput, which a KCL 3.x leader balances on.
-            throughput.record(bytes);
+            throughput.record(sizes.iter().sum());
             let (delivery, outside) = convert(
                 &shard_id,
                 range.as_ref(),
@@ -300,22 +311,22 @@ async fn run<T: Send + 'static>(
                     shard_id: shard_id.clone(),
                     children: children.clone(),
                 });
-                let count = delivery.len();
-                if count > 0 && tx.send(delivery).await.is_ok() {
-                    metrics.batch(count, bytes, fetched_at);
+                if !delivery.is_empty() {
+                    let _ = tx.send(delivery).await;
                 }
+                metrics.process_task(&sizes, fetched_at, true);
                 break Stop::ShardEnd;
             }
             if delivery.is_empty() {
+                metrics.process_task(&sizes, fetched_at, true);
                 continue;
             }
-            let count = delivery.len();
             tokio::select! {
                 biased;
                 status = signal.ended() => break Stop::Lease(status),
                 _ = &mut done => break Stop::Dropped,
                 sent = tx.send(delivery) => match sent {
-                    Ok(()) => metrics.batch(count, bytes, fetched_at),
+                    Ok(()) => metrics.process_task(&sizes, fetched_at, true),
                     Err(_) => break Stop::Dropped,
                 },
             }
@@ -351,18 +362,16 @@ async fn run<T: Send + 'static>(
         }
     }
 
-    let mut final_checkpoint_ok = true;
+    metrics.shut_down(stopping.elapsed());
     if signal.status() != LeaseStatus::Lost {
         match checkpointer.checkpoint_and_release().await {
             Ok(()) => {}
             Err(e) if e.is_lease_lost() => {}
             Err(e) => {
-                final_checkpoint_ok = false;
                 tracing::warn!(shard_id = %shard_id, error = %e, "final checkpoint failed");
             }
         }
     }
-    metrics.shut_down(stopping, final_checkpoint_ok);
     tracing::info!(
         reason = match stop {
             Stop::Lease(LeaseStatus::Lost) => "lease lost",

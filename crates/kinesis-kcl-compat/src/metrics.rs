@@ -248,7 +248,7 @@ pub mod shard_sync_task {
     /// Time to create a lease (DETAILED).
     pub const CREATE_LEASE_TIME: &str = "CreateLease.Time";
     /// Whether the shard sync succeeded (Count 0/1, DETAILED).
-    pub const SYNC_SHARDS: &str = "SyncShards";
+    pub const SYNC_SHARDS: &str = "SyncShards.Success";
     /// Whether the task succeeded (SUMMARY).
     pub const SUCCESS: &str = super::SUCCESS;
     /// How long the task took (SUMMARY).

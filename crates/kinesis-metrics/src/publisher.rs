@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::Duration;
 
 use kinesis_client::Error;
@@ -178,7 +178,7 @@ impl CloudWatchPublisher {
             stop,
             task: Mutex::new(None),
         });
-        let task = tokio::spawn(Arc::clone(&inner).run());
+        let task = tokio::spawn(Inner::run(Arc::downgrade(&inner), inner.stop.subscribe()));
         *lock(&inner.task) = Some(task);
         Self { inner }
     }
@@ -201,7 +201,8 @@ impl CloudWatchPublisher {
     }
 
     /// Stops the background task and sends what is recorded and queued, each call bounded by the
-    /// put timeout; what still fails is dropped. Idempotent.
+    /// put timeout; what still fails is dropped. Idempotent. (Dropping every handle without it
+    /// stops the task too, and loses what was not sent.)
     ///
     /// # Cancel safety
     ///
@@ -241,9 +242,13 @@ impl Recorder for CloudWatchPublisher {
 }
 
 impl Inner {
-    async fn run(self: Arc<Self>) {
-        let mut stop = self.stop.subscribe();
-        let period = self.settings.buffer_time.max(Duration::from_millis(1));
+    /// Sends every buffer time until shutdown, or until every handle is dropped (what was not
+    /// sent then is lost).
+    async fn run(inner: Weak<Self>, mut stop: watch::Receiver<bool>) {
+        let Some(period) = inner.upgrade().map(|i| i.settings.buffer_time) else {
+            return;
+        };
+        let period = period.max(Duration::from_millis(1));
         let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -252,8 +257,9 @@ impl Inner {
                 _ = stop.wait_for(|s| *s) => return,
                 _ = ticks.tick() => {}
             }
-            self.move_to_queue();
-            self.send_queued().await;
+            let Some(this) = inner.upgrade() else { return };
+            this.move_to_queue();
+            this.send_queued().await;
         }
     }
 

@@ -35,6 +35,8 @@ pub struct Fleet {
     admin: AdminClient,
     written: Vec<String>,
     processes: BTreeMap<String, Process>,
+    /// Where the workers started from now on publish DETAILED metrics, if anywhere.
+    metrics_endpoint: Option<String>,
 }
 
 impl Fleet {
@@ -80,6 +82,7 @@ impl Fleet {
             admin,
             written: Vec::new(),
             processes: BTreeMap::new(),
+            metrics_endpoint: None,
         }
     }
 
@@ -116,6 +119,12 @@ impl Fleet {
     /// The KCL's renew interval for that failover time: `failover / 3 − 25 ms`.
     pub fn renew_interval(&self) -> Duration {
         self.failover / 3 - Duration::from_millis(25)
+    }
+
+    /// Makes the workers started from now on publish their metrics (DETAILED, buffered 1 s)
+    /// with `PutMetricData` to the CloudWatch `endpoint`, each under its application name.
+    pub fn publish_metrics_to(&mut self, endpoint: &str) {
+        self.metrics_endpoint = Some(endpoint.to_owned());
     }
 
     /// Starts watching the lease table.
@@ -175,6 +184,22 @@ impl Fleet {
                 c
             }
         };
+        if let Some(endpoint) = &self.metrics_endpoint {
+            command.args([
+                "--metrics-level",
+                "DETAILED",
+                "--metrics-buffer-millis",
+                "1000",
+            ]);
+            match kind {
+                Kind::Java(_) => {
+                    command.args(["--cloudwatch-endpoint", endpoint]);
+                }
+                Kind::Rust | Kind::RustKcl3 => {
+                    command.env("AWS_ENDPOINT_URL_CLOUDWATCH", endpoint);
+                }
+            }
+        }
         command
             .args(["--application", application])
             .args(["--stream", &self.stream])

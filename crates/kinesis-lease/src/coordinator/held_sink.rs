@@ -88,6 +88,7 @@ impl CheckpointSink for HeldSink {
                 update.release = false;
             }
             let release = update.release;
+            let at_shard_end = update.checkpoint.is_shard_end();
             let started = Instant::now();
             let mut handing_over = self.shared.handing_over(lease_key, self.generation);
             if handing_over {
@@ -126,12 +127,13 @@ impl CheckpointSink for HeldSink {
                     }
                 }
             }
-            // `UpdateLease` of the shard's task: the final write (with the release) is the
-            // KCL's `ShutdownTask`, the others its `ProcessTask`.
+            // `UpdateLease` of the shard's task: the KCL writes `SHARD_END` in its
+            // `ShutdownTask`, every other checkpoint (a graceful shutdown's last one too, made in
+            // `shutdownRequested`) in its `ProcessTask`.
             metrics::checkpoint_write(
                 &self.shared.telemetry,
                 lease_key.shard_id().as_str(),
-                release,
+                at_shard_end,
                 started,
                 written.is_ok(),
             );

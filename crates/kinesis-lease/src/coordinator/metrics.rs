@@ -7,8 +7,9 @@ use std::time::Duration;
 use kinesis_client::Telemetry;
 use kinesis_client::telemetry::MetricsLevel::{Detailed, Summary};
 use kinesis_kcl_compat::metrics::{
-    Unit, dimension, lease_assignment_manager as lam, lease_discovery as ld, process_task,
-    renew_all_leases as renew, shard_sync_task, shutdown_task, take_leases as take,
+    Unit, dimension, lease_assignment_manager as lam, lease_discovery as ld,
+    lease_renewer_initialize as lri, process_task, renew_all_leases as renew, shard_sync_task,
+    shutdown_task, take_leases as take,
 };
 use tokio::time::Instant;
 
@@ -158,7 +159,7 @@ pub(super) fn is_very_old(last_change: Option<Instant>, failover: Duration, now:
 }
 
 /// One checkpoint write: `UpdateLease.Success` / `.Time` (DETAILED) of the shard's
-/// `ProcessTask`, or of its `ShutdownTask` for the final write that releases the lease.
+/// `ProcessTask`, or of its `ShutdownTask` for the `SHARD_END` checkpoint.
 pub(super) fn checkpoint_write(
     telemetry: &Telemetry,
     shard_id: &str,
@@ -188,4 +189,25 @@ pub(super) fn checkpoint_write(
     ];
     telemetry.success(Detailed, success, &dims, ok);
     telemetry.time(Detailed, time, &dims, started.elapsed());
+}
+
+/// `CreateLease_<position>.Success` (DETAILED): the starting position of a created lease, as
+/// the KCL's shard syncer names it (`TRIM_HORIZON`, `LATEST`, `AT_TIMESTAMP`, or
+/// `SEQUENCE_NUMBER` for a child that starts after a checkpoint).
+pub(super) fn created_at(scope: &Scope<'_>, checkpoint: &kinesis_kcl_compat::sequence::Checkpoint) {
+    if !scope.telemetry.is_enabled(Detailed) {
+        return;
+    }
+    let position = checkpoint
+        .sentinel()
+        .map_or("SEQUENCE_NUMBER", |s| s.as_str());
+    let name = format!("CreateLease_{position}.Success");
+    scope.telemetry.success(Detailed, &name, scope.dims(), true);
+}
+
+/// `LeaseRenewerInitialize` `Fault` (DETAILED): whether loading this worker's leases at start
+/// failed.
+pub(super) fn lease_renewer_initialize(telemetry: &Telemetry, loaded: bool) {
+    let dims = [(dimension::OPERATION, lri::OPERATION)];
+    telemetry.count(Detailed, lri::FAULT, &dims, u64::from(!loaded));
 }

@@ -275,7 +275,9 @@ impl LeaseCoordinator {
         if let Some(k) = shared.kcl3_state() {
             shared.start_kcl3(k).await?;
         }
-        shared.refresh_and_take().await;
+        let loaded = shared.refresh_and_take().await;
+        // As the KCL's renewer loading this worker's leases at start.
+        metrics::lease_renewer_initialize(&shared.telemetry, loaded);
         let renew = shared.spawn(
             Arc::clone(shared).every(shared.settings.renew_interval(), |c| async move {
                 c.renew_all().await
@@ -285,11 +287,12 @@ impl LeaseCoordinator {
         tasks.push(renew);
         match shared.kcl3_state() {
             Some(k) => shared.spawn_kcl3_loops(k, &mut tasks),
-            None => tasks.push(shared.spawn(
-                Arc::clone(shared).every(shared.settings.take_interval(), |c| async move {
-                    c.refresh_and_take().await
-                }),
-            )),
+            None => tasks.push(shared.spawn(Arc::clone(shared).every(
+                shared.settings.take_interval(),
+                |c| async move {
+                    c.refresh_and_take().await;
+                },
+            ))),
         }
         let probes = shared.kcl3_state().is_none_or(|k| !k.runs_3x());
         if let Some(period) = shared.settings.expiry_probe_interval().filter(|_| probes) {

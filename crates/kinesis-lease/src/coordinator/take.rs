@@ -6,7 +6,8 @@ use kinesis_kcl_compat::metrics::{shard_sync_task, take_leases};
 use super::*;
 
 impl Shared {
-    pub(super) async fn refresh_and_take(self: &Arc<Self>) {
+    /// One pass; returns whether the lease table could be read.
+    pub(super) async fn refresh_and_take(self: &Arc<Self>) -> bool {
         let _pass = self.take_lock.lock().await;
         // Under the KCL 3.x rules there is no taker, and no `TakeLeases` metrics.
         let runs_3x = self.kcl3_state().is_some_and(Kcl3State::runs_3x);
@@ -31,7 +32,8 @@ impl Shared {
             Ok(scan) => scan,
             Err(e) => {
                 tracing::warn!(worker_id = %self.worker_id, error = %e, "lease table scan failed");
-                return;
+                scope.finish(false);
+                return false;
             }
         };
         for row in &scan.corrupt {
@@ -50,7 +52,7 @@ impl Shared {
         self.deliver_unblocked(&leases).await;
         if self.is_stopping() || runs_3x {
             // Under the KCL 3.x rules only the leader assigns.
-            return;
+            return true;
         }
         let (assignment, new_leases) = self.assign(&leases, now);
         if scope.enabled() {
@@ -60,7 +62,9 @@ impl Shared {
         let (taken, untaken) = self.apply(&leases, assignment, new_leases, &scope).await;
         scope.count(MetricsLevel::Summary, take_leases::TAKEN_LEASES, taken);
         scope.count(MetricsLevel::Summary, take_leases::UNTAKEN_LEASES, untaken);
+        scope.finish(true);
         self.clean_up(&leases).await;
+        true
     }
 
     /// The figures the KCL's taker reports, from the scan and the local view.
@@ -254,6 +258,7 @@ impl Shared {
                         .as_ref()
                         .is_err_and(|e| e.kind() == LeaseErrorKind::AlreadyExists),
             );
+            metrics::created_at(&sync_scope, &lease.checkpoint);
             match result {
                 Ok(stored) if stored.lease_owner.is_none() => {
                     self.emit(LeaseEvent::Created {

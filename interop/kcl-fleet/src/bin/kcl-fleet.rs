@@ -3,7 +3,8 @@
 //!
 //! - `kcl-fleet worker --application A --stream S --worker-id W [--initial-position
 //!   TRIM_HORIZON|LATEST] [--failover-millis 10000] [--checkpoint-every 10] [--poll-millis 200]
-//!   [--protocol kcl2|kcl3] --output FILE`: one consumer worker of application `A` (under the
+//!   [--protocol kcl2|kcl3] [--metrics-level NONE|SUMMARY|DETAILED] [--metrics-buffer-millis
+//!   10000] --output FILE`: one consumer worker of application `A` (under the
 //!   KCL 2.x or 3.x lease rules). Every record it processes, every
 //!   shard start, checkpoint, shard end and lease change is a line of the journal `FILE` (see
 //!   [`kcl_fleet::journal`]). It checkpoints every N records of a shard; it stops gracefully
@@ -28,7 +29,10 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use kcl_fleet::journal::JournalWriter;
 use kinesis_client::ClientConfig;
-use kinesis_consumer::{Consumer, ConsumerSettings, DiagnosticEvent, FetchMode, PollingSettings};
+use kinesis_consumer::{
+    Consumer, ConsumerSettings, DiagnosticEvent, FetchMode, MetricsLevel, PollingSettings,
+    PublisherSettings,
+};
 use kinesis_kcl_compat::sequence::Checkpoint;
 use kinesis_lease::lineage::InitialPosition;
 use kinesis_lease::{CoordinatorSettings, Kcl3Settings, LeaseEvent, LeaseProtocol};
@@ -116,6 +120,12 @@ async fn worker(args: Args) -> Result<(), Failure> {
         Some(other) => return Err(format!("unknown --protocol {other:?} (kcl2 or kcl3)").into()),
     };
 
+    let metrics_level: MetricsLevel = args
+        .0
+        .get("metrics-level")
+        .map_or(Ok(MetricsLevel::None), |l| l.parse())
+        .map_err(|e| format!("--metrics-level: {e}"))?;
+    let metrics_buffer = Duration::from_millis(args.number("metrics-buffer-millis", 10_000)?);
     let journal = JournalWriter::open(&output, Some(&worker_id))
         .map_err(|e| format!("cannot open the journal {}: {e}", output.display()))?;
     let config = ClientConfig::from_env().await?;
@@ -131,17 +141,23 @@ async fn worker(args: Args) -> Result<(), Failure> {
                 .with_protocol(protocol),
         );
     let events = journal.clone();
-    let consumer: Consumer<String> = Consumer::builder(
+    let mut builder = Consumer::builder(
         &config,
         stream.parse::<kinesis_client::StreamId>()?,
-        application,
+        application.clone(),
     )
     .worker_id(worker_id)
     .deserializer(Utf8)
     .settings(settings)
-    .on_event(move |event| journal_event(&events, event))
-    .build()
-    .await?;
+    .on_event(move |event| journal_event(&events, event));
+    if metrics_level != MetricsLevel::None {
+        builder = builder.cloudwatch_metrics_with(
+            PublisherSettings::new(application)
+                .with_level(metrics_level)
+                .with_buffer_time(metrics_buffer),
+        );
+    }
+    let consumer: Consumer<String> = builder.build().await?;
     journal.write("started", json!({"kcl": "kinesis-rs"}));
 
     let mut shards = consumer.shards()?;

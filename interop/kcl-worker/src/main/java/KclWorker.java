@@ -65,6 +65,10 @@ public final class KclWorker {
         String output = required(args, "output");
         String kinesisEndpoint = args.getOrDefault("kinesis-endpoint", "http://127.0.0.1:4568");
         String dynamoEndpoint = args.getOrDefault("dynamodb-endpoint", "http://127.0.0.1:4566");
+        // Metrics are off unless a level is given; the CloudWatch client never leaves the machine.
+        String cloudWatchEndpoint = args.getOrDefault("cloudwatch-endpoint", dynamoEndpoint);
+        MetricsLevel metricsLevel = MetricsLevel.fromName(args.getOrDefault("metrics-level", "NONE"));
+        long metricsBufferMillis = number(args, "metrics-buffer-millis", 10_000);
         Region region = Region.of(args.getOrDefault("region", "us-east-1"));
         InitialPositionInStream position =
                 InitialPositionInStream.valueOf(args.getOrDefault("initial-position", "TRIM_HORIZON"));
@@ -94,11 +98,10 @@ public final class KclWorker {
                 .endpointOverride(URI.create(dynamoEndpoint))
                 .httpClientBuilder(NettyNioAsyncHttpClient.builder().protocol(Protocol.HTTP1_1))
                 .build();
-        // Metrics are off; the client still points at the emulator so nothing leaves the machine.
         CloudWatchAsyncClient cloudWatch = CloudWatchAsyncClient.builder()
                 .region(region)
                 .credentialsProvider(credentials)
-                .endpointOverride(URI.create(dynamoEndpoint))
+                .endpointOverride(URI.create(cloudWatchEndpoint))
                 .httpClientBuilder(NettyNioAsyncHttpClient.builder().protocol(Protocol.HTTP1_1))
                 .build();
 
@@ -118,7 +121,9 @@ public final class KclWorker {
                         .failoverTimeMillis(failoverMillis)
                         .shardSyncIntervalMillis(shardSyncMillis),
                 configs.lifecycleConfig(),
-                configs.metricsConfig().metricsLevel(MetricsLevel.NONE),
+                configs.metricsConfig()
+                        .metricsLevel(metricsLevel)
+                        .metricsBufferTimeMillis(metricsBufferMillis),
                 configs.processorConfig(),
                 configs.retrievalConfig().retrievalSpecificConfig(
                         new PollingConfig(stream, kinesis).idleTimeBetweenReadsInMillis(idleMillis)));
