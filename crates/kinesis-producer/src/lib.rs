@@ -66,6 +66,7 @@
 //! combine with `+`.
 
 mod error;
+mod kpl_metrics;
 mod metrics;
 mod pipeline;
 mod producer;
@@ -75,6 +76,10 @@ mod shard_map;
 mod throttle;
 
 pub use error::{ProduceError, ProduceErrorKind};
+pub use kinesis_client::telemetry::MetricsLevel;
+pub use kinesis_kcl_compat::metrics::kpl::Granularity;
+#[cfg(feature = "cloudwatch-metrics")]
+pub use kinesis_metrics::PublisherSettings;
 pub use metrics::ProducerMetrics;
 pub use producer::{ProduceHandle, Producer, ProducerBuilder, TrySendError};
 pub use record::{ProduceResult, ProducerRecord};

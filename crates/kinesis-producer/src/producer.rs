@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use kinesis_client::{ClientConfig, PartitionKey, StreamId};
+use kinesis_client::{ClientConfig, PartitionKey, StreamId, Telemetry};
 use kinesis_kcl_compat::hash::{effective_hash_key, parse_explicit_hash_key};
 use kinesis_serde::{Raw, Serializer};
 use tokio::sync::{Semaphore, TryAcquireError, broadcast, mpsc, oneshot};
@@ -16,6 +16,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::error::{ProduceError, ProduceErrorKind};
+use crate::kpl_metrics::KplMetrics;
 use crate::metrics::{MetricsRecorder, ProducerMetrics};
 use crate::pipeline::{Accepted, Buffer, BufferPermit, Clients, Command, Engine, MetricsCallback};
 use crate::record::{ProduceResult, ProducerRecord};
@@ -30,6 +31,9 @@ pub struct ProducerBuilder<T> {
     serializer: Arc<dyn Serializer<T> + Send + Sync>,
     settings: ProducerSettings,
     on_metrics: Option<MetricsCallback>,
+    telemetry: Telemetry,
+    #[cfg(feature = "cloudwatch-metrics")]
+    cloudwatch: Option<kinesis_metrics::PublisherSettings>,
 }
 
 impl<T> fmt::Debug for ProducerBuilder<T> {
@@ -53,6 +57,9 @@ impl<T: Send + 'static> ProducerBuilder<T> {
             serializer: Arc::new(serializer),
             settings: self.settings,
             on_metrics: self.on_metrics,
+            telemetry: self.telemetry,
+            #[cfg(feature = "cloudwatch-metrics")]
+            cloudwatch: self.cloudwatch,
         }
     }
 
@@ -72,6 +79,49 @@ impl<T: Send + 'static> ProducerBuilder<T> {
         self
     }
 
+    /// Where the producer reports: the KPL's metrics (`UserRecordsReceived`, `UserRecordsPut`,
+    /// `KinesisRecordsPut`, `BufferingTime`, `ErrorsByCode`, ... at the granularity of
+    /// [`ProducerSettings::metrics_granularity`]) and each AWS call's metrics from the client
+    /// stack. Recorders are added to those already set (by
+    /// [`cloudwatch_metrics`](Self::cloudwatch_metrics), for one).
+    pub fn telemetry(mut self, telemetry: Telemetry) -> Self {
+        self.telemetry = self.telemetry.and(&telemetry);
+        self
+    }
+
+    /// Publishes the KPL's CloudWatch metrics at `level` under the KPL's namespace
+    /// (`KinesisProducerLibrary`), uploaded every 60 s as the KPL does: what a dashboard built
+    /// for a KPL application shows. Sent through this builder's [`ClientConfig`];
+    /// [`Producer::shutdown`] sends what is left.
+    ///
+    /// ```no_run
+    /// # async fn run(config: kinesis_client::ClientConfig) -> Result<(), Box<dyn std::error::Error>> {
+    /// use kinesis_client::StreamId;
+    /// use kinesis_producer::{MetricsLevel, Producer};
+    ///
+    /// let producer = Producer::builder(&config, "orders".parse::<StreamId>()?)
+    ///     .cloudwatch_metrics(MetricsLevel::Detailed)
+    ///     .build()
+    ///     .await?;
+    /// # let _ = producer; Ok(()) }
+    /// ```
+    #[cfg(feature = "cloudwatch-metrics")]
+    pub fn cloudwatch_metrics(self, level: kinesis_client::telemetry::MetricsLevel) -> Self {
+        use kinesis_kcl_compat::metrics::kpl;
+        let settings = kinesis_metrics::PublisherSettings::new(kpl::NAMESPACE)
+            .with_level(level)
+            .with_buffer_time(kpl::UPLOAD_DELAY);
+        self.cloudwatch_metrics_with(settings)
+    }
+
+    /// Publishes the KPL's CloudWatch metrics with `settings` (namespace, level, enabled
+    /// dimensions, upload interval, queue bound).
+    #[cfg(feature = "cloudwatch-metrics")]
+    pub fn cloudwatch_metrics_with(mut self, settings: kinesis_metrics::PublisherSettings) -> Self {
+        self.cloudwatch = Some(settings);
+        self
+    }
+
     /// Checks the settings, reads the stream's shard map (failing for a missing stream) and
     /// starts the producer's task.
     ///
@@ -81,7 +131,22 @@ impl<T: Send + 'static> ProducerBuilder<T> {
     /// stream cannot be read (missing, access denied).
     pub async fn build(self) -> Result<Producer<T>, ProduceError> {
         self.settings.validate()?;
-        let clients = Clients::new(&self.config);
+        #[cfg(feature = "cloudwatch-metrics")]
+        let publisher = self.cloudwatch.map(|settings| {
+            kinesis_metrics::CloudWatchPublisher::start(
+                settings,
+                Arc::new(kinesis_metrics::CloudWatchSink::new(&self.config)),
+            )
+        });
+        let telemetry = self.telemetry;
+        #[cfg(feature = "cloudwatch-metrics")]
+        let telemetry = match &publisher {
+            Some(p) => telemetry.with(p.clone()),
+            None => telemetry,
+        };
+        // Every AWS call of this producer reports to the same recorders.
+        let config = self.config.with_telemetry(telemetry.clone());
+        let clients = Clients::new(&config);
         let client = clients.reads.clone();
         if client.put_limits().max_batch_size() < self.settings.max_batch_bytes
             || client.put_limits().max_record_size() < self.settings.max_record_size
@@ -112,6 +177,11 @@ impl<T: Send + 'static> ProducerBuilder<T> {
             metrics,
             metrics_tx.clone(),
             self.on_metrics,
+            KplMetrics::new(
+                telemetry,
+                self.stream.name().as_str().to_owned(),
+                self.settings.metrics_granularity,
+            ),
         );
         let task = tokio::spawn(engine.run(rx));
         Ok(Producer {
@@ -126,6 +196,8 @@ impl<T: Send + 'static> ProducerBuilder<T> {
                 task: Mutex::new(Some(task)),
                 metrics_tx,
                 last_metrics: tokio::sync::Mutex::new(None),
+                #[cfg(feature = "cloudwatch-metrics")]
+                publisher,
             }),
         })
     }
@@ -196,6 +268,9 @@ struct Inner<T> {
     task: Mutex<Option<JoinHandle<ProducerMetrics>>>,
     metrics_tx: broadcast::Sender<ProducerMetrics>,
     last_metrics: tokio::sync::Mutex<Option<ProducerMetrics>>,
+    /// The CloudWatch publisher this producer started, flushed at shutdown.
+    #[cfg(feature = "cloudwatch-metrics")]
+    publisher: Option<kinesis_metrics::CloudWatchPublisher>,
 }
 
 impl<T> Drop for Inner<T> {
@@ -245,6 +320,9 @@ impl Producer<Bytes> {
             serializer: Arc::new(Raw),
             settings: ProducerSettings::default(),
             on_metrics: None,
+            telemetry: Telemetry::none(),
+            #[cfg(feature = "cloudwatch-metrics")]
+            cloudwatch: None,
         }
     }
 }
@@ -416,6 +494,11 @@ impl<T: Send + 'static> Producer<T> {
             },
             None => ProducerMetrics::default(),
         };
+        // Last: the metrics of the final deliveries are sent too.
+        #[cfg(feature = "cloudwatch-metrics")]
+        if let Some(publisher) = &self.inner.publisher {
+            publisher.shutdown().await;
+        }
         *last = Some(metrics.clone());
         metrics
     }

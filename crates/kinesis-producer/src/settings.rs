@@ -1,5 +1,6 @@
 //! [`ProducerSettings`] and [`AggregationSettings`].
 
+use kinesis_kcl_compat::metrics::kpl::Granularity;
 use std::time::Duration;
 
 use kinesis_client::Backoff;
@@ -107,6 +108,11 @@ pub struct ProducerSettings {
     pub shard_map_refresh: Duration,
     /// How often metrics are emitted. Default 30 s.
     pub metrics_interval: Duration,
+    /// How finely the KPL metrics reported through the telemetry seam are broken down
+    /// (`MetricsGranularity`): every metric is reported without dimensions, and, from
+    /// [`Granularity::Stream`] on, with `StreamName`, and at [`Granularity::Shard`] (the KPL's
+    /// default) per-shard metrics also with `StreamName` and `ShardId`.
+    pub metrics_granularity: Granularity,
 }
 
 impl Default for ProducerSettings {
@@ -127,6 +133,7 @@ impl Default for ProducerSettings {
             retry_max_delay: Duration::from_secs(5),
             shard_map_refresh: Duration::from_secs(30),
             metrics_interval: Duration::from_secs(30),
+            metrics_granularity: Granularity::Shard,
         }
     }
 }
@@ -210,6 +217,13 @@ impl ProducerSettings {
     #[must_use]
     pub fn with_metrics_interval(mut self, interval: Duration) -> Self {
         self.metrics_interval = interval;
+        self
+    }
+
+    /// Sets the granularity of the KPL metrics.
+    #[must_use]
+    pub fn with_metrics_granularity(mut self, granularity: Granularity) -> Self {
+        self.metrics_granularity = granularity;
         self
     }
 

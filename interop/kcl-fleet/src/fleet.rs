@@ -121,8 +121,10 @@ impl Fleet {
         self.failover / 3 - Duration::from_millis(25)
     }
 
-    /// Makes the workers started from now on publish their metrics (DETAILED, buffered 1 s)
-    /// with `PutMetricData` to the CloudWatch `endpoint`, each under its application name.
+    /// Makes the workers and producers started from now on publish their metrics (DETAILED,
+    /// every second): the workers and our producer with `PutMetricData` to the CloudWatch
+    /// `endpoint` (workers under their application name), the KPL to the harness's own
+    /// CloudWatch stub, which journals them ([`kpl_metrics_path`](Self::kpl_metrics_path)).
     pub fn publish_metrics_to(&mut self, endpoint: &str) {
         self.metrics_endpoint = Some(endpoint.to_owned());
     }
@@ -262,6 +264,12 @@ impl Fleet {
         }
     }
 
+    /// Where the KPL run of `prefix` journals the metrics it uploaded (one line per datum, from
+    /// the harness's CloudWatch stub), when metrics are on.
+    pub fn kpl_metrics_path(&self, prefix: &str) -> PathBuf {
+        self.dir.join(format!("kpl-{prefix}-metrics.jsonl"))
+    }
+
     /// Runs a producer to completion: the real KPL (`kpl = true`, through kinesis-local's TLS
     /// port) or this crate's `kcl-fleet produce` (our producer, KPL aggregation on); records
     /// `prefix-n` for `n` in `0..count`. Every record the producer reports stored is added to
@@ -295,6 +303,20 @@ impl Fleet {
             c.arg("produce");
             c
         };
+        if let Some(endpoint) = &self.metrics_endpoint {
+            if kpl {
+                command
+                    .arg("--metrics-output")
+                    .arg(self.kpl_metrics_path(prefix));
+            } else {
+                command.env("AWS_ENDPOINT_URL_CLOUDWATCH", endpoint).args([
+                    "--metrics-level",
+                    "DETAILED",
+                    "--metrics-buffer-millis",
+                    "1000",
+                ]);
+            }
+        }
         command
             .args(["--stream", &self.stream])
             .args(["--count", &count.to_string()])

@@ -29,6 +29,8 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::task::JoinSet;
 use tokio::time::{Instant, MissedTickBehavior};
 
+use crate::kpl_metrics::KplMetrics;
+
 use crate::error::{ProduceError, ProduceErrorKind};
 use crate::metrics::{MetricsRecorder, ProducerMetrics};
 use crate::record::ProduceResult;
@@ -59,6 +61,8 @@ pub(crate) struct Engine {
     metrics: Arc<MetricsRecorder>,
     metrics_tx: broadcast::Sender<ProducerMetrics>,
     on_metrics: Option<MetricsCallback>,
+    /// The KPL's metrics, through the telemetry seam.
+    kpl: KplMetrics,
     /// The queues, by slot.
     queues: Vec<ShardQueue>,
     /// The slot of each queue.
@@ -114,6 +118,7 @@ impl Engine {
         metrics: Arc<MetricsRecorder>,
         metrics_tx: broadcast::Sender<ProducerMetrics>,
         on_metrics: Option<MetricsCallback>,
+        kpl: KplMetrics,
     ) -> Self {
         let throttles = Throttles::new(settings.throttle.clone());
         let pauses = RetryPauses::new(clients.budget.clone());
@@ -128,6 +133,7 @@ impl Engine {
             metrics,
             metrics_tx,
             on_metrics,
+            kpl,
             queues: Vec::new(),
             slots: HashMap::new(),
             map_slots: Vec::new(),
@@ -234,6 +240,7 @@ impl Engine {
                                 record.id = self.next_id;
                                 self.next_id += 1;
                                 self.outstanding += 1;
+                                self.kpl.received();
                                 self.route(record, false, now);
                             }
                             Some(Command::Flush(done)) => self.flushes.push(Flush {
@@ -589,21 +596,38 @@ impl Engine {
     fn send(&mut self, mut batch: Batch, bytes: usize) {
         self.queued_entries -= batch.entries.len();
         self.queued_bytes -= bytes;
+        let now = Instant::now();
+        let kpl = self.kpl.enabled().then(|| self.kpl.clone());
+        let mut user_records = 0;
         let entries: Vec<PutRecordsEntry> = batch
             .entries
             .iter_mut()
-            .map(|(_, e)| {
+            .map(|(key, e)| {
                 for m in &mut e.members {
                     m.attempts += 1;
+                    if m.attempts == 1
+                        && let Some(kpl) = &kpl
+                    {
+                        let shard = key.as_ref().map(ShardId::as_str);
+                        kpl.buffered(shard, now.saturating_duration_since(m.accepted_at));
+                    }
                 }
+                user_records += e.members.len();
                 self.metrics.entry_sent(e.size());
                 e.entry.clone()
             })
             .collect();
         self.metrics.put_records_call(entries.len(), bytes);
+        if let Some(kpl) = &kpl {
+            kpl.request(entries.len(), user_records);
+            kpl.pending(self.outstanding as u64);
+        }
         let (client, stream) = (self.clients.puts.clone(), self.stream.clone());
         self.in_flight.spawn(async move {
             let result = client.put_records(stream, entries).await;
+            if let Some(kpl) = kpl {
+                kpl.request_time(now.elapsed());
+            }
             (batch, result)
         });
     }
@@ -625,7 +649,10 @@ impl Engine {
                 None => {
                     // The whole call failed.
                     let retryable = e.is_retryable();
-                    for (_, entry) in batch.entries {
+                    let code = e.code().unwrap_or("RequestFailed");
+                    for (key, entry) in batch.entries {
+                        self.kpl
+                            .kinesis_record_failed(key.as_ref().map(ShardId::as_str), code);
                         for record in entry.members {
                             if retryable {
                                 self.retry(record, e.code().unwrap_or("RequestFailed"), now);
@@ -651,6 +678,11 @@ impl Engine {
         for ((key, entry), outcome) in batch.entries.into_iter().zip(outcomes) {
             match outcome {
                 PutRecordsResultEntry::Stored(position) => {
+                    self.kpl.kinesis_record_put(
+                        position.shard_id.as_str(),
+                        entry.size(),
+                        entry.members.len(),
+                    );
                     let mut wrong_shard = false;
                     if let Some(predicted) = &key {
                         self.throttles.record_success(predicted, now);
@@ -676,6 +708,8 @@ impl Engine {
                     error_message,
                     ..
                 } => {
+                    self.kpl
+                        .kinesis_record_failed(key.as_ref().map(ShardId::as_str), &error_code);
                     let classified =
                         kinesis_client::Error::from_code(&error_code, &error_message, None);
                     if let Some(predicted) = &key
@@ -723,6 +757,11 @@ impl Engine {
             record.attempts,
             record.data.len(),
         );
+        self.kpl.user_record_put(
+            position.shard_id.as_str(),
+            record.data.len(),
+            record.attempts,
+        );
         let _ = record.reply.send(Ok(ProduceResult {
             shard_id: position.shard_id.clone(),
             sequence_number: position.sequence_number.clone(),
@@ -738,6 +777,7 @@ impl Engine {
         if expired {
             self.finished(&record);
             self.metrics.failed(1);
+            self.kpl.expired(None);
             let attempts = record.attempts;
             record.fail(
                 ProduceError::new(

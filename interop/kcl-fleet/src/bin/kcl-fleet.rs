@@ -11,7 +11,7 @@
 //!   (checkpoints what it processed and releases its leases) when it reads `stop` on stdin or
 //!   stdin ends.
 //! - `kcl-fleet produce --stream S --count N [--keys K] [--prefix P] [--aggregate true|false]
-//!   --output FILE`: writes records `P-0` .. `P-(N-1)` with partition keys `key-(n % K)`
+//!   [--metrics-level NONE|SUMMARY|DETAILED] [--metrics-buffer-millis 60000] --output FILE`: writes records `P-0` .. `P-(N-1)` with partition keys `key-(n % K)`
 //!   through the producer (KPL aggregation on by default) and journals each result.
 //!
 //! Endpoints, region and credentials come from the standard AWS environment variables.
@@ -120,11 +120,7 @@ async fn worker(args: Args) -> Result<(), Failure> {
         Some(other) => return Err(format!("unknown --protocol {other:?} (kcl2 or kcl3)").into()),
     };
 
-    let metrics_level: MetricsLevel = args
-        .0
-        .get("metrics-level")
-        .map_or(Ok(MetricsLevel::None), |l| l.parse())
-        .map_err(|e| format!("--metrics-level: {e}"))?;
+    let metrics_level = metrics_level(&args)?;
     let metrics_buffer = Duration::from_millis(args.number("metrics-buffer-millis", 10_000)?);
     let journal = JournalWriter::open(&output, Some(&worker_id))
         .map_err(|e| format!("cannot open the journal {}: {e}", output.display()))?;
@@ -287,6 +283,15 @@ fn journal_event(journal: &JournalWriter, event: &DiagnosticEvent) {
     }
 }
 
+/// `--metrics-level`, `NONE` by default.
+fn metrics_level(args: &Args) -> Result<MetricsLevel, Failure> {
+    Ok(args
+        .0
+        .get("metrics-level")
+        .map_or(Ok(MetricsLevel::None), |l| l.parse())
+        .map_err(|e| format!("--metrics-level: {e}"))?)
+}
+
 async fn produce(args: Args) -> Result<(), Failure> {
     let stream = args.required("stream")?.to_owned();
     let output = PathBuf::from(args.required("output")?);
@@ -302,12 +307,20 @@ async fn produce(args: Args) -> Result<(), Failure> {
     if aggregate {
         settings = settings.with_aggregation(AggregationSettings::default());
     }
-    let producer: Producer<String> =
-        Producer::builder(&config, stream.parse::<kinesis_client::StreamId>()?)
-            .serializer(Utf8)
-            .settings(settings)
-            .build()
-            .await?;
+    let metrics_level = metrics_level(&args)?;
+    let mut builder = Producer::builder(&config, stream.parse::<kinesis_client::StreamId>()?)
+        .serializer(Utf8)
+        .settings(settings);
+    if metrics_level != MetricsLevel::None {
+        builder = builder.cloudwatch_metrics_with(
+            PublisherSettings::new(kinesis_kcl_compat::metrics::kpl::NAMESPACE)
+                .with_level(metrics_level)
+                .with_buffer_time(Duration::from_millis(
+                    args.number("metrics-buffer-millis", 60_000)?,
+                )),
+        );
+    }
+    let producer: Producer<String> = builder.build().await?;
     let mut handles = Vec::new();
     for n in 0..count {
         let key = format!("key-{}", n % keys);

@@ -59,6 +59,13 @@ public final class KplProducer {
             }
         }
 
+        // With --metrics-output, the KPL's metrics go to an in-process CloudWatch stub that
+        // journals each datum there; otherwise metrics are off.
+        String metricsOutput = args.get("metrics-output");
+        CloudWatchStub cloudWatch = metricsOutput == null ? null : CloudWatchStub.start(metricsOutput);
+        String cloudWatchHost = cloudWatch == null ? kinesisHost : "localhost";
+        long cloudWatchPort = cloudWatch == null ? kinesisPort : cloudWatch.port();
+
         KinesisProducerConfiguration config = new KinesisProducerConfiguration()
                 .setRegion(region)
                 .setCredentialsProvider(new AWSStaticCredentialsProvider(new BasicAWSCredentials(
@@ -68,11 +75,12 @@ public final class KplProducer {
                 .setKinesisPort(kinesisPort)
                 .setStsEndpoint(stsHost)
                 .setStsPort(stsPort)
-                // Never used with metrics off; pointed at the emulator all the same.
-                .setCloudwatchEndpoint(kinesisHost)
-                .setCloudwatchPort(kinesisPort)
+                .setCloudwatchEndpoint(cloudWatchHost)
+                .setCloudwatchPort(cloudWatchPort)
                 .setVerifyCertificate(false)
-                .setMetricsLevel("none")
+                .setMetricsLevel(cloudWatch == null ? "none" : args.getOrDefault("metrics-level", "detailed"))
+                .setMetricsGranularity(args.getOrDefault("metrics-granularity", "shard"))
+                .setMetricsUploadDelay(Long.parseLong(args.getOrDefault("metrics-upload-millis", "1000")))
                 .setAggregationEnabled(true)
                 .setRecordMaxBufferedTime(100)
                 .setLogLevel("info");
@@ -122,9 +130,17 @@ public final class KplProducer {
             done.put("time_ms", System.currentTimeMillis());
             write(out, done);
         }
+        if (cloudWatch != null) {
+            // The daemon uploads every metrics-upload-millis; wait for the uploads that cover
+            // the last records.
+            Thread.sleep(3 * Long.parseLong(args.getOrDefault("metrics-upload-millis", "1000")) + 1000);
+        }
         producer.destroy();
         if (stub != null) {
             stub.stop();
+        }
+        if (cloudWatch != null) {
+            cloudWatch.stop();
         }
         System.exit(failed == 0 ? 0 : 1);
     }
@@ -141,7 +157,7 @@ public final class KplProducer {
         return t.getClass().getName() + ": " + t.getMessage();
     }
 
-    private static void write(OutputStream out, Map<String, Object> fields) throws IOException {
+    static void write(OutputStream out, Map<String, Object> fields) throws IOException {
         StringBuilder s = new StringBuilder("{");
         for (Map.Entry<String, Object> e : fields.entrySet()) {
             if (s.length() > 1) {

@@ -76,7 +76,7 @@ final class StsStub {
     }
 
     /** A key pair and certificate for localhost, made by keytool into a temporary keystore. */
-    private static SSLContext selfSigned() throws Exception {
+    static SSLContext selfSigned() throws Exception {
         Path dir = Files.createTempDirectory("sts-stub");
         Path store = dir.resolve("stub.p12");
         try {
