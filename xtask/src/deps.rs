@@ -46,6 +46,9 @@ const KNOWN_DUPLICATES: &[&str] = &[
     "crypto-common",
     "digest",
     "embedded-io",
+    // hashbrown's hasher: 0.15 (the DynamoDB emulator's rusqlite) and 0.16 (metrics-util, a
+    // test-only dependency of kinesis-metrics).
+    "foldhash",
     "getrandom",
     "hashbrown",
     "http",

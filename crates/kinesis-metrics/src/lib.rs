@@ -41,11 +41,15 @@
 
 mod aggregate;
 mod cloudwatch;
+#[cfg(feature = "metrics-facade")]
+mod facade;
 mod publisher;
 mod queue;
 
 pub use aggregate::{Aggregator, MetricKey, StatisticSet};
 pub use cloudwatch::CloudWatchSink;
+#[cfg(feature = "metrics-facade")]
+pub use facade::MetricsFacade;
 pub use publisher::{
     BoxFuture, CloudWatchPublisher, MetricSink, PublisherSettings, PublisherStats,
 };
