@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use kinesis_client::telemetry::Kind;
 use kinesis_client::telemetry::MetricsLevel::{Detailed, Summary};
 use kinesis_client::{ShardId, Telemetry};
 use kinesis_kcl_compat::metrics::{
@@ -109,31 +110,31 @@ impl ShardMetrics {
         }
         let dims = self.dims(process_task::OPERATION);
         let t = &self.telemetry;
-        t.count(Summary, process_task::RECORDS_PROCESSED, &dims, 0);
-        t.distribution(
+        let mut records = kinesis_client::telemetry::Summary::default();
+        records.add(0.0);
+        let mut bytes = records;
+        if !record_sizes.is_empty() {
+            records.add(record_sizes.len() as f64);
+            for size in record_sizes {
+                bytes.add(*size as f64);
+            }
+        }
+        t.summary(
+            Summary,
+            process_task::RECORDS_PROCESSED,
+            Unit::Count,
+            Kind::Counter,
+            &dims,
+            &records,
+        );
+        t.summary(
             Summary,
             process_task::DATA_BYTES_PROCESSED,
             Unit::Bytes,
+            Kind::Distribution,
             &dims,
-            0.0,
+            &bytes,
         );
-        if !record_sizes.is_empty() {
-            t.count(
-                Summary,
-                process_task::RECORDS_PROCESSED,
-                &dims,
-                record_sizes.len() as u64,
-            );
-            for size in record_sizes {
-                t.distribution(
-                    Summary,
-                    process_task::DATA_BYTES_PROCESSED,
-                    Unit::Bytes,
-                    &dims,
-                    *size as f64,
-                );
-            }
-        }
         t.success(Summary, SUCCESS, &dims, ok);
         t.time(Summary, TIME, &dims, fetched.elapsed());
     }

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use kinesis_client::telemetry::Summary;
 use kinesis_kcl_compat::metrics::Unit;
 
 /// What identifies one metric: its name, unit and dimensions (sorted by name).
@@ -93,6 +94,24 @@ impl StatisticSet {
         }
     }
 
+    /// The set of a summary's samples (`None` when it has none).
+    pub fn of_summary(summary: &Summary) -> Option<Self> {
+        (!summary.is_empty()).then(|| Self {
+            sample_count: summary.count as f64,
+            sum: summary.sum,
+            minimum: summary.min,
+            maximum: summary.max,
+        })
+    }
+
+    /// Adds another set's samples.
+    pub fn merge(&mut self, other: &StatisticSet) {
+        self.sample_count += other.sample_count;
+        self.sum += other.sum;
+        self.minimum = self.minimum.min(other.minimum);
+        self.maximum = self.maximum.max(other.maximum);
+    }
+
     /// Adds a value.
     pub fn add(&mut self, value: f64) {
         self.sample_count += 1.0;
@@ -139,16 +158,25 @@ impl Aggregator {
     /// Adds `value` to `key`'s set. A value that is not finite, or of a new metric when the
     /// interval already holds `max_metrics`, is dropped and counted.
     pub fn record(&mut self, key: MetricKey, value: f64) {
-        if !value.is_finite() {
-            self.dropped += 1;
+        self.record_set(key, StatisticSet::of(value));
+    }
+
+    /// Adds the samples of `set` to `key`'s set, under the same rules (a set whose numbers are
+    /// not finite is dropped and counted as its samples).
+    pub fn record_set(&mut self, key: MetricKey, set: StatisticSet) {
+        let finite = [set.sample_count, set.sum, set.minimum, set.maximum]
+            .iter()
+            .all(|v| v.is_finite());
+        if !finite {
+            self.dropped += set.sample_count.max(1.0) as u64;
             return;
         }
-        if let Some(set) = self.current.get_mut(&key) {
-            set.add(value);
+        if let Some(current) = self.current.get_mut(&key) {
+            current.merge(&set);
         } else if self.current.len() < self.max_metrics {
-            self.current.insert(key, StatisticSet::of(value));
+            self.current.insert(key, set);
         } else {
-            self.dropped += 1;
+            self.dropped += set.sample_count as u64;
         }
     }
 

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::Duration;
 
 use kinesis_client::Error;
-use kinesis_client::telemetry::{Measurement, Recorder};
+use kinesis_client::telemetry::{Measurement, Recorder, Summary};
 use kinesis_kcl_compat::metrics::{MetricsLevel, publishing};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -226,6 +226,19 @@ impl Recorder for CloudWatchPublisher {
     /// Aggregates the measurement into the current interval, keeping only the enabled
     /// dimensions. Never waits on the network.
     fn record(&self, m: &Measurement<'_>) {
+        self.add(m, StatisticSet::of(m.value));
+    }
+
+    /// Adds the summary's samples as one statistic set.
+    fn record_summary(&self, m: &Measurement<'_>, summary: &Summary) {
+        if let Some(set) = StatisticSet::of_summary(summary) {
+            self.add(m, set);
+        }
+    }
+}
+
+impl CloudWatchPublisher {
+    fn add(&self, m: &Measurement<'_>, set: StatisticSet) {
         let settings = &self.inner.settings;
         if !settings.level.enables(m.level) {
             return;
@@ -237,7 +250,7 @@ impl Recorder for CloudWatchPublisher {
                 .is_none_or(|enabled| enabled.contains(*n))
         });
         let key = MetricKey::new(m.name, m.unit, kept);
-        lock(&self.inner.aggregator).record(key, m.value);
+        lock(&self.inner.aggregator).record_set(key, set);
     }
 }
 

@@ -50,6 +50,7 @@ mod broadcast;
 mod event;
 mod level;
 mod measurement;
+mod summary;
 
 use std::fmt;
 use std::sync::Arc;
@@ -60,6 +61,7 @@ pub use broadcast::Broadcast;
 pub use event::Event;
 pub use level::{MetricsLevel, Unit, UnknownName};
 pub use measurement::{Kind, Measurement};
+pub use summary::Summary;
 
 /// Receives what components report through a [`Telemetry`] handle.
 ///
@@ -73,6 +75,18 @@ pub trait Recorder: Send + Sync + fmt::Debug + 'static {
     /// One measurement at or below [`level`](Recorder::level).
     fn record(&self, measurement: &Measurement<'_>);
 
+    /// Many samples of one measurement at once (`measurement.value` is not meaningful). The
+    /// default passes [`Summary::samples`] to [`record`](Recorder::record) one by one; a recorder
+    /// that aggregates adds the summary directly.
+    fn record_summary(&self, measurement: &Measurement<'_>, summary: &Summary) {
+        for value in summary.samples() {
+            self.record(&Measurement {
+                value,
+                ..*measurement
+            });
+        }
+    }
+
     /// One event. The default ignores it.
     fn event(&self, event: &dyn Event) {
         let _ = event;
@@ -85,6 +99,9 @@ impl<R: Recorder + ?Sized> Recorder for Arc<R> {
     }
     fn record(&self, measurement: &Measurement<'_>) {
         (**self).record(measurement);
+    }
+    fn record_summary(&self, measurement: &Measurement<'_>, summary: &Summary) {
+        (**self).record_summary(measurement, summary);
     }
     fn event(&self, event: &dyn Event) {
         (**self).event(event);
@@ -210,6 +227,31 @@ impl Telemetry {
             for recorder in &r.all {
                 if recorder.level().enables(measurement.level) {
                     recorder.record(measurement);
+                }
+            }
+        }
+    }
+
+    /// Passes `summary`, many samples of one measurement, to every recorder whose level
+    /// enables it (nothing when it is empty).
+    #[inline]
+    pub fn summary(
+        &self,
+        level: MetricsLevel,
+        name: &str,
+        unit: Unit,
+        kind: Kind,
+        dimensions: &[(&str, &str)],
+        summary: &Summary,
+    ) {
+        if summary.is_empty() || !self.is_enabled(level) {
+            return;
+        }
+        let m = Measurement::new(name, unit, kind, level, dimensions, summary.sum);
+        if let Some(r) = &self.inner {
+            for recorder in &r.all {
+                if recorder.level().enables(level) {
+                    recorder.record_summary(&m, summary);
                 }
             }
         }

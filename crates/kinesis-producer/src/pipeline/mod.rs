@@ -29,7 +29,7 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::task::JoinSet;
 use tokio::time::{Instant, MissedTickBehavior};
 
-use crate::kpl_metrics::KplMetrics;
+use crate::kpl_metrics::{BatchFigures, KplMetrics};
 
 use crate::error::{ProduceError, ProduceErrorKind};
 use crate::metrics::{MetricsRecorder, ProducerMetrics};
@@ -234,13 +234,14 @@ impl Engine {
                     // Take what else is waiting too (up to a bound), then dispatch once.
                     let mut next = command;
                     let now = Instant::now();
+                    let mut received = 0;
                     for taken in 1..=COMMANDS_PER_PASS {
                         match next {
                             Some(Command::Record(mut record)) => {
                                 record.id = self.next_id;
                                 self.next_id += 1;
                                 self.outstanding += 1;
-                                self.kpl.received();
+                                received += 1;
                                 self.route(record, false, now);
                             }
                             Some(Command::Flush(done)) => self.flushes.push(Flush {
@@ -263,6 +264,7 @@ impl Engine {
                             Err(_) => break,
                         }
                     }
+                    self.kpl.received(received);
                 }
                 () = sleep_until_opt(wake), if wake.is_some() => {}
                 _ = refresh_tick.tick() => self.refresh_wanted = true,
@@ -446,10 +448,15 @@ impl Engine {
         self.map = map;
         self.index_queues();
         let now = Instant::now();
+        let mut figures = self.kpl.enabled().then(BatchFigures::default);
         for (position, members) in std::mem::take(&mut self.parked) {
             let range = self.map.range_of(&position.shard_id);
             for (sub, record) in members {
                 if range.is_some_and(|r| r.contains(record.hash)) {
+                    if let Some(f) = &mut figures {
+                        let shard = position.shard_id.as_str();
+                        f.user_record_put(shard, record.data.len(), record.attempts);
+                    }
                     self.succeed(record, &position, Some(sub), now);
                 } else {
                     // Skipped by KCL consumers on the shard it landed on: send it again.
@@ -481,6 +488,9 @@ impl Engine {
         }
         let map = &self.map;
         self.throttles.retain(&|s: &ShardId| map.is_open(s));
+        if let Some(figures) = figures {
+            self.kpl.report_batch(&figures);
+        }
     }
 
     // --- sending ---
@@ -598,6 +608,7 @@ impl Engine {
         self.queued_bytes -= bytes;
         let now = Instant::now();
         let kpl = self.kpl.enabled().then(|| self.kpl.clone());
+        let mut figures = kpl.as_ref().map(|_| BatchFigures::default());
         let mut user_records = 0;
         let entries: Vec<PutRecordsEntry> = batch
             .entries
@@ -606,10 +617,10 @@ impl Engine {
                 for m in &mut e.members {
                     m.attempts += 1;
                     if m.attempts == 1
-                        && let Some(kpl) = &kpl
+                        && let Some(figures) = &mut figures
                     {
                         let shard = key.as_ref().map(ShardId::as_str);
-                        kpl.buffered(shard, now.saturating_duration_since(m.accepted_at));
+                        figures.buffered(shard, now.saturating_duration_since(m.accepted_at));
                     }
                 }
                 user_records += e.members.len();
@@ -618,9 +629,10 @@ impl Engine {
             })
             .collect();
         self.metrics.put_records_call(entries.len(), bytes);
-        if let Some(kpl) = &kpl {
+        if let (Some(kpl), Some(figures)) = (&kpl, &figures) {
             kpl.request(entries.len(), user_records);
             kpl.pending(self.outstanding as u64);
+            kpl.report_batch(figures);
         }
         let (client, stream) = (self.clients.puts.clone(), self.stream.clone());
         self.in_flight.spawn(async move {
@@ -635,6 +647,19 @@ impl Engine {
     // --- answers ---
 
     fn complete(&mut self, batch: Batch, result: Result<PutRecordsOutput, kinesis_client::Error>) {
+        let mut figures = self.kpl.enabled().then(BatchFigures::default);
+        self.answer(batch, result, figures.as_mut());
+        if let Some(figures) = figures {
+            self.kpl.report_batch(&figures);
+        }
+    }
+
+    fn answer(
+        &mut self,
+        batch: Batch,
+        result: Result<PutRecordsOutput, kinesis_client::Error>,
+        mut figures: Option<&mut BatchFigures>,
+    ) {
         let now = Instant::now();
         self.pauses.next_call();
         for (key, _) in &batch.entries {
@@ -651,11 +676,12 @@ impl Engine {
                     let retryable = e.is_retryable();
                     let code = e.code().unwrap_or("RequestFailed");
                     for (key, entry) in batch.entries {
-                        self.kpl
-                            .kinesis_record_failed(key.as_ref().map(ShardId::as_str), code);
+                        if let Some(f) = figures.as_deref_mut() {
+                            f.kinesis_record_failed(key.as_ref().map(ShardId::as_str), code);
+                        }
                         for record in entry.members {
                             if retryable {
-                                self.retry(record, e.code().unwrap_or("RequestFailed"), now);
+                                self.retry(record, code, now, figures.as_deref_mut());
                             } else {
                                 self.finished(&record);
                                 self.metrics.failed(1);
@@ -678,11 +704,13 @@ impl Engine {
         for ((key, entry), outcome) in batch.entries.into_iter().zip(outcomes) {
             match outcome {
                 PutRecordsResultEntry::Stored(position) => {
-                    self.kpl.kinesis_record_put(
-                        position.shard_id.as_str(),
-                        entry.size(),
-                        entry.members.len(),
-                    );
+                    if let Some(f) = figures.as_deref_mut() {
+                        f.kinesis_record_put(
+                            position.shard_id.as_str(),
+                            entry.size(),
+                            entry.members.len(),
+                        );
+                    }
                     let mut wrong_shard = false;
                     if let Some(predicted) = &key {
                         self.throttles.record_success(predicted, now);
@@ -699,6 +727,13 @@ impl Engine {
                     let aggregated = entry.aggregated;
                     let mut members = entry.members;
                     for (i, record) in (0u64..).zip(members.drain(..)) {
+                        if let Some(f) = figures.as_deref_mut() {
+                            f.user_record_put(
+                                position.shard_id.as_str(),
+                                record.data.len(),
+                                record.attempts,
+                            );
+                        }
                         self.succeed(record, &position, aggregated.then_some(i), now);
                     }
                     self.spare.put_members(members);
@@ -708,8 +743,9 @@ impl Engine {
                     error_message,
                     ..
                 } => {
-                    self.kpl
-                        .kinesis_record_failed(key.as_ref().map(ShardId::as_str), &error_code);
+                    if let Some(f) = figures.as_deref_mut() {
+                        f.kinesis_record_failed(key.as_ref().map(ShardId::as_str), &error_code);
+                    }
                     let classified =
                         kinesis_client::Error::from_code(&error_code, &error_message, None);
                     if let Some(predicted) = &key
@@ -720,7 +756,7 @@ impl Engine {
                     }
                     for record in entry.members {
                         if classified.is_retryable() {
-                            self.retry(record, &error_code, now);
+                            self.retry(record, &error_code, now, figures.as_deref_mut());
                         } else {
                             self.finished(&record);
                             self.metrics.failed(1);
@@ -757,11 +793,6 @@ impl Engine {
             record.attempts,
             record.data.len(),
         );
-        self.kpl.user_record_put(
-            position.shard_id.as_str(),
-            record.data.len(),
-            record.attempts,
-        );
         let _ = record.reply.send(Ok(ProduceResult {
             shard_id: position.shard_id.clone(),
             sequence_number: position.sequence_number.clone(),
@@ -771,13 +802,21 @@ impl Engine {
     }
 
     /// Retries a record after a pause, or fails it when its time or attempts ran out.
-    fn retry(&mut self, record: Accepted, code: &str, now: Instant) {
+    fn retry(
+        &mut self,
+        record: Accepted,
+        code: &str,
+        now: Instant,
+        figures: Option<&mut BatchFigures>,
+    ) {
         let expired = record.attempts >= self.settings.max_attempts
             || now.saturating_duration_since(record.accepted_at) >= self.settings.record_ttl;
         if expired {
             self.finished(&record);
             self.metrics.failed(1);
-            self.kpl.expired(None);
+            if let Some(f) = figures {
+                f.expired(None);
+            }
             let attempts = record.attempts;
             record.fail(
                 ProduceError::new(
