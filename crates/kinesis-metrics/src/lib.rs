@@ -51,6 +51,6 @@ pub use cloudwatch::CloudWatchSink;
 #[cfg(feature = "metrics-facade")]
 pub use facade::MetricsFacade;
 pub use publisher::{
-    BoxFuture, CloudWatchPublisher, MetricSink, PublisherSettings, PublisherStats,
+    BoxFuture, CloudWatchPublisher, DiscardSink, MetricSink, PublisherSettings, PublisherStats,
 };
 pub use queue::DropOldest;

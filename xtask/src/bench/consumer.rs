@@ -28,6 +28,20 @@ pub(super) fn consumer_report(out: &Output) -> Report {
         ">= 0.9x",
         ratio,
     );
+    let metered = out.value("throughput.metered");
+    let cost = out.value("throughput.metrics_cost");
+    r.target(
+        "throughput: metrics cost, consumer with the KCL metrics DETAILED / without",
+        format!(
+            "{}x ({} vs {} records/s)",
+            fixed(cost, 2),
+            per_sec(metered),
+            per_sec(consumer)
+        ),
+        Target::AtLeast(0.95),
+        ">= 0.95x",
+        cost,
+    );
     let _ = writeln!(b, "### 1. Throughput: records/s to a no-op handler\n");
     if let Some(n) = out.note("throughput") {
         let _ = writeln!(b, "{n}\n");
@@ -56,6 +70,16 @@ pub(super) fn consumer_report(out: &Output) -> Report {
                 ">= 0.9x the plain loop: **{}** ({}x)",
                 Target::AtLeast(0.9).verdict(ratio),
                 fixed(ratio, 2)
+            ),
+        ),
+        (
+            "consumer, KCL metrics DETAILED (records/s)",
+            "metered",
+            metered,
+            format!(
+                ">= 0.95x the consumer without: **{}** ({}x)",
+                Target::AtLeast(0.95).verdict(cost),
+                fixed(cost, 2)
             ),
         ),
     ] {

@@ -1,5 +1,8 @@
 //! The emulator environment, a pre-filled stream, and the two ways of reading it.
 
+use kinesis_client::Telemetry;
+use kinesis_consumer::MetricsLevel;
+use kinesis_metrics::{CloudWatchPublisher, DiscardSink, PublisherSettings};
 use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::sync::Arc;
@@ -28,6 +31,14 @@ pub(crate) struct Fixture {
     pub(crate) admin: AdminClient,
 }
 
+async fn client_config(env: &TestEnv) -> Result<ClientConfig> {
+    Ok(ClientConfig::builder()
+        .sdk_config(env.sdk_config())
+        .wait(WaitConfig::default().with_poll_interval(Duration::from_millis(50)))
+        .build()
+        .await?)
+}
+
 impl Fixture {
     pub(crate) async fn start() -> Result<Fixture> {
         let env = TestEnv::builder()
@@ -35,17 +46,19 @@ impl Fixture {
             .emulator_worker_threads(EMULATOR_THREADS)
             .start()
             .await;
-        let config = ClientConfig::builder()
-            .sdk_config(env.sdk_config())
-            .wait(WaitConfig::default().with_poll_interval(Duration::from_millis(50)))
-            .build()
-            .await?;
+        let config = client_config(&env).await?;
         Ok(Fixture {
             client: Client::new(&config),
             admin: AdminClient::new(&config),
             env,
             config,
         })
+    }
+
+    /// A client configuration of its own (its own rate limiter and retry budget, as a worker
+    /// process of its own has), on the same emulators.
+    pub(crate) async fn fresh_config(&self) -> Result<ClientConfig> {
+        client_config(&self.env).await
     }
 
     /// A new stream of `shards` shards; returns its name and, per shard, an explicit hash key
@@ -157,6 +170,7 @@ pub(crate) async fn consumer_read(
     polling: PollingSettings,
     handler: Handler,
     per_shard: &BTreeMap<ShardId, usize>,
+    metered: bool,
 ) -> Result<ReadOutcome> {
     let expected: usize = per_shard.values().sum();
     let per_shard = Arc::new(per_shard.clone());
@@ -170,12 +184,23 @@ pub(crate) async fn consumer_read(
     let delivered = Arc::new(AtomicUsize::new(0));
     let all_read = Arc::new(Notify::new());
 
+    // A worker of its own: a reader does not inherit the previous one's rate-limit windows.
+    let config = fx.fresh_config().await?;
     let started = Instant::now();
-    let consumer = Consumer::builder(&fx.config, stream, app)
+    let builder = Consumer::builder(&config, stream, app.clone())
         .worker_id("bench-reader")
-        .settings(settings)
-        .build()
-        .await?;
+        .settings(settings);
+    // The KCL's metrics at DETAILED into a CloudWatch publisher whose calls go nowhere: what
+    // the metrics cost the consumer, without the network.
+    let builder = if metered {
+        builder.telemetry(Telemetry::new(CloudWatchPublisher::start(
+            PublisherSettings::new(app).with_level(MetricsLevel::Detailed),
+            Arc::new(DiscardSink),
+        )))
+    } else {
+        builder
+    };
+    let consumer = builder.build().await?;
     let build = started.elapsed();
     let mut shards = consumer.shards()?;
     let (count, done) = (Arc::clone(&delivered), Arc::clone(&all_read));

@@ -93,7 +93,7 @@ pub(crate) async fn child(case: &str) -> Result<()> {
     let started = Instant::now();
     let records = match handler {
         Some(handler) => {
-            consumer_read(&fx, &stream, polling, handler, &per_shard)
+            consumer_read(&fx, &stream, polling, handler, &per_shard, false)
                 .await?
                 .records
         }

@@ -27,14 +27,19 @@ pub(crate) async fn run() -> Result<()> {
              explicit hash keys), read from TRIM_HORIZON. Plain loop: one task per shard, \
              GetShardIterator then GetRecords (limit {PLAIN_LIMIT}) on the SDK client of the same \
              ClientConfig (no retry or rate-limit layers), counting records. Consumer: a new \
-             application (lease table created beforehand), default settings (polling, batch \
+             application (lease table created beforehand) with a ClientConfig of its own (its \
+             own rate limiter, as a worker process of its own), default settings (polling, batch \
              10 000, prefetch 2, the client's rate limits), Raw payloads, one reader task per \
              shard stream that stages every record; timed from build() to the last record. \
-             {THROUGHPUT_ROUNDS} rounds, plain then consumer in each; medians.",
+             The same consumer with the KCL's metrics at DETAILED, recorded into a CloudWatch \
+             publisher whose PutMetricData calls go nowhere (the consumer's own cost of its \
+             metrics). {THROUGHPUT_ROUNDS} rounds: plain, then the consumer without and with \
+             metrics (with first in even rounds); medians.",
             RECORDS / SHARDS as usize
         ),
     );
-    let (mut plain, mut consumer, mut builds) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut plain, mut consumer, mut metered, mut builds) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for round in 1..=THROUGHPUT_ROUNDS {
         let (elapsed, read) = plain_read(&fx, &stream, &per_shard).await?;
         let rate = read as f64 / elapsed.as_secs_f64();
@@ -45,33 +50,46 @@ pub(crate) async fn run() -> Result<()> {
         emit(&format!("throughput.plain.round{round}"), rate, "records/s");
         plain.push(rate);
 
-        let out = consumer_read(
-            &fx,
-            &stream,
-            PollingSettings::default(),
-            Handler::NoOp,
-            &per_shard,
-        )
-        .await?;
-        let rate = out.records as f64 / out.elapsed.as_secs_f64();
-        eprintln!(
-            "   round {round}: consumer {} records in {:.3} s (build {:.3} s) = {rate:.0}/s",
-            out.records,
-            out.elapsed.as_secs_f64(),
-            out.build.as_secs_f64()
-        );
-        emit(
-            &format!("throughput.consumer.round{round}"),
-            rate,
-            "records/s",
-        );
-        consumer.push(rate);
-        builds.push(out.build.as_secs_f64() * 1000.0);
+        // The consumer with and without its metrics, in turns: first one, then the other.
+        let order = if round % 2 == 1 {
+            [false, true]
+        } else {
+            [true, false]
+        };
+        for with_metrics in order {
+            let out = consumer_read(
+                &fx,
+                &stream,
+                PollingSettings::default(),
+                Handler::NoOp,
+                &per_shard,
+                with_metrics,
+            )
+            .await?;
+            let rate = out.records as f64 / out.elapsed.as_secs_f64();
+            let key = if with_metrics { "metered" } else { "consumer" };
+            eprintln!(
+                "   round {round}: {key} {} records in {:.3} s (build {:.3} s) = {rate:.0}/s",
+                out.records,
+                out.elapsed.as_secs_f64(),
+                out.build.as_secs_f64()
+            );
+            emit(&format!("throughput.{key}.round{round}"), rate, "records/s");
+            if with_metrics {
+                metered.push(rate);
+            } else {
+                consumer.push(rate);
+                builds.push(out.build.as_secs_f64() * 1000.0);
+            }
+        }
     }
     let (p, c) = (median(&plain), median(&consumer));
     emit("throughput.plain", p, "records/s");
     emit("throughput.consumer", c, "records/s");
     emit("throughput.ratio", c / p, "x");
+    let m = median(&metered);
+    emit("throughput.metered", m, "records/s");
+    emit("throughput.metrics_cost", m / c, "x");
     emit("throughput.consumer_build", median(&builds), "ms");
     fx.env.shutdown().await;
     Ok(())

@@ -57,11 +57,12 @@ pub(crate) async fn run() -> Result<()> {
             let first = (round as u64 * 10 + i as u64) * EMULATOR_RECORDS;
             let written = match writer {
                 Writer::Plain => plain_loop(&sdk, stream.as_str(), first, EMULATOR_RECORDS).await?,
-                Writer::Producer | Writer::Aggregated => {
+                Writer::Producer | Writer::Aggregated | Writer::Metered => {
                     let producer = build_producer(
                         &config,
                         stream.as_str(),
-                        producer_settings(writer == Writer::Aggregated),
+                        producer_settings(writer.aggregates()),
+                        writer == Writer::Metered,
                     )
                     .await?;
                     produce(producer, first, EMULATOR_RECORDS, |_| {}).await?

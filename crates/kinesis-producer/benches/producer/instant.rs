@@ -112,11 +112,12 @@ pub(crate) async fn child(writer: &str, round: &str) -> Result<()> {
     let first = round * SINK_RECORDS;
     let written = match writer {
         Writer::Plain => plain_loop(&sdk, STREAM, first, SINK_RECORDS).await?,
-        Writer::Producer | Writer::Aggregated => {
+        Writer::Producer | Writer::Aggregated | Writer::Metered => {
             let producer = build_producer(
                 &config,
                 STREAM,
-                producer_settings(writer == Writer::Aggregated),
+                producer_settings(writer.aggregates()),
+                writer == Writer::Metered,
             )
             .await?;
             produce(producer, first, SINK_RECORDS, |_| {}).await?

@@ -2,8 +2,9 @@
 //! its figures to `docs/benchmarks.md`.
 //!
 //! Records of 100 bytes with random-ish partition keys (100 000 keys) are written three ways:
-//! by the producer with KPL aggregation, by the producer without it, and by a plain loop over
-//! the AWS SDK (`PutRecords` of 500 records, several calls in flight). Nothing needs Docker or
+//! by the producer with KPL aggregation (with and without its metrics on), by the producer
+//! without it, and by a plain loop over the AWS SDK (`PutRecords` of 500 records, several calls
+//! in flight). Nothing needs Docker or
 //! AWS. Three measurements:
 //!
 //! 1. **sink**: into an in-process stream that answers every request at once (the real SDK
@@ -23,7 +24,7 @@
 //! Run parts by hand with
 //! `cargo bench -p kinesis-producer --bench producer -- [sink] [emulator] [memory]`, and limit
 //! the sink and emulator parts to some writers by naming them: `plain`, `producer`,
-//! `aggregated` (for profiling, say). `multi-thread` runs the sink and emulator parts on a
+//! `aggregated`, `metered` (for profiling, say). `multi-thread` runs the sink and emulator parts on a
 //! multi-thread runtime (one worker per core) instead, for comparison.
 
 #![allow(
@@ -237,10 +238,23 @@ enum Writer {
     Producer,
     /// The producer with KPL aggregation.
     Aggregated,
+    /// The producer with KPL aggregation and the KPL's metrics at DETAILED (shard granularity)
+    /// into a CloudWatch publisher whose `PutMetricData` calls go nowhere.
+    Metered,
 }
 
 impl Writer {
-    const ALL: [Writer; 3] = [Writer::Plain, Writer::Producer, Writer::Aggregated];
+    const ALL: [Writer; 4] = [
+        Writer::Plain,
+        Writer::Producer,
+        Writer::Aggregated,
+        Writer::Metered,
+    ];
+
+    /// Whether it is the producer, with aggregation.
+    fn aggregates(self) -> bool {
+        matches!(self, Writer::Aggregated | Writer::Metered)
+    }
 
     /// The name in metric keys.
     fn key(self) -> &'static str {
@@ -248,6 +262,7 @@ impl Writer {
             Writer::Plain => "plain",
             Writer::Producer => "producer",
             Writer::Aggregated => "aggregated",
+            Writer::Metered => "metered",
         }
     }
 }

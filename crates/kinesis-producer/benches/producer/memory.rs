@@ -107,7 +107,7 @@ pub(crate) async fn child(case: &str) -> Result<()> {
     let sink = InstantSink::with_latency(SINK_LATENCY);
     let config = sink.client_config().await?;
     let producer = match &writer {
-        Some(settings) => Some(build_producer(&config, STREAM, settings.clone()).await?),
+        Some(settings) => Some(build_producer(&config, STREAM, settings.clone(), false).await?),
         None => None,
     };
     let sdk = config.kinesis_sdk();

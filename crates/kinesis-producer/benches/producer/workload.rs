@@ -10,9 +10,11 @@ use futures_util::{StreamExt, TryStreamExt};
 use kinesis_client::sdk::kinesis;
 use kinesis_client::sdk::kinesis::primitives::Blob;
 use kinesis_client::sdk::kinesis::types::PutRecordsRequestEntry;
-use kinesis_client::{ClientConfig, StreamId};
+use kinesis_client::{ClientConfig, StreamId, Telemetry};
+use kinesis_kcl_compat::metrics::kpl;
+use kinesis_metrics::{CloudWatchPublisher, DiscardSink, PublisherSettings};
 use kinesis_producer::{
-    AggregationSettings, ProduceHandle, Producer, ProducerMetrics, ProducerRecord,
+    AggregationSettings, MetricsLevel, ProduceHandle, Producer, ProducerMetrics, ProducerRecord,
     ProducerSettings, ThrottleSettings,
 };
 use tokio::sync::mpsc;
@@ -111,16 +113,24 @@ pub(crate) fn producer_settings(aggregate: bool) -> ProducerSettings {
     }
 }
 
-/// A producer for `stream`, built (its `ListShards` done) before any timing.
+/// A producer for `stream`, built (its `ListShards` done) before any timing; with `metered`,
+/// its KPL metrics go at DETAILED to a CloudWatch publisher whose calls go nowhere.
 pub(crate) async fn build_producer(
     config: &ClientConfig,
     stream: &str,
     settings: ProducerSettings,
+    metered: bool,
 ) -> Result<Producer<Bytes>> {
-    Ok(Producer::builder(config, stream.parse::<StreamId>()?)
-        .settings(settings)
-        .build()
-        .await?)
+    let builder = Producer::builder(config, stream.parse::<StreamId>()?).settings(settings);
+    let builder = if metered {
+        builder.telemetry(Telemetry::new(CloudWatchPublisher::start(
+            PublisherSettings::new(kpl::NAMESPACE).with_level(MetricsLevel::Detailed),
+            Arc::new(DiscardSink),
+        )))
+    } else {
+        builder
+    };
+    Ok(builder.build().await?)
 }
 
 /// Sends records `first..first + count` through `producer` with `send` (waiting when its
