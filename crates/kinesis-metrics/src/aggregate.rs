@@ -96,7 +96,7 @@ impl StatisticSet {
 
     /// The set of a summary's samples (`None` when it has none).
     pub fn of_summary(summary: &Summary) -> Option<Self> {
-        (!summary.is_empty()).then(|| Self {
+        (!summary.is_empty()).then_some(Self {
             sample_count: summary.count as f64,
             sum: summary.sum,
             minimum: summary.min,
