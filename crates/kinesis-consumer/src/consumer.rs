@@ -145,8 +145,10 @@ impl<T: Send + 'static> ConsumerBuilder<T> {
 
     /// Where the consumer reports: the KCL's metrics (`ProcessTask`, `InitializeTask`,
     /// `ShutdownTask` per shard; `RenewAllLeases`, `TakeLeases`, ... from the lease
-    /// coordinator), each AWS call's metrics from the client stack, and every
-    /// [`DiagnosticEvent`] and lease event. Recorders are added to those already set (by
+    /// coordinator), each AWS call's metrics from the client stack, the consumer's own
+    /// [`DiagnosticEvent`]s and its coordinator's [`LeaseEvent`](kinesis_lease::LeaseEvent)s
+    /// (once: not again as `DiagnosticEvent::Lease`, which only the event stream and the
+    /// callback get). Recorders are added to those already set (by
     /// [`cloudwatch_metrics`](Self::cloudwatch_metrics), for one).
     ///
     /// ```no_run
@@ -553,7 +555,7 @@ async fn forward_lease_events(
         tokio::select! {
             biased;
             event = events.recv() => match event {
-                Ok(event) => diagnostics.emit(DiagnosticEvent::Lease(event)),
+                Ok(event) => diagnostics.emit_lease(event),
                 Err(broadcast::error::RecvError::Lagged(n)) => {
                     tracing::warn!(missed = n, "lease events were dropped: the diagnostics could not keep up");
                 }
@@ -562,7 +564,7 @@ async fn forward_lease_events(
             _ = stop.wait_for(|s| *s) => {
                 // Deliver what the shutdown itself produced, then stop.
                 while let Ok(event) = events.try_recv() {
-                    diagnostics.emit(DiagnosticEvent::Lease(event));
+                    diagnostics.emit_lease(event);
                 }
                 break;
             }

@@ -115,7 +115,10 @@ pub(crate) type EventCallback = Arc<dyn Fn(&DiagnosticEvent) + Send + Sync>;
 #[derive(Clone)]
 pub(crate) struct Diagnostics {
     tx: broadcast::Sender<DiagnosticEvent>,
+    /// The application's recorders and the views.
     telemetry: Telemetry,
+    /// The views alone: the event stream and the callback.
+    views: Telemetry,
 }
 
 impl fmt::Debug for Diagnostics {
@@ -155,15 +158,25 @@ impl Diagnostics {
         telemetry: Telemetry,
     ) -> Self {
         let (tx, _) = broadcast::channel(capacity.max(1));
-        let mut telemetry = telemetry.with(Broadcast::new(tx.clone()));
+        let mut views = Telemetry::new(Broadcast::new(tx.clone()));
         if let Some(callback) = callback {
-            telemetry = telemetry.with(Callback(callback));
+            views = views.with(Callback(callback));
         }
-        Self { tx, telemetry }
+        Self {
+            tx,
+            telemetry: telemetry.and(&views),
+            views,
+        }
     }
 
     pub(crate) fn emit(&self, event: DiagnosticEvent) {
         self.telemetry.event(&event);
+    }
+
+    /// A lease event of the coordinator, for the event stream and the callback only: the
+    /// application's recorders had it from the coordinator already.
+    pub(crate) fn emit_lease(&self, event: LeaseEvent) {
+        self.views.event(&DiagnosticEvent::Lease(event));
     }
 
     pub(crate) fn subscribe(&self) -> broadcast::Receiver<DiagnosticEvent> {

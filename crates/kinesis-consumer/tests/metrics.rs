@@ -34,7 +34,7 @@ fn add(
 }
 
 #[derive(Debug, Default)]
-struct Keep(Mutex<Sets>);
+struct Keep(Mutex<Sets>, Mutex<Vec<String>>);
 
 impl Recorder for Keep {
     fn level(&self) -> MetricsLevel {
@@ -52,6 +52,16 @@ impl Recorder for Keep {
             (m.name.to_owned(), dims),
             (1.0, m.value, m.value, m.value),
         );
+    }
+    fn event(&self, event: &dyn kinesis_client::telemetry::Event) {
+        let kind = if let Some(e) = event.downcast_ref::<kinesis_lease::LeaseEvent>() {
+            format!("lease {e:?}")
+        } else if let Some(e) = event.downcast_ref::<kinesis_consumer::DiagnosticEvent>() {
+            format!("diagnostic {e:?}")
+        } else {
+            "other".to_owned()
+        };
+        self.1.lock().unwrap().push(kind);
     }
 }
 
@@ -105,6 +115,22 @@ async fn what_the_consumer_records_arrives_at_cloudwatch_under_the_kcl_names() {
     for t in tasks {
         t.await.unwrap();
     }
+
+    // The recorder had the events too: each lease event once, from the coordinator.
+    let events = keep.1.lock().unwrap().clone();
+    assert!(
+        events.iter().any(|e| e.starts_with("lease Acquired")),
+        "{events:?}"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| e.starts_with("diagnostic ShardStarted"))
+    );
+    assert!(
+        !events.iter().any(|e| e.starts_with("diagnostic Lease")),
+        "{events:?}"
+    );
 
     let recorded = keep.0.lock().unwrap().clone();
     // The figures match the work done.
