@@ -14,23 +14,16 @@ use kinesis_client::telemetry::{Measurement, Recorder};
 use kinesis_consumer::{Consumer, MetricsLevel};
 use kinesis_kcl_compat::metrics::{dimension, process_task, renew_all_leases};
 use kinesis_serde::Utf8;
+use kinesis_testkit::{MetricId, StatisticSet};
 use support::Fixture;
 
-/// (metric name, sorted dimensions) → (count, sum, min, max), over the whole run.
-type Sets = BTreeMap<(String, Vec<(String, String)>), (f64, f64, f64, f64)>;
+/// Every metric recorded, with its samples added up over the run.
+type Sets = BTreeMap<MetricId, StatisticSet>;
 
-fn add(
-    sets: &mut Sets,
-    key: (String, Vec<(String, String)>),
-    (n, sum, min, max): (f64, f64, f64, f64),
-) {
-    let e = sets
-        .entry(key)
-        .or_insert((0.0, 0.0, f64::INFINITY, f64::NEG_INFINITY));
-    e.0 += n;
-    e.1 += sum;
-    e.2 = e.2.min(min);
-    e.3 = e.3.max(max);
+fn add(sets: &mut Sets, key: MetricId, value: f64) {
+    sets.entry(key)
+        .and_modify(|t| t.add(&StatisticSet::of(value)))
+        .or_insert(StatisticSet::of(value));
 }
 
 #[derive(Debug, Default)]
@@ -50,7 +43,7 @@ impl Recorder for Keep {
         add(
             &mut self.0.lock().unwrap(),
             (m.name.to_owned(), dims),
-            (1.0, m.value, m.value, m.value),
+            m.value,
         );
     }
     fn event(&self, event: &dyn kinesis_client::telemetry::Event) {
@@ -143,7 +136,7 @@ async fn what_the_consumer_records_arrives_at_cloudwatch_under_the_kcl_names() {
                     process_task::OPERATION.to_owned(),
                 ))
         })
-        .map(|(_, (_, sum, _, _))| sum)
+        .map(|(_, set)| set.sum)
         .sum();
     assert_eq!(processed, 20.0);
 
@@ -158,35 +151,16 @@ async fn what_the_consumer_records_arrives_at_cloudwatch_under_the_kcl_names() {
         return; // An external CloudWatch: what it stored is not read back.
     };
     // What arrived, summed over the intervals, equals what was recorded.
-    let mut arrived = Sets::new();
-    for d in receiver
-        .metric_data()
-        .into_iter()
-        .filter(|d| d.namespace == fx.app)
-    {
-        let mut dims: Vec<(String, String)> = d
-            .dimensions
-            .iter()
-            .map(|x| (x.name.clone(), x.value.clone()))
-            .collect();
-        dims.sort();
-        let s = d.statistic_values.expect("statistic sets");
-        add(
-            &mut arrived,
-            (d.metric_name.clone(), dims),
-            (s.sample_count, s.sum, s.minimum, s.maximum),
-        );
-    }
+    let arrived = receiver.totals(&fx.app);
     assert_eq!(
         arrived.keys().collect::<Vec<_>>(),
         recorded.keys().collect::<Vec<_>>()
     );
-    for (key, (n, sum, min, max)) in &recorded {
-        let (an, asum, amin, amax) = arrived[key];
-        assert_eq!((an, amin, amax), (*n, *min, *max), "{key:?}");
+    for (id, set) in &recorded {
         assert!(
-            (asum - sum).abs() <= 1e-6 * sum.abs().max(1.0),
-            "{key:?}: {asum} vs {sum}"
+            arrived[id].matches(set),
+            "{id:?}: {:?} arrived, {set:?} recorded",
+            arrived[id]
         );
     }
 }

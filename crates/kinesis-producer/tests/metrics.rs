@@ -14,19 +14,15 @@ use kinesis_producer::{
     PublisherSettings,
 };
 use kinesis_serde::Utf8;
-use kinesis_testkit::TestEnv;
+use kinesis_testkit::{MetricId, StatisticSet, TestEnv};
 
-/// (metric name, sorted dimensions) → (count, sum, min, max), over the whole run.
-type Sets = BTreeMap<(String, Vec<(String, String)>), (f64, f64, f64, f64)>;
+/// Every metric recorded, with its samples added up over the run.
+type Sets = BTreeMap<MetricId, StatisticSet>;
 
-fn add(sets: &mut Sets, key: (String, Vec<(String, String)>), v: (f64, f64, f64, f64)) {
-    let e = sets
-        .entry(key)
-        .or_insert((0.0, 0.0, f64::INFINITY, f64::NEG_INFINITY));
-    e.0 += v.0;
-    e.1 += v.1;
-    e.2 = e.2.min(v.2);
-    e.3 = e.3.max(v.3);
+fn add(sets: &mut Sets, key: MetricId, value: f64) {
+    sets.entry(key)
+        .and_modify(|t| t.add(&StatisticSet::of(value)))
+        .or_insert(StatisticSet::of(value));
 }
 
 #[derive(Debug, Default)]
@@ -37,9 +33,6 @@ impl Recorder for Keep {
         MetricsLevel::Detailed
     }
     fn record(&self, m: &Measurement<'_>) {
-        if m.dimension("Operation").is_some() {
-            return; // the client stack's call metrics: compared by the consumer's test
-        }
         let mut dims: Vec<(String, String)> = m
             .dimensions
             .iter()
@@ -49,7 +42,7 @@ impl Recorder for Keep {
         add(
             &mut self.0.lock().unwrap(),
             (m.name.to_owned(), dims),
-            (1.0, m.value, m.value, m.value),
+            m.value,
         );
     }
 }
@@ -93,23 +86,26 @@ async fn what_the_producer_records_arrives_at_cloudwatch_under_the_kpl_names() {
     let recorded = keep.0.lock().unwrap().clone();
     let global = |name: &str| recorded.get(&(name.to_owned(), vec![])).copied();
     // The figures match the work done: 300 records of 10 bytes, aggregated.
-    assert_eq!(global(kpl::USER_RECORDS_RECEIVED).map(|s| s.1), Some(300.0));
-    assert_eq!(global(kpl::USER_RECORDS_PUT).map(|s| s.1), Some(300.0));
     assert_eq!(
-        global(kpl::USER_RECORDS_DATA_PUT).map(|s| s.1),
+        global(kpl::USER_RECORDS_RECEIVED).map(|s| s.sum),
+        Some(300.0)
+    );
+    assert_eq!(global(kpl::USER_RECORDS_PUT).map(|s| s.sum), Some(300.0));
+    assert_eq!(
+        global(kpl::USER_RECORDS_DATA_PUT).map(|s| s.sum),
         Some(3000.0)
     );
     assert_eq!(
-        global(kpl::RETRIES_PER_RECORD).map(|s| (s.0, s.1)),
+        global(kpl::RETRIES_PER_RECORD).map(|s| (s.sample_count, s.sum)),
         Some((300.0, 0.0))
     );
-    let kinesis_records = global(kpl::KINESIS_RECORDS_PUT).unwrap().1;
+    let kinesis_records = global(kpl::KINESIS_RECORDS_PUT).unwrap().sum;
     assert!(
         kinesis_records < 300.0,
         "aggregated: {kinesis_records} Kinesis records"
     );
     assert_eq!(
-        global(kpl::USER_RECORDS_PER_KINESIS_RECORD).map(|s| (s.0, s.1)),
+        global(kpl::USER_RECORDS_PER_KINESIS_RECORD).map(|s| (s.sample_count, s.sum)),
         Some((kinesis_records, 300.0))
     );
     let per_stream = recorded
@@ -124,38 +120,16 @@ async fn what_the_producer_records_arrives_at_cloudwatch_under_the_kpl_names() {
     let Some(receiver) = env.try_cloudwatch() else {
         return; // An external CloudWatch: what it stored is not read back.
     };
-    let mut arrived = Sets::new();
-    for d in receiver
-        .metric_data()
-        .into_iter()
-        .filter(|d| d.namespace == kpl::NAMESPACE)
-    {
-        if d.dimension("Operation").is_some() {
-            continue;
-        }
-        let mut dims: Vec<(String, String)> = d
-            .dimensions
-            .iter()
-            .map(|x| (x.name.clone(), x.value.clone()))
-            .collect();
-        dims.sort();
-        let s = d.statistic_values.expect("statistic sets");
-        add(
-            &mut arrived,
-            (d.metric_name.clone(), dims),
-            (s.sample_count, s.sum, s.minimum, s.maximum),
-        );
-    }
+    let arrived = receiver.totals(kpl::NAMESPACE);
     assert_eq!(
         arrived.keys().collect::<Vec<_>>(),
         recorded.keys().collect::<Vec<_>>()
     );
-    for (key, (n, sum, min, max)) in &recorded {
-        let (an, asum, amin, amax) = arrived[key];
-        assert_eq!((an, amin, amax), (*n, *min, *max), "{key:?}");
+    for (id, set) in &recorded {
         assert!(
-            (asum - sum).abs() <= 1e-6 * sum.abs().max(1.0),
-            "{key:?}: {asum} vs {sum}"
+            arrived[id].matches(set),
+            "{id:?}: {:?} arrived, {set:?} recorded",
+            arrived[id]
         );
     }
 }

@@ -6,6 +6,7 @@
 //! (`Content-Encoding: gzip`) from 10 240 bytes on. The receiver decodes that, stores the
 //! data, and answers `200` with an empty CBOR map.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::io::Read;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -96,6 +97,39 @@ pub struct StatisticSet {
     pub maximum: f64,
 }
 
+impl StatisticSet {
+    /// The set of one value.
+    pub fn of(value: f64) -> Self {
+        Self {
+            sample_count: 1.0,
+            sum: value,
+            minimum: value,
+            maximum: value,
+        }
+    }
+
+    /// Adds another set's samples.
+    pub fn add(&mut self, other: &StatisticSet) {
+        self.sample_count += other.sample_count;
+        self.sum += other.sum;
+        self.minimum = self.minimum.min(other.minimum);
+        self.maximum = self.maximum.max(other.maximum);
+    }
+
+    /// Whether `other` has the same count, minimum and maximum, and a sum equal up to floating
+    /// point rounding (sums added up in another order differ in their last bits).
+    pub fn matches(&self, other: &StatisticSet) -> bool {
+        let sum_tolerance = 1e-9 * self.sum.abs().max(1.0);
+        self.sample_count == other.sample_count
+            && self.minimum == other.minimum
+            && self.maximum == other.maximum
+            && (self.sum - other.sum).abs() <= sum_tolerance
+    }
+}
+
+/// A metric as CloudWatch keys it: its name, and its dimensions sorted by name.
+pub type MetricId = (String, Vec<(String, String)>);
+
 struct Inner {
     requests: Mutex<Vec<PutMetricData>>,
     /// The number of requests received, for [`CloudWatchReceiver::wait_for_requests`].
@@ -145,6 +179,33 @@ impl CloudWatchReceiver {
             .iter()
             .flat_map(|r| r.metric_data.iter().cloned())
             .collect()
+    }
+
+    /// Every metric of `namespace` received so far, with its samples added up over the calls
+    /// (a datum sent as a single value counts as one sample; one sent as `Values` is not
+    /// counted).
+    pub fn totals(&self, namespace: &str) -> BTreeMap<MetricId, StatisticSet> {
+        let mut totals: BTreeMap<MetricId, StatisticSet> = BTreeMap::new();
+        for d in self
+            .metric_data()
+            .into_iter()
+            .filter(|d| d.namespace == namespace)
+        {
+            let Some(set) = d.statistic_values.or(d.value.map(StatisticSet::of)) else {
+                continue;
+            };
+            let mut dims: Vec<(String, String)> = d
+                .dimensions
+                .iter()
+                .map(|x| (x.name.clone(), x.value.clone()))
+                .collect();
+            dims.sort();
+            totals
+                .entry((d.metric_name, dims))
+                .and_modify(|t| t.add(&set))
+                .or_insert(set);
+        }
+        totals
     }
 
     /// Forgets everything received so far.

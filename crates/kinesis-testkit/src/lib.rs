@@ -253,7 +253,9 @@ mod sdk;
 
 pub use backend::{Backend, Service};
 pub use capability::Capability;
-pub use cloudwatch::{CloudWatchReceiver, Dimension, MetricDatum, PutMetricData, StatisticSet};
+pub use cloudwatch::{
+    CloudWatchReceiver, Dimension, MetricDatum, MetricId, PutMetricData, StatisticSet,
+};
 pub use env::{StartError, TestEnv, TestEnvBuilder};
 pub use faults::{Fault, FaultRule, Faults, RuleHandle};
 pub use names::unique_name;
