@@ -261,6 +261,9 @@ mod tests {
             r#"{"metric":"throughput.plain","value":200000,"unit":"records/s"}"#,
             r#"{"metric":"throughput.consumer","value":190000,"unit":"records/s"}"#,
             r#"{"metric":"throughput.ratio","value":0.95,"unit":"x"}"#,
+            r#"{"metric":"throughput.metered.round1","value":171000,"unit":"records/s"}"#,
+            r#"{"metric":"throughput.metered","value":171000,"unit":"records/s"}"#,
+            r#"{"metric":"throughput.metrics_cost","value":0.9,"unit":"x"}"#,
             r#"{"metric":"deaggregation.build_records","value":900000,"unit":"sub-records/s"}"#,
             r#"{"metric":"handover.round1.shardId-000000000001","value":40.5,"unit":"ms"}"#,
             r#"{"metric":"handover.round1.shutdown_call","value":60,"unit":"ms"}"#,
@@ -276,9 +279,17 @@ mod tests {
             .map(|l| (l.label.as_str(), l.verdict))
             .collect();
         assert_eq!(verdicts[0].1, MET);
-        assert_eq!(verdicts[1].1, NOT_MET); // 900,000 < 1,000,000
-        assert_eq!(verdicts[2].1, NOT_MEASURED); // decode_iterate missing
-        assert_eq!(verdicts[3].1, MET);
+        assert_eq!(verdicts[1].1, NOT_MET, "{verdicts:?}"); // metrics cost 0.9x < 0.95x
+        assert_eq!(verdicts[2].1, NOT_MET); // 900,000 < 1,000,000
+        assert_eq!(verdicts[3].1, NOT_MEASURED); // decode_iterate missing
+        assert_eq!(verdicts[4].1, MET);
+        assert!(
+            report
+                .body
+                .contains("| consumer, KCL metrics DETAILED (records/s) | 171,000 | 171,000 |"),
+            "{}",
+            report.body
+        );
         assert!(
             report
                 .body
@@ -312,6 +323,8 @@ mod tests {
             r#"{"metric":"sink.aggregated.bytes","value":45000000,"unit":"B/s"}"#,
             r#"{"metric":"sink.aggregated.entries","value":2500,"unit":"entries"}"#,
             r#"{"metric":"sink.aggregated.calls","value":2000,"unit":"calls"}"#,
+            r#"{"metric":"sink.metered.round1","value":441000,"unit":"records/s"}"#,
+            r#"{"metric":"sink.metered","value":441000,"unit":"records/s"}"#,
             r#"{"metric":"emulator.plain","value":40000,"unit":"records/s"}"#,
             r#"{"metric":"emulator.aggregated","value":160000,"unit":"records/s"}"#,
             r#"{"metric":"emulator.ratio.aggregated","value":4,"unit":"x"}"#,
@@ -336,10 +349,18 @@ mod tests {
             .map(|l| (l.label.as_str(), l.verdict))
             .collect();
         assert_eq!(verdicts[0].1, NOT_MET, "{verdicts:?}"); // 450,000 < 500,000
-        assert_eq!(verdicts[1].1, MET, "{verdicts:?}"); // 4x >= 3x
+        assert_eq!(verdicts[1].1, MET, "{verdicts:?}"); // metrics: 0.98x >= 0.95x
+        assert_eq!(verdicts[2].1, MET, "{verdicts:?}"); // 4x >= 3x
         // aggregated-small: 30 MiB > 16 MiB + 10,000 KiB
-        assert_eq!(verdicts[2].1, NOT_MET, "{verdicts:?}");
-        assert_eq!(verdicts[3].1, "-");
+        assert_eq!(verdicts[3].1, NOT_MET, "{verdicts:?}");
+        assert_eq!(verdicts[4].1, "-");
+        assert!(
+            report
+                .body
+                .contains(">= 0.95x the producer with aggregation: **met** (0.980x)"),
+            "{}",
+            report.body
+        );
         assert!(
             report.body.contains(">= 500,000 records/s: **not met**"),
             "{}",
@@ -355,11 +376,11 @@ mod tests {
         assert!(report.body.contains("| 960 B |"), "{}", report.body);
         assert!(report.body.contains("| 40.0 MiB |"));
         assert_eq!(
-            verdicts[2].0,
+            verdicts[3].0,
             "memory: peak RSS growth over 1,000,000 records, default / small buffer"
         );
 
         out.figures.remove("memory.producer-small.growth");
-        assert_eq!(producer_report(&out).summary[2].verdict, NOT_MEASURED);
+        assert_eq!(producer_report(&out).summary[3].verdict, NOT_MEASURED);
     }
 }

@@ -10,9 +10,9 @@ use std::fmt;
 /// ```
 /// use kinesis_client::telemetry::Event;
 ///
+/// // Every `'static + Debug + Send + Sync` type is an event.
 /// #[derive(Debug)]
 /// struct ShardStarted(&'static str);
-/// impl Event for ShardStarted {}
 ///
 /// let event: &dyn Event = &ShardStarted("shardId-000000000000");
 /// assert_eq!(event.downcast_ref::<ShardStarted>().map(|e| e.0), Some("shardId-000000000000"));
