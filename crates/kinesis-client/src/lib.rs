@@ -71,6 +71,8 @@ mod operation;
 #[cfg(feature = "sdk")]
 mod service;
 #[cfg(feature = "sdk")]
+mod signal;
+#[cfg(feature = "sdk")]
 mod stack;
 pub mod telemetry;
 mod types;
@@ -104,13 +106,15 @@ pub use operation::{BoxFuture, Operation};
 #[cfg(feature = "sdk")]
 pub use service::AwsService;
 #[cfg(feature = "sdk")]
+pub use signal::shutdown_signal;
+#[cfg(feature = "sdk")]
 pub use stack::Stack;
 pub use telemetry::Telemetry;
 pub use types::record::{
     PartitionKey, PutRecordsEntry, PutRecordsOutput, PutRecordsResultEntry, Record, RecordPosition,
 };
 pub use types::shard::{ChildShard, HashKey, HashKeyRange, SequenceNumber, Shard, ShardId};
-pub use types::stream::{ConsumerArn, StreamArn, StreamId, StreamName};
+pub use types::stream::{ConsumerArn, IntoStreamId, StreamArn, StreamId, StreamName};
 
 #[cfg(feature = "sdk")]
 /// The AWS SDK crates this one is built on, for the workspace's other crates (lease rows are

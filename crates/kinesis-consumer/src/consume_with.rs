@@ -8,8 +8,11 @@ use futures_util::StreamExt as _;
 use kinesis_lease::checkpointer::{BatchingCheckpointer, CheckpointPolicy};
 use tokio::task::JoinSet;
 
+use bytes::Bytes;
+
 use crate::consumer::Consumer;
 use crate::error::{ConsumerError, ConsumerErrorKind};
+use crate::events::{DiagnosticEvent, Diagnostics};
 use crate::record::ConsumerRecord;
 use crate::shard::ShardStream;
 
@@ -55,6 +58,80 @@ impl CheckpointBehaviour {
     }
 }
 
+/// A dead-letter handler: given a record that could not be deserialized (its payload's bytes as
+/// read) and the error, it stores or forwards it; the record is skipped once it returns.
+pub type DeadLetter =
+    Arc<dyn Fn(ConsumerRecord<Bytes>, ConsumerError) -> BoxFuture<'static, ()> + Send + Sync>;
+
+/// A boxed, sendable future.
+type BoxFuture<'a, T> = std::pin::Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// What [`consume_with`](Consumer::consume_with) does with a record whose payload cannot be
+/// deserialized (a poison record). Set with
+/// [`ConsumerBuilder::on_poison_record`](crate::ConsumerBuilder::on_poison_record).
+///
+/// The shard streams of [`Consumer::shards`] always deliver such a record as an `Err` item
+/// carrying its [`raw_record`](ConsumerError::raw_record); the stream goes on after it.
+///
+/// ```
+/// use kinesis_consumer::PoisonRecords;
+///
+/// // Stop, as without a policy (a restart stops at the same record again):
+/// let fail = PoisonRecords::Fail;
+/// // Skip it: staged as processed, reported as DiagnosticEvent::PoisonRecordSkipped and in the
+/// // PoisonRecordsSkipped metric:
+/// let skip = PoisonRecords::skip();
+/// // Skip it after handing its bytes to a dead-letter store:
+/// let dead_letter = PoisonRecords::dead_letter(|raw, error| async move {
+///     eprintln!("{} bytes at {}: {error}", raw.data().len(), raw.position());
+/// });
+/// # let _ = (fail, skip, dead_letter);
+/// ```
+#[non_exhaustive]
+#[derive(Clone, Default)]
+pub enum PoisonRecords {
+    /// `consume_with` returns the [`ConsumerErrorKind::Deserialize`] error, after a clean
+    /// shutdown (the default: nothing is skipped without being asked for).
+    #[default]
+    Fail,
+    /// The record is skipped: handed to the dead-letter handler first (if any, and awaited),
+    /// then staged like a processed record and reported.
+    Skip {
+        /// Where the record goes before it is skipped.
+        dead_letter: Option<DeadLetter>,
+    },
+}
+
+impl std::fmt::Debug for PoisonRecords {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PoisonRecords::Fail => f.write_str("Fail"),
+            PoisonRecords::Skip { dead_letter } => f
+                .debug_struct("Skip")
+                .field("dead_letter", &dead_letter.is_some())
+                .finish(),
+        }
+    }
+}
+
+impl PoisonRecords {
+    /// Skip and report.
+    pub fn skip() -> Self {
+        PoisonRecords::Skip { dead_letter: None }
+    }
+
+    /// Hand to `handler`, then skip and report.
+    pub fn dead_letter<F, Fut>(handler: F) -> Self
+    where
+        F: Fn(ConsumerRecord<Bytes>, ConsumerError) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        PoisonRecords::Skip {
+            dead_letter: Some(Arc::new(move |raw, error| Box::pin(handler(raw, error)))),
+        }
+    }
+}
+
 impl<T: Send + 'static> Consumer<T> {
     /// Runs `handler` on every record of every shard this worker holds, shards in parallel and
     /// records of one shard in order, staging each record once its handler succeeded and
@@ -66,7 +143,9 @@ impl<T: Send + 'static> Consumer<T> {
     /// task, or by [`shutdown_on`](crate::ConsumerBuilder::shutdown_on)) and every shard
     /// stopped. When a handler fails, or a record cannot be read, the consumer shuts down
     /// cleanly (every shard checkpoints what was processed and releases its lease) and the
-    /// error is returned: a new consumer resumes at the record that failed.
+    /// error is returned: a new consumer resumes at the record that failed. A record whose
+    /// payload cannot be deserialized is handled by the consumer's [`PoisonRecords`] policy
+    /// (failing by default).
     ///
     /// # Errors
     ///
@@ -131,7 +210,11 @@ impl<T: Send + 'static> Consumer<T> {
             tokio::select! {
                 shard = shards.next() => match shard {
                     Some(shard) => {
-                        tasks.spawn(process(shard, behaviour.clone(), Arc::clone(&handler)));
+                        let poison = Poison {
+                            policy: self.poison_records().clone(),
+                            diagnostics: self.diagnostics().clone(),
+                        };
+                        tasks.spawn(process(shard, behaviour.clone(), Arc::clone(&handler), poison));
                     }
                     None => break,
                 },
@@ -157,10 +240,17 @@ impl<T: Send + 'static> Consumer<T> {
 }
 
 /// Handles one shard's records in order.
+/// What a shard's loop does with a poison record.
+struct Poison {
+    policy: PoisonRecords,
+    diagnostics: Diagnostics,
+}
+
 async fn process<T, F, Fut>(
     mut shard: ShardStream<T>,
     behaviour: CheckpointBehaviour,
     handler: Arc<F>,
+    poison: Poison,
 ) -> Result<(), ConsumerError>
 where
     F: Fn(ConsumerRecord<T>) -> Fut + Send + Sync + 'static,
@@ -189,7 +279,39 @@ where
         let record = match item {
             None => return Ok(()),
             Some(Ok(record)) => record,
-            Some(Err(e)) => return Err(e),
+            Some(Err(e)) => match (&poison.policy, e.kind(), e.record_position().cloned()) {
+                (
+                    PoisonRecords::Skip { dead_letter },
+                    ConsumerErrorKind::Deserialize,
+                    Some(position),
+                ) => {
+                    let report = DiagnosticEvent::PoisonRecordSkipped {
+                        shard_id: shard.shard_id().clone(),
+                        position: position.clone(),
+                        error: e.to_string(),
+                    };
+                    tracing::warn!(shard_id = %shard.shard_id(), %position, error = %e, "poison record skipped");
+                    if let (Some(dead_letter), Some(raw)) = (dead_letter, e.raw_record().cloned()) {
+                        dead_letter(raw, e).await;
+                    }
+                    poison.diagnostics.emit(report);
+                    crate::metrics::ShardMetrics::new(
+                        poison.diagnostics.telemetry().clone(),
+                        shard.shard_id().clone(),
+                    )
+                    .poison_record_skipped();
+                    match batching.record_processed(position).await {
+                        Ok(true) => since_checkpoint.clear(),
+                        Ok(false) => {}
+                        Err(e) if e.is_lease_lost() => return Ok(()),
+                        Err(e) => {
+                            tracing::warn!(shard_id = %shard.shard_id(), error = %e, "checkpoint failed; it is tried again with the next batch");
+                        }
+                    }
+                    continue;
+                }
+                _ => return Err(e),
+            },
         };
         let position = record.position();
         if partitioned && !since_checkpoint.insert(record.partition_key().to_owned()) {

@@ -13,7 +13,8 @@ use futures_core::Stream;
 use futures_util::StreamExt as _;
 use kinesis_client::layer::{Quota, QuotaScope, RateLimiter, RateLimits};
 use kinesis_client::{
-    AdminClient, Client, ClientConfig, ConsumerArn, Shard, ShardId, StreamId, Telemetry,
+    AdminClient, Client, ClientConfig, ConsumerArn, IntoStreamId, Shard, ShardId, StreamId,
+    Telemetry,
 };
 use kinesis_lease::coordinator::{Acquisitions, Handover, LeaseCoordinator};
 use kinesis_lease::{AssignmentStrategy, DynamoDbLeaseRepository, LeaseRepository};
@@ -21,6 +22,7 @@ use kinesis_serde::{Deserializer, Raw};
 use tokio::sync::{Notify, broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
 
+use crate::consume_with::PoisonRecords;
 use crate::error::{ConsumerError, ConsumerErrorKind};
 use crate::events::{DiagnosticEvent, Diagnostics, EventCallback};
 use crate::fetch::fanout::FanOutFetcher;
@@ -36,7 +38,8 @@ type ShutdownSignal = Pin<Box<dyn Future<Output = ()> + Send>>;
 #[must_use]
 pub struct ConsumerBuilder<T> {
     config: ClientConfig,
-    stream: StreamId,
+    /// Checked at `build()`.
+    stream: Result<StreamId, kinesis_client::Error>,
     application_name: String,
     worker_id: Option<String>,
     deserializer: Arc<dyn Deserializer<T> + Send + Sync>,
@@ -46,6 +49,7 @@ pub struct ConsumerBuilder<T> {
     handover: Option<Handover>,
     on_event: Option<EventCallback>,
     shutdown_signal: Option<ShutdownSignal>,
+    poison_records: PoisonRecords,
     telemetry: Telemetry,
     #[cfg(feature = "cloudwatch-metrics")]
     cloudwatch: Option<kinesis_metrics::PublisherSettings>,
@@ -86,6 +90,7 @@ impl<T: Send + 'static> ConsumerBuilder<T> {
             handover: self.handover,
             on_event: self.on_event,
             shutdown_signal: self.shutdown_signal,
+            poison_records: self.poison_records,
             telemetry: self.telemetry,
             #[cfg(feature = "cloudwatch-metrics")]
             cloudwatch: self.cloudwatch,
@@ -198,10 +203,41 @@ impl<T: Send + 'static> ConsumerBuilder<T> {
         self
     }
 
+    /// What [`consume_with`](Consumer::consume_with) does with a record whose payload cannot
+    /// be deserialized. Default: [`PoisonRecords::Fail`].
+    ///
+    /// ```no_run
+    /// # async fn run(config: kinesis_client::ClientConfig) -> Result<(), kinesis_consumer::ConsumerError> {
+    /// use kinesis_client::StreamId;
+    /// use kinesis_consumer::{Consumer, PoisonRecords};
+    /// use kinesis_serde::Utf8;
+    ///
+    /// let consumer: Consumer<String> = Consumer::builder(&config, "orders".parse::<StreamId>()?, "order-audit")
+    ///     .deserializer(Utf8)
+    ///     .on_poison_record(PoisonRecords::dead_letter(|raw, error| async move {
+    ///         eprintln!("not UTF-8 at {}: {error}", raw.position());
+    ///     }))
+    ///     .build()
+    ///     .await?;
+    /// # let _ = consumer; Ok(()) }
+    /// ```
+    pub fn on_poison_record(mut self, policy: PoisonRecords) -> Self {
+        self.poison_records = policy;
+        self
+    }
+
     /// Shuts the consumer down when `signal` completes (for instance `tokio::signal::ctrl_c`).
     pub fn shutdown_on(mut self, signal: impl Future<Output = ()> + Send + 'static) -> Self {
         self.shutdown_signal = Some(Box::pin(signal));
         self
+    }
+
+    /// Shuts the consumer down gracefully on SIGTERM or SIGINT
+    /// ([`kinesis_client::shutdown_signal`]): every shard checkpoints what was staged and
+    /// releases its lease, so other workers continue at once. The same as
+    /// `shutdown_on(kinesis_client::shutdown_signal())`.
+    pub fn shutdown_on_signals(self) -> Self {
+        self.shutdown_on(kinesis_client::shutdown_signal())
     }
 
     /// Checks the stream, registers the fan-out consumer (when fetching so), ensures the lease
@@ -229,10 +265,12 @@ impl<T: Send + 'static> ConsumerBuilder<T> {
             handover,
             on_event,
             shutdown_signal,
+            poison_records,
             telemetry,
             #[cfg(feature = "cloudwatch-metrics")]
             cloudwatch,
         } = self;
+        let stream = stream.map_err(ConsumerError::from)?;
         if application_name.is_empty() {
             return Err(ConsumerError::new(
                 ConsumerErrorKind::Usage,
@@ -345,6 +383,7 @@ impl<T: Send + 'static> ConsumerBuilder<T> {
                 stop,
                 shut_down: tokio::sync::Mutex::new(false),
                 span: span.clone(),
+                poison_records,
                 #[cfg(feature = "cloudwatch-metrics")]
                 publisher,
             }),
@@ -698,6 +737,8 @@ struct Inner<T> {
     shut_down: tokio::sync::Mutex<bool>,
     /// The worker's span (`kinesis_consumer{application, stream, worker_id}`).
     span: tracing::Span,
+    /// What `consume_with` does with a record that cannot be deserialized.
+    poison_records: PoisonRecords,
     /// The CloudWatch publisher this consumer started, flushed at shutdown.
     #[cfg(feature = "cloudwatch-metrics")]
     publisher: Option<kinesis_metrics::CloudWatchPublisher>,
@@ -719,8 +760,8 @@ impl<T> Drop for Inner<T> {
 
 impl Consumer<Bytes> {
     /// A builder for a worker of `application_name` (the lease table's name, and the fan-out
-    /// consumer's name by default) reading `stream` (a name or an ARN), with the clients of
-    /// `config`.
+    /// consumer's name by default) reading `stream` (a name or an ARN, as a [`StreamId`] or as
+    /// text checked by [`build`](ConsumerBuilder::build)), with the clients of `config`.
     ///
     /// ```no_run
     /// # async fn run(config: kinesis_client::ClientConfig) -> Result<(), kinesis_consumer::ConsumerError> {
@@ -737,12 +778,12 @@ impl Consumer<Bytes> {
     /// ```
     pub fn builder(
         config: &ClientConfig,
-        stream: impl Into<StreamId>,
+        stream: impl IntoStreamId,
         application_name: impl Into<String>,
     ) -> ConsumerBuilder<Bytes> {
         ConsumerBuilder {
             config: config.clone(),
-            stream: stream.into(),
+            stream: stream.into_stream_id(),
             application_name: application_name.into(),
             worker_id: None,
             deserializer: Arc::new(Raw),
@@ -752,6 +793,7 @@ impl Consumer<Bytes> {
             handover: None,
             on_event: None,
             shutdown_signal: None,
+            poison_records: PoisonRecords::default(),
             telemetry: Telemetry::none(),
             #[cfg(feature = "cloudwatch-metrics")]
             cloudwatch: None,
@@ -808,6 +850,14 @@ impl<T: Send + 'static> Consumer<T> {
     /// The settings.
     pub fn settings(&self) -> &ConsumerSettings {
         &self.inner.settings
+    }
+
+    pub(crate) fn poison_records(&self) -> &PoisonRecords {
+        &self.inner.poison_records
+    }
+
+    pub(crate) fn diagnostics(&self) -> &Diagnostics {
+        &self.inner.diagnostics
     }
 
     /// The lease coordinator (to read the leases held, or subscribe to its events).

@@ -75,23 +75,26 @@ pub(crate) fn convert<T>(
             }
             *skip_through = None;
         }
-        out.push(match deserializer.deserialize(data) {
-            Ok(data) => Ok(ConsumerRecord {
-                shard_id: shard_id.clone(),
-                sequence_number: record.sequence_number().clone(),
-                sub_sequence_number: sub,
-                partition_key: partition_key.to_owned(),
-                explicit_hash_key: explicit_hash_key.map(str::to_owned),
-                approximate_arrival_timestamp: record.approximate_arrival_timestamp(),
-                data,
-            }),
+        let raw = ConsumerRecord {
+            shard_id: shard_id.clone(),
+            sequence_number: record.sequence_number().clone(),
+            sub_sequence_number: sub,
+            partition_key: partition_key.to_owned(),
+            explicit_hash_key: explicit_hash_key.map(str::to_owned),
+            approximate_arrival_timestamp: record.approximate_arrival_timestamp(),
+            data,
+        };
+        // The payload's bytes are shared, not copied: the error keeps them for a dead letter.
+        out.push(match deserializer.deserialize(raw.data.clone()) {
+            Ok(data) => Ok(raw.with_data(data)),
             Err(e) => Err(ConsumerError::new(
                 ConsumerErrorKind::Deserialize,
-                "a record could not be deserialized",
+                format!("a record could not be deserialized: {e}"),
             )
             .with_source(e)
             .for_shard(shard_id)
-            .at(position)),
+            .at(position)
+            .with_raw_record(raw)),
         });
     };
     for record in &records {

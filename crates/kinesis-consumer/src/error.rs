@@ -3,9 +3,12 @@
 use std::error::Error as StdError;
 use std::fmt;
 
+use bytes::Bytes;
 use kinesis_client::ShardId;
 use kinesis_kcl_compat::sequence::ExtendedSequenceNumber;
 use kinesis_lease::LeaseError;
+
+use crate::record::ConsumerRecord;
 
 /// What kind of failure a [`ConsumerError`] is.
 #[non_exhaustive]
@@ -35,6 +38,8 @@ pub struct ConsumerError {
     position: Option<ExtendedSequenceNumber>,
     message: String,
     source: Option<Box<dyn StdError + Send + Sync + 'static>>,
+    /// The record that could not be deserialized, as it was read.
+    raw: Option<Box<ConsumerRecord<Bytes>>>,
 }
 
 impl ConsumerError {
@@ -45,7 +50,13 @@ impl ConsumerError {
             position: None,
             message: message.into(),
             source: None,
+            raw: None,
         }
+    }
+
+    pub(crate) fn with_raw_record(mut self, raw: ConsumerRecord<Bytes>) -> Self {
+        self.raw = Some(Box::new(raw));
+        self
     }
 
     pub(crate) fn with_source(mut self, source: impl StdError + Send + Sync + 'static) -> Self {
@@ -113,6 +124,41 @@ impl ConsumerError {
         self.position.as_ref()
     }
 
+    /// The record that could not be deserialized, with its payload's bytes as they were read
+    /// (a [`ConsumerErrorKind::Deserialize`] error): for a dead-letter store, or to handle it
+    /// another way.
+    ///
+    /// ```
+    /// # fn check(e: &kinesis_consumer::ConsumerError) {
+    /// if let Some(raw) = e.raw_record() {
+    ///     eprintln!("poison record {} of shard {}: {} bytes", raw.position(), raw.shard_id(), raw.data().len());
+    /// }
+    /// # }
+    /// ```
+    pub fn raw_record(&self) -> Option<&ConsumerRecord<Bytes>> {
+        self.raw.as_deref()
+    }
+
+    /// Whether this worker lost the shard's lease (another worker has it now): nothing to
+    /// retry here.
+    pub fn is_lease_lost(&self) -> bool {
+        self.source
+            .as_deref()
+            .and_then(|s| s.downcast_ref::<LeaseError>())
+            .is_some_and(LeaseError::is_lease_lost)
+    }
+
+    /// Whether trying again may succeed: a throttled or transient Kinesis or DynamoDB failure.
+    pub fn is_retryable(&self) -> bool {
+        self.kinesis_error()
+            .is_some_and(kinesis_client::Error::is_retryable)
+            || self
+                .source
+                .as_deref()
+                .and_then(|s| s.downcast_ref::<LeaseError>())
+                .is_some_and(LeaseError::is_retryable)
+    }
+
     /// The underlying Kinesis error, if this is one.
     pub fn kinesis_error(&self) -> Option<&kinesis_client::Error> {
         self.source.as_deref()?.downcast_ref()
@@ -124,7 +170,7 @@ impl ConsumerError {
 impl From<kinesis_client::Error> for ConsumerError {
     fn from(e: kinesis_client::Error) -> Self {
         if e.is_invalid_input() {
-            Self::new(ConsumerErrorKind::Usage, "invalid input").with_source(e)
+            Self::new(ConsumerErrorKind::Usage, format!("invalid input: {e}")).with_source(e)
         } else {
             Self::kinesis(e)
         }
@@ -139,6 +185,7 @@ impl fmt::Debug for ConsumerError {
             .field("position", &self.position)
             .field("message", &self.message)
             .field("source", &self.source)
+            .field("raw_record", &self.raw.as_ref().map(|r| r.data().len()))
             .finish()
     }
 }

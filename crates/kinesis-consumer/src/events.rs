@@ -98,6 +98,17 @@ pub enum DiagnosticEvent {
         /// How many user records of one fetched batch were skipped.
         count: usize,
     },
+    /// [`consume_with`](crate::Consumer::consume_with) skipped a record that could not be
+    /// deserialized ([`PoisonRecords::Skip`](crate::PoisonRecords::Skip)), after its dead-letter
+    /// handler, if any, had it.
+    PoisonRecordSkipped {
+        /// The shard.
+        shard_id: ShardId,
+        /// The record's position (staged: the checkpoint moves past it).
+        position: kinesis_kcl_compat::sequence::ExtendedSequenceNumber,
+        /// Why it could not be deserialized.
+        error: String,
+    },
     /// A shard was seen for the first time in the shard list.
     NewShardDetected {
         /// The shard.

@@ -12,7 +12,7 @@
 //! ```no_run
 //! use futures_util::StreamExt;
 //! use kinesis_client::{ClientConfig, StreamId};
-//! use kinesis_consumer::Consumer;
+//! use kinesis_consumer::{Consumer, ConsumerErrorKind};
 //! use kinesis_lease::lineage::InitialPosition;
 //! use kinesis_serde::Utf8;
 //!
@@ -26,11 +26,26 @@
 //! let mut shards = consumer.shards()?;
 //! while let Some(mut shard) = shards.next().await {
 //!     tokio::spawn(async move {
-//!         while let Some(Ok(record)) = shard.next().await {
-//!             println!("{}: {}", record.partition_key(), record.data());
-//!             shard.checkpointer().stage(record.position());
+//!         while let Some(item) = shard.next().await {
+//!             match item {
+//!                 Ok(record) => {
+//!                     println!("{}: {}", record.partition_key(), record.data());
+//!                     shard.checkpointer().stage(record.position());
+//!                 }
+//!                 // A record that is not UTF-8: the stream goes on after it. Its bytes come
+//!                 // along (`raw_record`); stage its position to move past it.
+//!                 Err(e) if e.kind() == ConsumerErrorKind::Deserialize => {
+//!                     eprintln!("skipped: {e}");
+//!                     if let Some(position) = e.record_position() {
+//!                         shard.checkpointer().stage(position.clone());
+//!                     }
+//!                 }
+//!                 // A fetch that failed for good: the stream's last item.
+//!                 Err(e) => eprintln!("{}: {e}", shard.shard_id()),
+//!             }
 //!         }
-//!         // The stream ended: the last staged position was checkpointed.
+//!         // The stream ended (`shard.end_reason()` says why): the last staged position was
+//!         // checkpointed.
 //!     });
 //! }
 //! # Ok(()) }
@@ -101,15 +116,28 @@ mod record;
 mod settings;
 mod shard;
 
-pub use consume_with::{CheckpointBehaviour, HandlerError};
+pub use consume_with::{CheckpointBehaviour, DeadLetter, HandlerError, PoisonRecords};
 pub use consumer::{Consumer, ConsumerBuilder, Shards};
 pub use deaggregate::deaggregate;
 pub use error::{ConsumerError, ConsumerErrorKind};
 pub use events::DiagnosticEvent;
 pub use kinesis_client::telemetry::MetricsLevel;
+
+// What the consumer's API exposes, so that an application needs this crate (and its serde
+// choice) only.
+pub use kinesis_client::{ClientConfig, ShardId, StreamId, StreamName, Telemetry, shutdown_signal};
+pub use kinesis_kcl_compat::sequence::{Checkpoint, ExtendedSequenceNumber};
 pub use kinesis_lease::checkpointer::CheckpointPolicy;
+pub use kinesis_lease::coordinator::{Handover, LeaseStatus};
+pub use kinesis_lease::lineage::InitialPosition;
+pub use kinesis_lease::{
+    AssignmentStrategy, Balanced, Checkpointer, CoordinatorSettings, DynamoDbLeaseRepository,
+    Explicit, InMemoryLeaseRepository, Kcl3Settings, LeaseError, LeaseEvent, LeaseProtocol,
+    LeaseRepository, StrategySettings,
+};
 #[cfg(feature = "cloudwatch-metrics")]
 pub use kinesis_metrics::PublisherSettings;
+pub use kinesis_serde::{Deserializer, Raw, Utf8};
 pub use record::ConsumerRecord;
 pub use settings::{ConsumerSettings, FanOutSettings, FetchMode, PollingSettings};
-pub use shard::ShardStream;
+pub use shard::{ShardStream, ShardStreamEnd};

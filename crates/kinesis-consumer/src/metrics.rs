@@ -13,6 +13,9 @@ use kinesis_kcl_compat::metrics::{
 };
 use tokio::time::Instant;
 
+/// The metric of skipped poison records (under `ProcessTask`, per shard).
+pub(crate) const POISON_RECORDS_SKIPPED: &str = "PoisonRecordsSkipped";
+
 /// One shard's metrics.
 #[derive(Debug, Clone)]
 pub(crate) struct ShardMetrics {
@@ -150,6 +153,14 @@ impl ShardMetrics {
             &dims,
             took,
         );
+    }
+
+    /// A record that could not be deserialized was skipped (`PoisonRecordsSkipped`, Count,
+    /// SUMMARY: not a KCL metric; the KCL hands payloads over undecoded).
+    pub(crate) fn poison_record_skipped(&self) {
+        let dims = self.dims(process_task::OPERATION);
+        self.telemetry
+            .count(Summary, POISON_RECORDS_SKIPPED, &dims, 1);
     }
 
     /// The shard started: `InitializeTask`'s `RecordProcessor.initialize.Time` (per

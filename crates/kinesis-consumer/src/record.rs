@@ -85,4 +85,17 @@ impl<T> ConsumerRecord<T> {
     pub fn into_data(self) -> T {
         self.data
     }
+
+    /// The same record with another payload.
+    pub(crate) fn with_data<U>(self, data: U) -> ConsumerRecord<U> {
+        ConsumerRecord {
+            shard_id: self.shard_id,
+            sequence_number: self.sequence_number,
+            sub_sequence_number: self.sub_sequence_number,
+            partition_key: self.partition_key,
+            explicit_hash_key: self.explicit_hash_key,
+            approximate_arrival_timestamp: self.approximate_arrival_timestamp,
+            data,
+        }
+    }
 }

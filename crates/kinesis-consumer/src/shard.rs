@@ -26,6 +26,43 @@ use crate::fetch::{Batch, Fetcher};
 use crate::metrics::ShardMetrics;
 use crate::record::ConsumerRecord;
 
+/// Why a [`ShardStream`] ended ([`ShardStream::end_reason`]).
+///
+/// ```no_run
+/// # async fn run(mut shard: kinesis_consumer::ShardStream<String>) {
+/// use futures_util::StreamExt;
+/// use kinesis_consumer::ShardStreamEnd;
+///
+/// while let Some(record) = shard.next().await {
+///     // ...
+/// #   let _ = record;
+/// }
+/// match shard.end_reason() {
+///     Some(ShardStreamEnd::LeaseLost) => eprintln!("{}: another worker has it now", shard.shard_id()),
+///     Some(reason) => println!("{}: {reason:?}", shard.shard_id()),
+///     None => {}
+/// }
+/// # }
+/// ```
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ShardStreamEnd {
+    /// The shard ended (it was split or merged) and every record was delivered; the children
+    /// start once its `SHARD_END` checkpoint is written.
+    ShardEnd,
+    /// Another worker took the lease, or it could not be renewed within the failover time: the
+    /// records fetched but not delivered are read again by the new owner.
+    LeaseLost,
+    /// Under the KCL 3.x rules, the leader moved the lease to another worker: the final
+    /// checkpoint hands it over.
+    HandedOver,
+    /// The consumer is shutting down (or the lease was released): the final checkpoint
+    /// releases it.
+    Shutdown,
+    /// A fetch failed for good; the stream's last item was the error.
+    Failed,
+}
+
 /// What the shard task sends to the [`ShardStream`]: one fetched batch, converted.
 type Delivery<T> = Vec<Result<ConsumerRecord<T>, ConsumerError>>;
 
@@ -77,6 +114,7 @@ pub struct ShardStream<T> {
     current: std::vec::IntoIter<Result<ConsumerRecord<T>, ConsumerError>>,
     discard: Arc<AtomicBool>,
     done: Option<oneshot::Sender<()>>,
+    end: Arc<std::sync::OnceLock<ShardStreamEnd>>,
     metrics: ShardMetrics,
     /// When the application took the first record of the current batch.
     batch_taken: Option<Instant>,
@@ -101,6 +139,12 @@ impl<T> ShardStream<T> {
     /// The shard's checkpointer (a cheap clone shares it).
     pub fn checkpointer(&self) -> &Checkpointer {
         &self.checkpointer
+    }
+
+    /// Why the stream ended: `None` while it is open (and for a stream the application
+    /// dropped). Read it once `next()` returned `None`.
+    pub fn end_reason(&self) -> Option<ShardStreamEnd> {
+        self.end.get().copied()
     }
 
     fn finish(&mut self) {
@@ -204,6 +248,13 @@ enum Stop {
     Dropped,
 }
 
+/// How the shard task ends the stream: its channel, the discard flag, and the end reason.
+struct Ends<T> {
+    tx: mpsc::Sender<Delivery<T>>,
+    discard: Arc<AtomicBool>,
+    end: Arc<std::sync::OnceLock<ShardStreamEnd>>,
+}
+
 /// Creates the stream of an acquired lease and spawns its task.
 pub(crate) fn start<T: Send + 'static>(
     ctx: Arc<ShardContext<T>>,
@@ -215,6 +266,7 @@ pub(crate) fn start<T: Send + 'static>(
     let (tx, rx) = mpsc::channel(ctx.prefetch_batches.max(1));
     let (done_tx, done_rx) = oneshot::channel();
     let discard = Arc::new(AtomicBool::new(false));
+    let end = Arc::new(std::sync::OnceLock::new());
     let position = starting_position(&lease.checkpoint, &ctx.initial_position);
     let fetcher = position.map(fetcher);
     let stream = ShardStream {
@@ -224,6 +276,7 @@ pub(crate) fn start<T: Send + 'static>(
         current: Vec::new().into_iter(),
         discard: Arc::clone(&discard),
         done: Some(done_tx),
+        end: Arc::clone(&end),
         metrics: ShardMetrics::new(ctx.diagnostics.telemetry().clone(), shard_id.clone()),
         batch_taken: None,
     };
@@ -234,7 +287,14 @@ pub(crate) fn start<T: Send + 'static>(
     stream.metrics.initialized(initializing.elapsed());
     let span = tracing::info_span!(parent: &ctx.span, "shard", shard_id = %shard_id);
     tokio::spawn(tracing::Instrument::instrument(
-        run(ctx, shard_id, lease, fetcher, tx, discard, done_rx),
+        run(
+            ctx,
+            shard_id,
+            lease,
+            fetcher,
+            Ends { tx, discard, end },
+            done_rx,
+        ),
         span,
     ));
     stream
@@ -245,10 +305,10 @@ async fn run<T: Send + 'static>(
     shard_id: ShardId,
     lease: AcquiredLease,
     fetcher: Option<Fetcher>,
-    tx: mpsc::Sender<Delivery<T>>,
-    discard: Arc<AtomicBool>,
+    ends: Ends<T>,
     mut done: oneshot::Receiver<()>,
 ) {
+    let Ends { tx, discard, end } = ends;
     let metrics = ShardMetrics::new(ctx.diagnostics.telemetry().clone(), shard_id.clone());
     tracing::info!(checkpoint = %lease.checkpoint, "processing the shard");
     let checkpointer = lease.checkpointer;
@@ -334,6 +394,18 @@ async fn run<T: Send + 'static>(
     };
 
     let stopping = Instant::now();
+    let reason = match stop {
+        Stop::Lease(LeaseStatus::Lost) => Some(ShardStreamEnd::LeaseLost),
+        Stop::Lease(LeaseStatus::HandedOver) => Some(ShardStreamEnd::HandedOver),
+        Stop::Lease(_) => Some(ShardStreamEnd::Shutdown),
+        Stop::ShardEnd => Some(ShardStreamEnd::ShardEnd),
+        Stop::Failed => Some(ShardStreamEnd::Failed),
+        Stop::Dropped => None,
+    };
+    if let Some(reason) = reason {
+        // Before the stream can end: a reader that saw its end reads the reason.
+        let _ = end.set(reason);
+    }
     if let Stop::Lease(_) = stop {
         // Lost, released or shutting down: end the user's stream now; what was fetched but not
         // delivered is read again by the next holder.

@@ -77,9 +77,13 @@ mod throttle;
 
 pub use error::{ProduceError, ProduceErrorKind};
 pub use kinesis_client::telemetry::MetricsLevel;
+// What the producer's API exposes, so that an application needs this crate (and its serde
+// choice) only.
+pub use kinesis_client::{ClientConfig, StreamId, StreamName, Telemetry, shutdown_signal};
 pub use kinesis_kcl_compat::metrics::kpl::Granularity;
 #[cfg(feature = "cloudwatch-metrics")]
 pub use kinesis_metrics::PublisherSettings;
+pub use kinesis_serde::{Raw, Serializer, Utf8};
 pub use metrics::ProducerMetrics;
 pub use producer::{ProduceHandle, Producer, ProducerBuilder, TrySendError};
 pub use record::{ProduceResult, ProducerRecord};

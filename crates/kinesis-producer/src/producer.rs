@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use kinesis_client::{ClientConfig, PartitionKey, StreamId, Telemetry};
+use kinesis_client::{ClientConfig, IntoStreamId, PartitionKey, StreamId, Telemetry};
 use kinesis_kcl_compat::hash::{effective_hash_key, parse_explicit_hash_key};
 use kinesis_serde::{Raw, Serializer};
 use tokio::sync::{Semaphore, TryAcquireError, broadcast, mpsc, oneshot};
@@ -27,13 +27,15 @@ use crate::shard_map::ShardMap;
 #[must_use]
 pub struct ProducerBuilder<T> {
     config: ClientConfig,
-    stream: StreamId,
+    /// Checked at `build()`.
+    stream: Result<StreamId, kinesis_client::Error>,
     serializer: Arc<dyn Serializer<T> + Send + Sync>,
     settings: ProducerSettings,
     on_metrics: Option<MetricsCallback>,
     telemetry: Telemetry,
     #[cfg(feature = "cloudwatch-metrics")]
     cloudwatch: Option<kinesis_metrics::PublisherSettings>,
+    shutdown_signal: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
 }
 
 impl<T> fmt::Debug for ProducerBuilder<T> {
@@ -60,6 +62,7 @@ impl<T: Send + 'static> ProducerBuilder<T> {
             telemetry: self.telemetry,
             #[cfg(feature = "cloudwatch-metrics")]
             cloudwatch: self.cloudwatch,
+            shutdown_signal: self.shutdown_signal,
         }
     }
 
@@ -122,6 +125,33 @@ impl<T: Send + 'static> ProducerBuilder<T> {
         self
     }
 
+    /// Shuts the producer down when `signal` completes: everything it accepted is delivered (or
+    /// handed back with its reason), as [`Producer::shutdown`] does. The signal's task holds no
+    /// handle: dropping every producer handle stops the producer as usual.
+    pub fn shutdown_on(mut self, signal: impl Future<Output = ()> + Send + 'static) -> Self {
+        self.shutdown_signal = Some(Box::pin(signal));
+        self
+    }
+
+    /// Shuts the producer down gracefully on SIGTERM or SIGINT
+    /// ([`kinesis_client::shutdown_signal`]); the same as
+    /// `shutdown_on(kinesis_client::shutdown_signal())`.
+    ///
+    /// ```no_run
+    /// # async fn run(config: kinesis_client::ClientConfig) -> Result<(), Box<dyn std::error::Error>> {
+    /// use kinesis_client::StreamId;
+    /// use kinesis_producer::Producer;
+    ///
+    /// let producer = Producer::builder(&config, "orders".parse::<StreamId>()?)
+    ///     .shutdown_on_signals()
+    ///     .build()
+    ///     .await?;
+    /// # let _ = producer; Ok(()) }
+    /// ```
+    pub fn shutdown_on_signals(self) -> Self {
+        self.shutdown_on(kinesis_client::shutdown_signal())
+    }
+
     /// Checks the settings, reads the stream's shard map (failing for a missing stream) and
     /// starts the producer's task.
     ///
@@ -131,6 +161,10 @@ impl<T: Send + 'static> ProducerBuilder<T> {
     /// stream cannot be read (missing, access denied).
     pub async fn build(self) -> Result<Producer<T>, ProduceError> {
         self.settings.validate()?;
+        let stream = self.stream.map_err(|e| {
+            ProduceError::new(ProduceErrorKind::Setup, format!("invalid stream: {e}"))
+                .with_source(e)
+        })?;
         #[cfg(feature = "cloudwatch-metrics")]
         let publisher = self.cloudwatch.map(|settings| {
             kinesis_metrics::CloudWatchPublisher::start(
@@ -156,21 +190,21 @@ impl<T: Send + 'static> ProducerBuilder<T> {
                 "the client's PutLimits are smaller than the producer's batch or record size",
             ));
         }
-        let map = ShardMap::read(&client, &self.stream).await.map_err(|e| {
+        let map = ShardMap::read(&client, &stream).await.map_err(|e| {
             ProduceError::new(
                 ProduceErrorKind::Setup,
-                format!("cannot read the shards of stream {}", self.stream),
+                format!("cannot read the shards of stream {}", stream),
             )
             .with_source(e)
         })?;
-        tracing::debug!(stream = %self.stream, shards = map.len(), "producer started");
+        tracing::debug!(stream = %stream, shards = map.len(), "producer started");
         let metrics = Arc::new(MetricsRecorder::new(Instant::now()));
         let (metrics_tx, _) = broadcast::channel(16);
         let (tx, rx) = mpsc::unbounded_channel();
         let buffer = Buffer::new(self.settings.buffer_records, self.settings.buffer_bytes);
         let engine = Engine::new(
             clients,
-            self.stream.clone(),
+            stream.clone(),
             self.settings.clone(),
             buffer.clone(),
             map,
@@ -179,14 +213,14 @@ impl<T: Send + 'static> ProducerBuilder<T> {
             self.on_metrics,
             KplMetrics::new(
                 telemetry,
-                self.stream.name().as_str().to_owned(),
+                stream.name().as_str().to_owned(),
                 self.settings.metrics_granularity,
             ),
         );
         let task = tokio::spawn(engine.run(rx));
-        Ok(Producer {
+        let producer = Producer {
             inner: Arc::new(Inner {
-                stream: self.stream,
+                stream,
                 serializer: self.serializer,
                 records: buffer.records,
                 bytes: buffer.bytes,
@@ -199,7 +233,17 @@ impl<T: Send + 'static> ProducerBuilder<T> {
                 #[cfg(feature = "cloudwatch-metrics")]
                 publisher,
             }),
-        })
+        };
+        if let Some(signal) = self.shutdown_signal {
+            let weak = Arc::downgrade(&producer.inner);
+            tokio::spawn(async move {
+                signal.await;
+                if let Some(inner) = weak.upgrade() {
+                    Producer { inner }.shutdown().await;
+                }
+            });
+        }
+        Ok(producer)
     }
 }
 
@@ -313,16 +357,17 @@ impl Producer<Bytes> {
     /// let producer = Producer::builder(&config, "orders".parse::<StreamId>()?).build().await?;
     /// # let _ = producer; Ok(()) }
     /// ```
-    pub fn builder(config: &ClientConfig, stream: impl Into<StreamId>) -> ProducerBuilder<Bytes> {
+    pub fn builder(config: &ClientConfig, stream: impl IntoStreamId) -> ProducerBuilder<Bytes> {
         ProducerBuilder {
             config: config.clone(),
-            stream: stream.into(),
+            stream: stream.into_stream_id(),
             serializer: Arc::new(Raw),
             settings: ProducerSettings::default(),
             on_metrics: None,
             telemetry: Telemetry::none(),
             #[cfg(feature = "cloudwatch-metrics")]
             cloudwatch: None,
+            shutdown_signal: None,
         }
     }
 }

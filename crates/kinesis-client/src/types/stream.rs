@@ -370,6 +370,50 @@ impl FromStr for ConsumerArn {
     }
 }
 
+/// A stream given to a builder: a [`StreamId`], [`StreamName`] or [`StreamArn`], or text (a name
+/// or an ARN) that is checked when the builder builds, so that a builder chain stays free of
+/// `?` and a bad name is still refused before anything is sent.
+///
+/// ```
+/// use kinesis_client::{IntoStreamId, StreamId};
+///
+/// assert_eq!("orders".into_stream_id().unwrap(), "orders".parse::<StreamId>().unwrap());
+/// let err = "no spaces allowed".into_stream_id().unwrap_err();
+/// assert!(err.is_invalid_input());
+/// ```
+pub trait IntoStreamId {
+    /// The stream, or why the text is not a stream name or ARN.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for text that is neither.
+    fn into_stream_id(self) -> Result<StreamId, Error>;
+}
+
+impl<T: Into<StreamId>> IntoStreamId for T {
+    fn into_stream_id(self) -> Result<StreamId, Error> {
+        Ok(self.into())
+    }
+}
+
+impl IntoStreamId for &str {
+    fn into_stream_id(self) -> Result<StreamId, Error> {
+        self.parse()
+    }
+}
+
+impl IntoStreamId for String {
+    fn into_stream_id(self) -> Result<StreamId, Error> {
+        self.parse()
+    }
+}
+
+impl IntoStreamId for &String {
+    fn into_stream_id(self) -> Result<StreamId, Error> {
+        self.parse()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
