@@ -45,9 +45,12 @@
 //! - `protobuf`: the `Protobuf` codec, with prost (without its `derive` feature; enable it in
 //!   your own crate to derive messages).
 //!
+//! The crates are not on crates.io; depend on this one from the repository (see the README's
+//! "Depending on the crates"):
+//!
 //! ```toml
 //! [dependencies]
-//! kinesis-serde = { version = "0.1", features = ["json"] }
+//! kinesis-serde = { git = "https://github.com/kinesis-rs/kinesis-rs", features = ["json"] }
 //! ```
 //!
 //! # Cheap deserialization
