@@ -89,6 +89,8 @@ pub struct Error {
     message: String,
     source: Option<BoxError>,
     put_records: Option<Box<PutRecordsOutput>>,
+    /// The request may have reached the service and taken effect: no answer came back.
+    outcome_unknown: bool,
 }
 
 /// Error codes that mean "slow down".
@@ -128,7 +130,15 @@ impl Error {
             message,
             source: None,
             put_records: None,
+            outcome_unknown: false,
         }
+    }
+
+    /// Marks the error as one after which the call's effect is unknown.
+    #[cfg(feature = "sdk")]
+    fn outcome_unknown(mut self) -> Self {
+        self.outcome_unknown = true;
+        self
     }
 
     /// An error for input refused before anything was sent.
@@ -163,6 +173,7 @@ impl Error {
             format!("attempt timed out after {after:?}"),
         )
         .with_operation(operation)
+        .outcome_unknown()
     }
 
     #[cfg(feature = "sdk")]
@@ -230,7 +241,8 @@ impl Error {
                 ErrorKind::Transient,
                 RetryClass::Transient,
                 "timed out".into(),
-            ),
+            )
+            .outcome_unknown(),
             SdkError::DispatchFailure(d) => {
                 let what = if d.is_timeout() {
                     "connection timed out"
@@ -249,7 +261,13 @@ impl Error {
                 } else {
                     ErrorKind::Transient
                 };
-                Self::new(kind, class, what.into())
+                let e = Self::new(kind, class, what.into());
+                // A request timed out or cut off while in flight may have been applied.
+                if d.is_timeout() || d.is_io() {
+                    e.outcome_unknown()
+                } else {
+                    e
+                }
             }
             SdkError::ResponseError(r) => {
                 let status = r.raw().http_status().unwrap_or(0);
@@ -263,7 +281,9 @@ impl Error {
                 } else {
                     ErrorKind::MalformedResponse
                 };
+                // The service received the request; what it did is unknown.
                 Self::new(kind, class, format!("unreadable response (HTTP {status})"))
+                    .outcome_unknown()
             }
             SdkError::ServiceError(s) => {
                 let status = s.raw().http_status();
@@ -314,6 +334,20 @@ impl Error {
     /// The service's error code, such as `"ResourceNotFoundException"`, when the service sent one.
     pub fn code(&self) -> Option<&str> {
         self.code.as_deref()
+    }
+
+    /// Whether the call may have taken effect although it failed: it timed out, the connection
+    /// broke while it was in flight, or the answer could not be read. A write that failed so
+    /// may have been stored; report it as of unknown outcome, never as not stored.
+    ///
+    /// ```
+    /// use kinesis_client::Error;
+    ///
+    /// // An answer from the service is a known outcome.
+    /// assert!(!Error::from_code("InternalFailure", "", Some(500)).is_outcome_unknown());
+    /// ```
+    pub fn is_outcome_unknown(&self) -> bool {
+        self.outcome_unknown
     }
 
     /// Whether the call may succeed if made again later (throttling or a transient failure).

@@ -34,6 +34,9 @@ use crate::shard::{self, ShardContext, ShardStream};
 
 type ShutdownSignal = Pin<Box<dyn Future<Output = ()> + Send>>;
 
+/// How long `build()` may take by default.
+const DEFAULT_BUILD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Builds a [`Consumer`]; see [`Consumer::builder`].
 #[must_use]
 pub struct ConsumerBuilder<T> {
@@ -49,6 +52,7 @@ pub struct ConsumerBuilder<T> {
     handover: Option<Handover>,
     on_event: Option<EventCallback>,
     shutdown_signal: Option<ShutdownSignal>,
+    build_timeout: std::time::Duration,
     poison_records: PoisonRecords,
     telemetry: Telemetry,
     #[cfg(feature = "cloudwatch-metrics")]
@@ -90,6 +94,7 @@ impl<T: Send + 'static> ConsumerBuilder<T> {
             handover: self.handover,
             on_event: self.on_event,
             shutdown_signal: self.shutdown_signal,
+            build_timeout: self.build_timeout,
             poison_records: self.poison_records,
             telemetry: self.telemetry,
             #[cfg(feature = "cloudwatch-metrics")]
@@ -240,19 +245,48 @@ impl<T: Send + 'static> ConsumerBuilder<T> {
         self.shutdown_on(kinesis_client::shutdown_signal())
     }
 
+    /// How long [`build`](Self::build) may take before it gives up. Default 30 s: against a
+    /// service that accepts connections but never answers, each call's attempts time out and
+    /// are retried (each retry a WARN line with its cause) until this deadline.
+    pub fn build_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.build_timeout = timeout;
+        self
+    }
+
     /// Checks the stream, registers the fan-out consumer (when fetching so), ensures the lease
-    /// table, reads the shard list and starts the lease coordinator.
+    /// table, reads the shard list and starts the lease coordinator, within the
+    /// [`build_timeout`](Self::build_timeout).
     ///
     /// # Errors
     ///
     /// [`ConsumerErrorKind::Kinesis`] when the stream is missing or cannot be described, or
     /// the fan-out consumer cannot be registered; [`ConsumerErrorKind::Lease`] when the lease
-    /// table cannot be used; [`ConsumerErrorKind::Usage`] for an empty application name.
+    /// table cannot be used; [`ConsumerErrorKind::Usage`] for an empty application name or an
+    /// invalid stream name; [`ConsumerErrorKind::Timeout`] when the services did not answer
+    /// within the build timeout.
     ///
     /// # Cancel safety
     ///
     /// Not cancel-safe: dropped part way, leases may have been taken; they expire.
     pub async fn build(self) -> Result<Consumer<T>, ConsumerError> {
+        let deadline = self.build_timeout;
+        let what = match &self.stream {
+            Ok(stream) => format!("the consumer {} of stream {stream}", self.application_name),
+            Err(_) => "the consumer".to_owned(),
+        };
+        match tokio::time::timeout(deadline, self.build_now()).await {
+            Ok(built) => built,
+            Err(_) => Err(ConsumerError::new(
+                ConsumerErrorKind::Timeout,
+                format!(
+                    "{what} was not built within {deadline:?}: its calls to Kinesis or DynamoDB \
+                     did not answer (each retry is logged at WARN with its cause)"
+                ),
+            )),
+        }
+    }
+
+    async fn build_now(self) -> Result<Consumer<T>, ConsumerError> {
         let ConsumerBuilder {
             config,
             stream,
@@ -265,6 +299,7 @@ impl<T: Send + 'static> ConsumerBuilder<T> {
             handover,
             on_event,
             shutdown_signal,
+            build_timeout: _,
             poison_records,
             telemetry,
             #[cfg(feature = "cloudwatch-metrics")]
@@ -793,6 +828,7 @@ impl Consumer<Bytes> {
             handover: None,
             on_event: None,
             shutdown_signal: None,
+            build_timeout: DEFAULT_BUILD_TIMEOUT,
             poison_records: PoisonRecords::default(),
             telemetry: Telemetry::none(),
             #[cfg(feature = "cloudwatch-metrics")]

@@ -27,6 +27,9 @@ pub enum ConsumerErrorKind {
     Usage,
     /// The record handler of [`consume_with`](crate::Consumer::consume_with) failed.
     Handler,
+    /// The services did not answer in time (a consumer's
+    /// [`build_timeout`](crate::ConsumerBuilder::build_timeout)).
+    Timeout,
 }
 
 /// Why a shard stream or the consumer failed.

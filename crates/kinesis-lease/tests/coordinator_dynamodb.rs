@@ -148,3 +148,100 @@ async fn three_workers_converge_with_exclusive_ownership() {
     let scan = repo.list_leases().await.unwrap();
     assert!(scan.leases.iter().all(|l| l.lease_owner.is_none()));
 }
+
+/// A lease row missing an attribute the KCL requires is reported once as an event naming the
+/// row and the attribute, and counted at every scan; the other shards go on.
+#[tokio::test]
+async fn a_corrupt_row_is_an_event_and_a_metric() {
+    use std::sync::Mutex;
+
+    use kinesis_client::Telemetry;
+    use kinesis_client::sdk::dynamodb::types::AttributeValue;
+    use kinesis_client::telemetry::{Measurement, MetricsLevel, Recorder};
+    use kinesis_lease::LeaseEvent;
+
+    #[derive(Debug, Default)]
+    struct Counted(Mutex<Vec<f64>>);
+    impl Recorder for Counted {
+        fn level(&self) -> MetricsLevel {
+            MetricsLevel::Summary
+        }
+        fn record(&self, m: &Measurement<'_>) {
+            if m.name == "CorruptLeaseRows" {
+                self.0.lock().unwrap().push(m.value);
+            }
+        }
+    }
+
+    let env = TestEnv::start().await;
+    let config = ClientConfig::builder()
+        .sdk_config(env.sdk_config())
+        .build()
+        .await
+        .unwrap();
+    let table = env.unique_name("corrupt");
+    let options = TableOptions::default().with_poll_interval(Duration::from_millis(20));
+    let repo = DynamoDbLeaseRepository::with_options(&config, table.clone(), options);
+    repo.ensure_table().await.unwrap();
+    // A lease of shard 1 without its `leaseCounter`.
+    config
+        .dynamodb_sdk()
+        .put_item()
+        .table_name(&table)
+        .item("leaseKey", AttributeValue::S("shardId-000000000001".into()))
+        .item("checkpoint", AttributeValue::S("TRIM_HORIZON".into()))
+        .item("checkpointSubSequenceNumber", AttributeValue::N("0".into()))
+        .item(
+            "ownerSwitchesSinceCheckpoint",
+            AttributeValue::N("0".into()),
+        )
+        .send()
+        .await
+        .unwrap();
+    let counted = Arc::new(Counted::default());
+    let c = LeaseCoordinator::builder(Arc::new(repo), "w1")
+        .settings(
+            CoordinatorSettings::default()
+                .with_failover_time(Duration::from_secs(1))
+                .with_initial_position(InitialPosition::TrimHorizon),
+        )
+        .telemetry(Telemetry::new(Arc::clone(&counted)))
+        .build();
+    let mut events = c.events();
+    c.update_shards(
+        (0..2)
+            .map(|i| ShardInfo::new(format!("shardId-{i:012}").parse().unwrap()))
+            .collect::<Vec<_>>()
+            .iter(),
+    );
+    let mut acquisitions = c.acquisitions().unwrap();
+    c.start().await.unwrap();
+    let acquired = tokio::time::timeout(Duration::from_secs(30), acquisitions.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        acquired.lease_key.shard_id().as_str(),
+        "shardId-000000000000",
+        "the other shard goes on"
+    );
+    // Several scans later: one event, a count at every scan.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let mut corrupt = Vec::new();
+    while let Ok(e) = events.try_recv() {
+        if let LeaseEvent::CorruptRow { key, attribute, .. } = e {
+            corrupt.push((key, attribute));
+        }
+    }
+    assert_eq!(
+        corrupt,
+        [(Some("shardId-000000000001".to_owned()), "leaseCounter")]
+    );
+    let counts = counted.0.lock().unwrap().clone();
+    assert!(
+        counts.len() >= 2 && counts.iter().all(|n| *n == 1.0),
+        "{counts:?}"
+    );
+    c.shutdown().await;
+    drop(acquired);
+}

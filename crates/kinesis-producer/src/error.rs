@@ -22,6 +22,11 @@ pub enum ProduceErrorKind {
     Kinesis,
     /// The producer was shut down, or dropped, before the record could be stored.
     Closed,
+    /// The record may or may not have been stored: an attempt got no answer (it timed out,
+    /// or the connection broke while it was in flight), and the record then failed for another
+    /// reason or ran out of attempts. It is never reported as not stored; the message keeps
+    /// the cause.
+    OutcomeUnknown,
     /// The producer could not be built (a missing stream, bad settings).
     Setup,
 }
@@ -42,6 +47,16 @@ struct Inner {
 }
 
 impl ProduceError {
+    /// The same failure, for a record that an earlier attempt may have stored.
+    pub(crate) fn outcome_unknown(mut self, cause: &str) -> Self {
+        self.inner.message = format!(
+            "outcome unknown: an attempt got no answer ({cause}), so the record may have been stored; then {}",
+            self.inner.message
+        );
+        self.inner.kind = ProduceErrorKind::OutcomeUnknown;
+        self
+    }
+
     pub(crate) fn new(kind: ProduceErrorKind, message: impl Into<String>) -> Self {
         Self {
             inner: Box::new(Inner {

@@ -36,6 +36,7 @@ pub struct ProducerBuilder<T> {
     #[cfg(feature = "cloudwatch-metrics")]
     cloudwatch: Option<kinesis_metrics::PublisherSettings>,
     shutdown_signal: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
+    build_timeout: std::time::Duration,
 }
 
 impl<T> fmt::Debug for ProducerBuilder<T> {
@@ -63,6 +64,7 @@ impl<T: Send + 'static> ProducerBuilder<T> {
             #[cfg(feature = "cloudwatch-metrics")]
             cloudwatch: self.cloudwatch,
             shutdown_signal: self.shutdown_signal,
+            build_timeout: self.build_timeout,
         }
     }
 
@@ -152,14 +154,41 @@ impl<T: Send + 'static> ProducerBuilder<T> {
         self.shutdown_on(kinesis_client::shutdown_signal())
     }
 
+    /// How long [`build`](Self::build) may take before it gives up. Default 30 s: against a
+    /// service that accepts connections but never answers, the shard map's calls time out and
+    /// are retried (each retry a WARN line with its cause) until this deadline.
+    pub fn build_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.build_timeout = timeout;
+        self
+    }
+
     /// Checks the settings, reads the stream's shard map (failing for a missing stream) and
-    /// starts the producer's task.
+    /// starts the producer's task, within the [`build_timeout`](Self::build_timeout).
     ///
     /// # Errors
     ///
-    /// [`ProduceErrorKind::Setup`] for settings outside the service's limits, or when the
-    /// stream cannot be read (missing, access denied).
+    /// [`ProduceErrorKind::Setup`] for settings outside the service's limits, an invalid
+    /// stream name, a stream that cannot be read (missing, access denied), or no answer within
+    /// the build timeout.
     pub async fn build(self) -> Result<Producer<T>, ProduceError> {
+        let deadline = self.build_timeout;
+        let what = match &self.stream {
+            Ok(stream) => format!("the producer of stream {stream}"),
+            Err(_) => "the producer".to_owned(),
+        };
+        match tokio::time::timeout(deadline, self.build_now()).await {
+            Ok(built) => built,
+            Err(_) => Err(ProduceError::new(
+                ProduceErrorKind::Setup,
+                format!(
+                    "{what} was not built within {deadline:?}: Kinesis did not answer (each \
+                     retry is logged at WARN with its cause)"
+                ),
+            )),
+        }
+    }
+
+    async fn build_now(self) -> Result<Producer<T>, ProduceError> {
         self.settings.validate()?;
         let stream = self.stream.map_err(|e| {
             ProduceError::new(ProduceErrorKind::Setup, format!("invalid stream: {e}"))
@@ -368,6 +397,7 @@ impl Producer<Bytes> {
             #[cfg(feature = "cloudwatch-metrics")]
             cloudwatch: None,
             shutdown_signal: None,
+            build_timeout: std::time::Duration::from_secs(30),
         }
     }
 }
@@ -623,6 +653,7 @@ impl<T: Send + 'static> Producer<T> {
             id: 0,
             reply,
             permit,
+            maybe_stored: None,
         };
         self.inner.tx.send(Command::Record(accepted)).map_err(|_| {
             // Not buffered after all: its space goes back.

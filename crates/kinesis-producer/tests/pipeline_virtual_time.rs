@@ -26,6 +26,8 @@ const HALF: u128 = 1 << 127;
 struct Fake {
     plan: VecDeque<Vec<Option<&'static str>>>,
     next_sequence: u64,
+    /// The next this many `PutRecords` calls get no answer at all.
+    hang: usize,
 }
 
 fn shard_of(entry: &Value) -> &'static str {
@@ -52,6 +54,10 @@ fn respond(fake: &Mutex<Fake>, seen: &Seen) -> Answer {
         ]})),
         "PutRecords" => {
             let mut fake = fake.lock().unwrap();
+            if fake.hang > 0 {
+                fake.hang -= 1;
+                return Answer::Hang;
+            }
             let entries = seen.body["Records"].as_array().unwrap();
             let plan = fake.plan.pop_front().unwrap_or_default();
             let mut failed = 0;
@@ -632,4 +638,67 @@ async fn a_burst_larger_than_one_engine_pass_is_answered_completely() {
     }
     let metrics = p.shutdown().await;
     assert_eq!(metrics.records_published(), 3000);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_record_whose_call_got_no_answer_is_reported_as_of_unknown_outcome() {
+    let s = setup().await;
+    // The first call gets no answer (its attempt times out: it may have been stored), the next
+    // two are throttled.
+    s.fake.lock().unwrap().hang = 1;
+    s.throttle_next_calls(2);
+    let p = producer(
+        &s,
+        settings()
+            .with_linger(Duration::ZERO)
+            .with_retry_limits(Duration::from_secs(300), 3),
+    )
+    .await;
+    let e = p
+        .produce(ProducerRecord::new("k", "v".to_owned()))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ProduceErrorKind::OutcomeUnknown, "{e}");
+    assert!(
+        e.to_string().contains("timed out"),
+        "the cause is kept: {e}"
+    );
+    assert!(e.to_string().contains("may have been stored"), "{e}");
+    assert_eq!(e.attempts(), 3);
+    assert_eq!(
+        e.into_record().map(|(data, key)| (data.to_vec(), key)),
+        Some((b"v".to_vec(), "k".to_owned()))
+    );
+
+    // Without a call that went unanswered, the same failure is a known one.
+    s.throttle_next_calls(3);
+    let e = p
+        .produce(ProducerRecord::new("k", "w".to_owned()))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ProduceErrorKind::RetriesExhausted, "{e}");
+    p.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn build_gives_up_at_its_deadline_when_nothing_answers() {
+    let http = Scripted::default().with_responder(|_| Answer::Hang);
+    let config = ClientConfig::builder()
+        .sdk_config(http.sdk_config())
+        .build()
+        .await
+        .unwrap();
+    let start = Instant::now();
+    let e = Producer::builder(&config, "silent")
+        .build_timeout(Duration::from_secs(5))
+        .build()
+        .await
+        .unwrap_err();
+    assert_eq!(start.elapsed(), Duration::from_secs(5));
+    assert_eq!(e.kind(), ProduceErrorKind::Setup);
+    assert!(
+        e.to_string().contains("silent") && e.to_string().contains("5s"),
+        "{e}"
+    );
+    assert!(!http.seen().is_empty(), "it tried");
 }

@@ -242,7 +242,7 @@ impl<Op: Operation> Policy<Op, Op::Output, Error> for RetryPolicy {
             return None;
         }
         let delay = self.config.backoff(class).delay(self.attempt);
-        tracing::debug!(operation = Op::NAME, attempt = self.attempt, ?delay, error = %err, "retrying");
+        tracing::warn!(operation = Op::NAME, attempt = self.attempt, ?delay, error = %err, "retrying");
         self.telemetry.count(call::LEVEL, call::RETRIES, &dims, 1);
         Some(tokio::time::sleep(delay))
     }

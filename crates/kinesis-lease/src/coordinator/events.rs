@@ -100,6 +100,18 @@ pub enum LeaseEvent {
         /// The worker id.
         id: String,
     },
+    /// A row of the lease table could not be read as a lease (an attribute is missing or of the
+    /// wrong type), seen for the first time: its shard is not processed until the row is
+    /// repaired (see the operations guide). Reported once per row and problem; the
+    /// `CorruptLeaseRows` metric counts the rows at every scan.
+    CorruptRow {
+        /// The row's lease key, when it has one.
+        key: Option<String>,
+        /// The attribute at fault.
+        attribute: &'static str,
+        /// What is wrong with it.
+        error: String,
+    },
     /// KCL 3.x: the leader asked this worker to hand the lease over; the consumer finishes the
     /// shard with a last checkpoint (status [`LeaseStatus::HandedOver`]).
     HandoffRequested {

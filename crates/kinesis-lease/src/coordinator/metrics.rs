@@ -13,6 +13,10 @@ use kinesis_kcl_compat::metrics::{
 };
 use tokio::time::Instant;
 
+/// Unreadable rows of the lease table at a scan (`Operation` = `TakeLeases`, per worker; not a
+/// KCL metric: the KCL's scan fails on such a row).
+pub(super) const CORRUPT_LEASE_ROWS: &str = "CorruptLeaseRows";
+
 /// Reports one operation's metrics, with the worker's identifier or without.
 pub(super) struct Scope<'a> {
     telemetry: &'a Telemetry,

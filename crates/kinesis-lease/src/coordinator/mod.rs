@@ -435,6 +435,8 @@ struct State {
     held: HashMap<LeaseKey, Held>,
     shards: Vec<ShardInfo>,
     owners: BTreeSet<String>,
+    /// The unreadable rows already reported.
+    corrupt: BTreeSet<String>,
     /// When the previous renew pass started.
     last_renew_pass: Option<Instant>,
     /// Acquired leases held but not handed to the consumer yet: their parent shards are not

@@ -36,9 +36,7 @@ impl Shared {
                 return false;
             }
         };
-        for row in &scan.corrupt {
-            tracing::warn!(worker_id = %self.worker_id, error = %row, "unreadable lease row skipped");
-        }
+        self.report_corrupt_rows(&scan.corrupt, &scope);
         let now = Instant::now();
         let leases = scan.leases;
         let (lost, resumed) = self.refresh(&leases, now);
@@ -65,6 +63,38 @@ impl Shared {
         scope.finish(true);
         self.clean_up(&leases).await;
         true
+    }
+
+    /// Reports each unreadable row once (a WARN line and a [`LeaseEvent::CorruptRow`]), and
+    /// how many there are at every scan (`CorruptLeaseRows`).
+    fn report_corrupt_rows(
+        &self,
+        rows: &[kinesis_kcl_compat::lease::LeaseRowError],
+        scope: &metrics::Scope<'_>,
+    ) {
+        scope.count(
+            MetricsLevel::Summary,
+            metrics::CORRUPT_LEASE_ROWS,
+            rows.len(),
+        );
+        let now: BTreeSet<String> = rows.iter().map(ToString::to_string).collect();
+        let new: Vec<&kinesis_kcl_compat::lease::LeaseRowError> = {
+            let mut st = self.state();
+            let new = rows
+                .iter()
+                .filter(|r| !st.corrupt.contains(&r.to_string()))
+                .collect();
+            st.corrupt = now;
+            new
+        };
+        for row in new {
+            tracing::warn!(worker_id = %self.worker_id, error = %row, "unreadable lease row skipped; its shard is not processed until the row is repaired");
+            self.emit(LeaseEvent::CorruptRow {
+                key: row.lease_key().map(str::to_owned),
+                attribute: row.attribute(),
+                error: row.to_string(),
+            });
+        }
     }
 
     /// The figures the KCL's taker reports, from the scan and the local view.

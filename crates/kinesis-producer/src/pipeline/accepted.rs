@@ -26,6 +26,8 @@ pub(crate) struct Accepted {
     pub(crate) reply: Reply,
     /// Given back when the record is answered.
     pub(crate) permit: BufferPermit,
+    /// Why an earlier attempt may have stored it (an attempt that got no answer), if one did.
+    pub(crate) maybe_stored: Option<String>,
 }
 
 impl Accepted {
@@ -48,6 +50,10 @@ impl Accepted {
     }
 
     pub(super) fn fail(self, error: ProduceError) {
+        let error = match &self.maybe_stored {
+            Some(cause) => error.outcome_unknown(cause),
+            None => error,
+        };
         let _ = self.reply.send(Err(error.with_record(
             self.data,
             self.key.as_str().to_owned(),

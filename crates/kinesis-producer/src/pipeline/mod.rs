@@ -675,11 +675,15 @@ impl Engine {
                     // The whole call failed.
                     let retryable = e.is_retryable();
                     let code = e.code().unwrap_or("RequestFailed");
+                    let unknown = e.is_outcome_unknown().then(|| e.to_string());
                     for (key, entry) in batch.entries {
                         if let Some(f) = figures.as_deref_mut() {
                             f.kinesis_record_failed(key.as_ref().map(ShardId::as_str), code);
                         }
-                        for record in entry.members {
+                        for mut record in entry.members {
+                            if let Some(cause) = &unknown {
+                                record.maybe_stored.get_or_insert_with(|| cause.clone());
+                            }
                             if retryable {
                                 self.retry(record, code, now, figures.as_deref_mut());
                             } else {
