@@ -187,3 +187,47 @@ async fn a_shard_stream_says_why_it_ended() {
     drop(shard);
     stopping.await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_as_try_a_poison_record_arrives_as_an_error_value_in_its_place() {
+    let fx = Fixture::new(1).await;
+    let (poison, _) = stream_with_poison(&fx).await;
+    let c: Consumer<Result<String, kinesis_serde::Error>> =
+        Consumer::builder(&fx.config, &fx.stream, fx.app.clone())
+            .worker_id("w-as-try")
+            .deserializer(kinesis_serde::Deserializer::<String>::as_try(Utf8))
+            .settings(fx.settings())
+            .build()
+            .await
+            .unwrap();
+    let mut shards = c.shards().unwrap();
+    let mut shard = tokio::time::timeout(Duration::from_secs(30), shards.next())
+        .await
+        .unwrap()
+        .unwrap();
+    let mut got = Vec::new();
+    while got.len() < 5 {
+        let record = tokio::time::timeout(Duration::from_secs(30), shard.next())
+            .await
+            .expect("five records within 30 s")
+            .unwrap()
+            .unwrap();
+        got.push((record.position(), record.into_data()));
+    }
+    let values: Vec<Result<&str, kinesis_serde::ErrorKind>> = got
+        .iter()
+        .map(|(_, v)| v.as_deref().map_err(|e| e.kind()))
+        .collect();
+    assert_eq!(
+        values,
+        [
+            Ok("good-0"),
+            Ok("good-1"),
+            Err(kinesis_serde::ErrorKind::InvalidUtf8),
+            Ok("good-2"),
+            Ok("good-3")
+        ]
+    );
+    assert_eq!(got[2].0, ExtendedSequenceNumber::plain(poison));
+    c.shutdown().await;
+}

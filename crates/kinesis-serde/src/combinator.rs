@@ -1,7 +1,8 @@
 //! Codecs built from other codecs and from closures.
 //!
 //! You rarely name these types: they are returned by [`Deserializer::map`],
-//! [`Deserializer::try_map`], [`Serializer::contramap`], [`Serializer::try_contramap`],
+//! [`Deserializer::try_map`], [`Deserializer::as_try`], [`Deserializer::or_else`],
+//! [`Serializer::contramap`], [`Serializer::try_contramap`],
 //! [`serializer_fn`] and [`deserializer_fn`]. Each is `Clone`, `Send` and `Sync` when the codec
 //! and closure inside it are, so a codec built once can be shared by every shard task.
 //!
@@ -139,6 +140,97 @@ impl<D: fmt::Debug, F, T> fmt::Debug for TryMap<D, F, T> {
             .field("inner", &self.inner)
             .field("f", &std::any::type_name::<F>())
             .finish()
+    }
+}
+
+// === AsTry ===
+
+/// A deserializer whose values are another's results, so that it never fails; see
+/// [`Deserializer::as_try`].
+///
+/// ```
+/// use bytes::Bytes;
+/// use kinesis_serde::combinator::AsTry;
+/// use kinesis_serde::{Deserializer, Utf8};
+///
+/// let lenient: AsTry<Utf8, String> = Utf8.as_try();
+/// let value: Result<String, _> = lenient.deserialize(Bytes::from_static(&[0xff]))?;
+/// assert!(value.is_err());
+/// # Ok::<(), kinesis_serde::Error>(())
+/// ```
+///
+/// `T` is the inner deserializer's value type.
+pub struct AsTry<D, T> {
+    inner: D,
+    _value: Marker<T>,
+}
+
+impl<D, T> AsTry<D, T> {
+    pub(crate) fn new(inner: D) -> Self {
+        Self {
+            inner,
+            _value: PhantomData,
+        }
+    }
+}
+
+impl<D, T> Deserializer<Result<T, Error>> for AsTry<D, T>
+where
+    D: Deserializer<T>,
+{
+    fn deserialize(&self, data: Bytes) -> Result<Result<T, Error>, Error> {
+        Ok(self.inner.deserialize(data))
+    }
+}
+
+impl<D: Clone, T> Clone for AsTry<D, T> {
+    fn clone(&self) -> Self {
+        Self::new(self.inner.clone())
+    }
+}
+
+impl<D: fmt::Debug, T> fmt::Debug for AsTry<D, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AsTry").field("inner", &self.inner).finish()
+    }
+}
+
+// === OrElse ===
+
+/// A deserializer that tries another when the first fails; see [`Deserializer::or_else`].
+///
+/// ```
+/// use bytes::Bytes;
+/// use kinesis_serde::combinator::OrElse;
+/// use kinesis_serde::{Ascii, Deserializer, Utf8};
+///
+/// let text: OrElse<Ascii, Utf8> = Deserializer::<String>::or_else(Ascii, Utf8);
+/// let value: String = text.deserialize(Bytes::from("café"))?;
+/// assert_eq!(value, "café");
+/// # Ok::<(), kinesis_serde::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct OrElse<D, A> {
+    first: D,
+    alternative: A,
+}
+
+impl<D, A> OrElse<D, A> {
+    pub(crate) fn new(first: D, alternative: A) -> Self {
+        Self { first, alternative }
+    }
+}
+
+impl<D, A, T> Deserializer<T> for OrElse<D, A>
+where
+    D: Deserializer<T>,
+    A: Deserializer<T>,
+{
+    fn deserialize(&self, data: Bytes) -> Result<T, Error> {
+        match self.first.deserialize(data.clone()) {
+            Ok(value) => Ok(value),
+            Err(_) => self.alternative.deserialize(data),
+        }
     }
 }
 

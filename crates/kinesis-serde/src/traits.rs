@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use crate::combinator::{Contramap, Map, TryContramap, TryMap};
+use crate::combinator::{AsTry, Contramap, Map, OrElse, TryContramap, TryMap};
 use crate::error::{BoxError, Error};
 
 /// Turns a value into the payload of a Kinesis record.
@@ -213,6 +213,67 @@ pub trait Deserializer<T> {
         E: Into<BoxError>,
     {
         TryMap::new(self, f)
+    }
+
+    /// A deserializer that never fails: each value is this one's result, so that a record
+    /// that cannot be decoded reaches the application as an `Err` value instead of ending its
+    /// shard's stream.
+    ///
+    /// The record's position and metadata stay with the value; the error says why, without
+    /// the payload. Use it where the application decides per record what a bad one means
+    /// (zio-kinesis's `asTry`); for a consumer-wide policy see the consumer's poison-record
+    /// setting.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use kinesis_serde::{Ascii, Deserializer, ErrorKind};
+    ///
+    /// let lenient = Ascii.as_try();
+    /// let good: Result<String, _> = lenient.deserialize(Bytes::from_static(b"ok"))?;
+    /// assert_eq!(good.ok().as_deref(), Some("ok"));
+    ///
+    /// let bad: Result<String, _> = lenient.deserialize(Bytes::from_static(b"caf\xc3\xa9"))?;
+    /// assert_eq!(bad.unwrap_err().kind(), ErrorKind::NotAscii);
+    /// # Ok::<(), kinesis_serde::Error>(())
+    /// ```
+    // Named as zio-kinesis names it, for users who come from there.
+    #[allow(clippy::wrong_self_convention)]
+    fn as_try(self) -> AsTry<Self, T>
+    where
+        Self: Sized,
+    {
+        AsTry::new(self)
+    }
+
+    /// A deserializer that tries this one and, when it fails, `alternative` on the same
+    /// payload; when both fail, the alternative's error is returned (as zio-kinesis's
+    /// `orElse`).
+    ///
+    /// A payload is reference-counted, so trying a second codec copies nothing. Typical uses:
+    /// reading a stream during a format migration (new format, else old), or a lenient
+    /// fallback.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use kinesis_serde::{Ascii, Deserializer, Raw};
+    ///
+    /// #[derive(Debug, PartialEq)]
+    /// enum Reading { Number(u64), Other(usize) }
+    ///
+    /// let numbers = Ascii.try_map(|s: String| s.parse::<u64>()).map(Reading::Number);
+    /// let anything = Raw.map(|b: Bytes| Reading::Other(b.len()));
+    /// let readings = numbers.or_else(anything);
+    ///
+    /// assert_eq!(readings.deserialize(Bytes::from_static(b"42"))?, Reading::Number(42));
+    /// assert_eq!(readings.deserialize(Bytes::from_static(b"n/a"))?, Reading::Other(3));
+    /// # Ok::<(), kinesis_serde::Error>(())
+    /// ```
+    fn or_else<D>(self, alternative: D) -> OrElse<Self, D>
+    where
+        Self: Sized,
+        D: Deserializer<T>,
+    {
+        OrElse::new(self, alternative)
     }
 }
 

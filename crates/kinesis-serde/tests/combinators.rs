@@ -294,3 +294,62 @@ fn debug_names_the_parts_without_calling_anything() {
         "Codec { serializer: Raw, deserializer: Utf8 }"
     );
 }
+
+#[test]
+fn as_try_turns_every_failure_into_a_value() {
+    let lenient = Ascii.try_map(|s: String| s.parse::<i32>()).as_try();
+    assert_shareable(&lenient);
+
+    let good = lenient.deserialize(Bytes::from_static(b"-7")).unwrap();
+    assert_eq!(good.unwrap(), -7);
+
+    // Neither a codec failure nor a closure failure escapes as an error of the deserializer.
+    let not_ascii = lenient
+        .deserialize(Bytes::from_static(&[0xc3, 0xa9]))
+        .unwrap();
+    assert_eq!(not_ascii.unwrap_err().kind(), ErrorKind::NotAscii);
+    let not_a_number = lenient.deserialize(Bytes::from_static(b"seven")).unwrap();
+    let err = not_a_number.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Custom);
+    assert_eq!(err.input_len(), Some(5));
+}
+
+#[test]
+fn or_else_falls_back_on_the_same_payload_and_reports_the_last_error() {
+    let tried = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&tried);
+    let celsius = Ascii.try_map(|s: String| s.parse::<i32>()).map(Temperature);
+    let tagged = deserializer_fn(move |b: Bytes| {
+        counted.fetch_add(1, Ordering::Relaxed);
+        match b.strip_prefix(b"C=") {
+            Some(rest) => std::str::from_utf8(rest)
+                .map_err(|_| OutOfRange)?
+                .parse::<i32>()
+                .map(Temperature)
+                .map_err(|_| OutOfRange),
+            None => Err(OutOfRange),
+        }
+    });
+    let either = celsius.or_else(tagged);
+    assert_shareable(&either);
+
+    // The first codec succeeds: the alternative is not tried.
+    assert_eq!(
+        either.deserialize(Bytes::from_static(b"21")).unwrap(),
+        Temperature(21)
+    );
+    assert_eq!(tried.load(Ordering::Relaxed), 0);
+
+    // The first fails: the alternative sees the whole payload.
+    assert_eq!(
+        either.deserialize(Bytes::from_static(b"C=-3")).unwrap(),
+        Temperature(-3)
+    );
+    assert_eq!(tried.load(Ordering::Relaxed), 1);
+
+    // Both fail: the alternative's error is the one returned.
+    let err = either.deserialize(Bytes::from_static(b"warm")).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Custom);
+    assert_eq!(err.source().unwrap().to_string(), "out of range");
+    assert_eq!(tried.load(Ordering::Relaxed), 2);
+}
