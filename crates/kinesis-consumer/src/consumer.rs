@@ -28,6 +28,7 @@ use crate::events::{DiagnosticEvent, Diagnostics, EventCallback};
 use crate::fetch::fanout::FanOutFetcher;
 use crate::fetch::polling::PollingFetcher;
 use crate::fetch::{FetchContext, Fetcher};
+use crate::health::{ConsumerHealth, ShardBoard};
 use crate::metrics::{self, ShardMetrics};
 use crate::settings::{ConsumerSettings, FetchMode};
 use crate::shard::{self, ShardContext, ShardStream};
@@ -364,6 +365,7 @@ impl<T: Send + 'static> ConsumerBuilder<T> {
         let started = started?;
 
         let shard_sync = Arc::new(Notify::new());
+        let board = ShardBoard::default();
         let ctx = Arc::new(ShardContext {
             client: client.clone(),
             fetch_client: Client::new(&config.single_attempt()),
@@ -377,6 +379,7 @@ impl<T: Send + 'static> ConsumerBuilder<T> {
             skip_aggregated_records_outside_shard: settings.skip_aggregated_records_outside_shard,
             shard_sync: Arc::clone(&shard_sync),
             span: span.clone(),
+            board: board.clone(),
         });
         let (shards_tx, shards_rx) = mpsc::channel(settings.lease.acquisition_capacity.max(1));
         let dispatch = tokio::spawn(
@@ -419,6 +422,7 @@ impl<T: Send + 'static> ConsumerBuilder<T> {
                 shut_down: tokio::sync::Mutex::new(false),
                 span: span.clone(),
                 poison_records,
+                board,
                 #[cfg(feature = "cloudwatch-metrics")]
                 publisher,
             }),
@@ -774,6 +778,8 @@ struct Inner<T> {
     span: tracing::Span,
     /// What `consume_with` does with a record that cannot be deserialized.
     poison_records: PoisonRecords,
+    /// The shard tasks' progress, for health snapshots.
+    board: ShardBoard,
     /// The CloudWatch publisher this consumer started, flushed at shutdown.
     #[cfg(feature = "cloudwatch-metrics")]
     publisher: Option<kinesis_metrics::CloudWatchPublisher>,
@@ -899,6 +905,36 @@ impl<T: Send + 'static> Consumer<T> {
     /// The lease coordinator (to read the leases held, or subscribe to its events).
     pub fn lease_coordinator(&self) -> &LeaseCoordinator {
         &self.inner.coordinator
+    }
+
+    /// A snapshot of this worker's health, for a health or readiness endpoint: the leases it
+    /// holds and when it last renewed them and read the lease table, and per shard read now
+    /// how far behind it is, when Kinesis last answered and when the application last took
+    /// records. [`ConsumerHealth::is_ready`] and [`ConsumerHealth::problems`] judge it.
+    ///
+    /// Cheap: it reads in-memory state under short locks and makes no call.
+    ///
+    /// ```no_run
+    /// # async fn run(consumer: kinesis_consumer::Consumer<bytes::Bytes>) {
+    /// let health = consumer.health();
+    /// println!(
+    ///     "ready: {}, leases: {}, max lag: {:?} ms",
+    ///     health.is_ready(),
+    ///     health.leases.leases.len(),
+    ///     health.max_millis_behind_latest()
+    /// );
+    /// for problem in health.problems() {
+    ///     println!("problem: {problem}");
+    /// }
+    /// # }
+    /// ```
+    pub fn health(&self) -> ConsumerHealth {
+        ConsumerHealth {
+            stream: self.inner.stream.clone(),
+            application_name: self.inner.application_name.clone(),
+            leases: self.inner.coordinator.health(),
+            shards: self.inner.board.snapshot(),
+        }
     }
 
     /// The CloudWatch publisher started by

@@ -111,6 +111,7 @@ mod deaggregate;
 mod error;
 mod events;
 mod fetch;
+mod health;
 mod metrics;
 mod record;
 mod settings;
@@ -121,6 +122,7 @@ pub use consumer::{Consumer, ConsumerBuilder, Shards};
 pub use deaggregate::deaggregate;
 pub use error::{ConsumerError, ConsumerErrorKind};
 pub use events::DiagnosticEvent;
+pub use health::{ConsumerHealth, ConsumerProblem, FETCH_STALL, ShardHealth};
 pub use kinesis_client::telemetry::MetricsLevel;
 
 // What the consumer's API exposes, so that an application needs this crate (and its serde
@@ -128,7 +130,9 @@ pub use kinesis_client::telemetry::MetricsLevel;
 pub use kinesis_client::{ClientConfig, ShardId, StreamId, StreamName, Telemetry, shutdown_signal};
 pub use kinesis_kcl_compat::sequence::{Checkpoint, ExtendedSequenceNumber};
 pub use kinesis_lease::checkpointer::CheckpointPolicy;
-pub use kinesis_lease::coordinator::{Handover, LeaseStatus};
+pub use kinesis_lease::coordinator::{
+    CoordinatorHealth, Handover, HealthProblem, LeaseHealth, LeaseStatus,
+};
 pub use kinesis_lease::lineage::InitialPosition;
 pub use kinesis_lease::{
     AssignmentStrategy, Balanced, Checkpointer, CoordinatorSettings, DynamoDbLeaseRepository,

@@ -23,6 +23,7 @@ use crate::deaggregate::convert;
 use crate::error::ConsumerError;
 use crate::events::{DiagnosticEvent, Diagnostics};
 use crate::fetch::{Batch, Fetcher};
+use crate::health::ShardBoard;
 use crate::metrics::ShardMetrics;
 use crate::record::ConsumerRecord;
 
@@ -210,6 +211,8 @@ pub(crate) struct ShardContext<T> {
     pub(crate) shard_sync: Arc<tokio::sync::Notify>,
     /// The worker's span: each shard task runs in a child span naming its shard.
     pub(crate) span: tracing::Span,
+    /// Where the shard tasks keep their progress, for health snapshots.
+    pub(crate) board: ShardBoard,
 }
 
 /// Where to start reading a shard, from its checkpoint; `None` when the shard is finished.
@@ -310,6 +313,7 @@ async fn run<T: Send + 'static>(
 ) {
     let Ends { tx, discard, end } = ends;
     let metrics = ShardMetrics::new(ctx.diagnostics.telemetry().clone(), shard_id.clone());
+    let progress = ctx.board.register(&shard_id);
     tracing::info!(checkpoint = %lease.checkpoint, "processing the shard");
     let checkpointer = lease.checkpointer;
     let throughput = lease.throughput;
@@ -331,7 +335,11 @@ async fn run<T: Send + 'static>(
                 fetched = fetcher.next_batch() => fetched,
             };
             let fetched_at = Instant::now();
-            let Batch { records, end } = match fetched {
+            let Batch {
+                records,
+                end,
+                millis_behind_latest,
+            } = match fetched {
                 Ok(Some(batch)) => batch,
                 Ok(None) => break Stop::ShardEnd,
                 Err(e) => {
@@ -340,6 +348,7 @@ async fn run<T: Send + 'static>(
                     break Stop::Failed;
                 }
             };
+            progress.answered(millis_behind_latest);
             let sizes: Vec<u64> = records.iter().map(|r| r.data().len() as u64).collect();
             // The lease's throughput, which a KCL 3.x leader balances on.
             throughput.record(sizes.iter().sum());
@@ -381,12 +390,17 @@ async fn run<T: Send + 'static>(
                 metrics.process_task(&sizes, fetched_at, true);
                 continue;
             }
+            let count = delivery.len();
+            progress.waiting_on_application();
             tokio::select! {
                 biased;
                 status = signal.ended() => break Stop::Lease(status),
                 _ = &mut done => break Stop::Dropped,
                 sent = tx.send(delivery) => match sent {
-                    Ok(()) => metrics.process_task(&sizes, fetched_at, true),
+                    Ok(()) => {
+                        progress.delivered(count);
+                        metrics.process_task(&sizes, fetched_at, true);
+                    }
                     Err(_) => break Stop::Dropped,
                 },
             }

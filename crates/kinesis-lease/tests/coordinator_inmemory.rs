@@ -8,8 +8,8 @@ use std::time::Duration;
 use kinesis_kcl_compat::lease::{Lease, LeaseKey};
 use kinesis_kcl_compat::sequence::{Checkpoint, ExtendedSequenceNumber};
 use kinesis_lease::coordinator::{
-    AcquiredLease, CoordinatorSettings, Handover, LeaseCoordinator, LeaseEvent, LeaseSignal,
-    LeaseStatus,
+    AcquiredLease, CoordinatorSettings, Handover, HealthProblem, LeaseCoordinator, LeaseEvent,
+    LeaseSignal, LeaseStatus,
 };
 use kinesis_lease::lineage::{InitialPosition, ShardInfo};
 use kinesis_lease::repository::{
@@ -892,4 +892,71 @@ async fn renewal_failures_keep_the_lease_until_it_expires_locally() {
     );
     assert!(w.held().is_empty());
     w.coordinator.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn health_shows_the_leases_held_and_when_storage_stops_answering() {
+    let repo = InMemoryLeaseRepository::new();
+    let idle = LeaseCoordinator::builder(Arc::new(repo.clone()), "w0").build();
+    assert!(!idle.health().is_ready());
+    assert_eq!(idle.health().problems(), vec![HealthProblem::NotStarted]);
+
+    let w = worker(&repo, "w1", 1, &[shard(0), shard(1)]).await;
+    let health = w.coordinator.health();
+    assert!(health.is_ready());
+    assert_eq!(health.problems(), vec![]);
+    assert_eq!(health.worker_id, "w1");
+    assert_eq!(health.workers, 1);
+    assert_eq!(health.leases_in_table, 2);
+    assert_eq!(health.since_table_read, Some(Duration::ZERO));
+    let keys: Vec<LeaseKey> = health.leases.iter().map(|l| l.lease_key.clone()).collect();
+    assert_eq!(keys, vec![key(0), key(1)]);
+    assert!(health.leases.iter().all(|l| l.reading && !l.handing_over));
+    assert!(
+        health
+            .leases
+            .iter()
+            .all(|l| l.checkpoint == Checkpoint::TRIM_HORIZON)
+    );
+
+    // Renewals succeed: every lease stays fresh.
+    tokio::time::sleep(RENEW * 2 + RENEW / 2).await;
+    let health = w.coordinator.health();
+    assert_eq!(health.problems(), vec![]);
+    assert!(health.leases.iter().all(|l| l.since_renewal <= RENEW));
+    assert!(health.since_renew_pass.unwrap() <= RENEW);
+
+    // The table stops answering: renewals and scans fail.
+    repo.fail_next(RepositoryMethod::RenewLease, 1_000);
+    repo.fail_next(RepositoryMethod::ListLeases, 1_000);
+    tokio::time::sleep(FAILOVER / 2 + RENEW).await;
+    let problems = w.coordinator.health().problems();
+    assert!(
+        problems.iter().any(|p| matches!(p,
+            HealthProblem::LeaseNotRenewed { lease_key, since }
+                if *lease_key == key(0) && *since > FAILOVER / 2)),
+        "{problems:?}"
+    );
+    assert!(
+        problems[0]
+            .to_string()
+            .starts_with("lease shardId-000000000000 was last renewed"),
+        "{}",
+        problems[0]
+    );
+
+    // Past the failover time the leases are given up, and the table stays unread.
+    tokio::time::sleep(TAKE + FAILOVER).await;
+    let health = w.coordinator.health();
+    assert!(health.leases.is_empty());
+    assert!(
+        matches!(health.problems()[..], [HealthProblem::TableUnread { since: Some(s) }] if s > TAKE + FAILOVER),
+        "{:?}",
+        health.problems()
+    );
+
+    w.coordinator.shutdown().await;
+    let health = w.coordinator.health();
+    assert!(!health.is_ready());
+    assert_eq!(health.problems()[0], HealthProblem::ShuttingDown);
 }

@@ -104,7 +104,11 @@ impl FanOutFetcher {
                         _ => self.ended = true,
                     }
                     let end = self.ended.then(|| event.child_shards().to_vec());
-                    return Ok(Some(Batch { records, end }));
+                    return Ok(Some(Batch {
+                        records,
+                        end,
+                        millis_behind_latest: Some(event.millis_behind_latest()),
+                    }));
                 }
                 Some(Err(e)) => {
                     self.subscription = None;

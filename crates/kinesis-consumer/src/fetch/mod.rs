@@ -21,6 +21,8 @@ pub(crate) use retries::Retries;
 pub(crate) struct Batch {
     pub(crate) records: Vec<Record>,
     pub(crate) end: Option<Vec<ChildShard>>,
+    /// How far behind the tip of the shard the answer was, when the backend said.
+    pub(crate) millis_behind_latest: Option<i64>,
 }
 
 /// What every fetcher needs.

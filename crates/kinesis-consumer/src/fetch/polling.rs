@@ -113,7 +113,11 @@ impl PollingFetcher {
                         self.next_poll = Some(Instant::now() + self.settings.poll_interval);
                     }
                     let end = self.ended.then(|| output.child_shards().to_vec());
-                    return Ok(Some(Batch { records, end }));
+                    return Ok(Some(Batch {
+                        records,
+                        end,
+                        millis_behind_latest: behind,
+                    }));
                 }
                 Err(e) if e.is_expired_iterator() => {
                     self.ctx.metrics.expired_iterator();

@@ -89,6 +89,7 @@
 mod builder;
 mod events;
 mod handover;
+mod health;
 mod held_sink;
 mod kcl3;
 mod metrics;
@@ -121,6 +122,7 @@ pub use events::{
     AcquiredLease, Acquisitions, LeaseEvent, LeaseSignal, LeaseStatus, LeaseThroughput,
 };
 pub use handover::{Handover, Released};
+pub use health::{CoordinatorHealth, HealthProblem, LeaseHealth};
 pub use settings::CoordinatorSettings;
 
 use held_sink::HeldSink;
@@ -439,6 +441,8 @@ struct State {
     corrupt: BTreeSet<String>,
     /// When the previous renew pass started.
     last_renew_pass: Option<Instant>,
+    /// When the lease table was last read successfully.
+    last_table_read: Option<Instant>,
     /// Acquired leases held but not handed to the consumer yet: their parent shards are not
     /// finished.
     blocked: Vec<AcquiredLease>,

@@ -38,6 +38,7 @@ impl Shared {
         };
         self.report_corrupt_rows(&scan.corrupt, &scope);
         let now = Instant::now();
+        self.state().last_table_read = Some(now);
         let leases = scan.leases;
         let (lost, resumed) = self.refresh(&leases, now);
         for (key, generation) in lost {
