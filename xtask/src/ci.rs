@@ -14,6 +14,7 @@ Runs, in order (a failing step does not stop the later ones):
   cargo doc --workspace --no-deps --all-features (RUSTDOCFLAGS=\"-D warnings\")
   cargo xtask features                        (every feature combination of every crate builds)
   cargo xtask deps                            (unused dependencies, licenses, duplicate versions)
+  cargo package --workspace                   (every library crate packages and builds on its own)
   cargo xtask test [--tier ...] [-- ...]     (default: all tiers)
   cargo xtask fuzz --seconds 20               (every fuzz target; skipped when --tier is given)
 ";
@@ -69,6 +70,20 @@ pub(crate) fn main(args: &[String]) -> Result<()> {
     });
     step("feature combinations", &mut features::run);
     step("dependencies", &mut deps::run);
+    step("cargo package", &mut || {
+        // Each crate as it would be published: its manifest with versions on the workspace
+        // dependencies, its files, and a build of the package alone. The tools of the
+        // workspace are not published.
+        util::run(util::cargo().args([
+            "package",
+            "--workspace",
+            "--exclude",
+            "xtask",
+            "--exclude",
+            "kcl-fleet",
+            "--allow-dirty",
+        ]))
+    });
     let tiers = test::run_tiers(&opts);
     let tier_given = args
         .iter()
