@@ -29,7 +29,7 @@ usage: cargo xtask <command> [args]
 
 commands:
   ci                        fmt --check, clippy -D warnings, doc -D warnings, then all test tiers
-  test [--tier T] [-- ...]  test tiers: unit | embedded | external | interop | kcl | all (default all)
+  test [--tier T] [-- ...]  test tiers: unit | embedded | external | interop | kcl | localstack | all (default all)
   deps                      unused dependencies, licenses and duplicate versions (offline)
   features                  cargo check of every feature combination of every crate
   fuzz [--seconds N] [T..]  run the cargo-fuzz targets for N seconds each (default 60)

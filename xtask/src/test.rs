@@ -7,7 +7,9 @@
 //!   exported, then the emulators are stopped on every path;
 //! - `interop`: our formats checked by independent implementations (see [`crate::interop`]);
 //! - `kcl`: Rust workers beside the real Java KCL 2.x/3.x and KPL on one lease table (see
-//!   [`crate::kcl`]).
+//!   [`crate::kcl`]);
+//! - `localstack`: the `external` tier's suites against LocalStack in Docker (started and stopped
+//!   here; not part of `all`, which needs no Docker).
 //!
 //! The `kcl-fleet` crate holds the `kcl` tier's scenarios; the other tiers leave it out.
 
@@ -15,10 +17,10 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::util::{self, Error, Result};
-use crate::{emulators, interop, kcl, test_report};
+use crate::{emulators, interop, kcl, localstack, test_report};
 
 const USAGE: &str = "\
-usage: cargo xtask test [--tier unit|embedded|external|interop|kcl|all] [-- <cargo test args>]
+usage: cargo xtask test [--tier unit|embedded|external|interop|kcl|localstack|all] [-- <cargo test args>]
 
   --tier   which tiers to run; repeat or separate with commas
            (default: all = embedded + external + interop + kcl)
@@ -28,10 +30,12 @@ usage: cargo xtask test [--tier unit|embedded|external|interop|kcl|all] [-- <car
              interop   our KPL aggregates decoded by the aws_kinesis_agg Python package (pinned, in a venv)
              kcl       Rust workers beside Java KCL 2.x/3.x workers and the KPL on one lease table
                        (needs a JDK 17+ and Maven; cargo test -p kcl-fleet against kinesis-local + moto)
+             localstack cargo test --workspace --tests    against LocalStack (docker/docker-compose.yml,
+                       started, waited for and stopped here; needs a Docker engine; not part of `all`)
            (each with --no-fail-fast; `-p <crate>` in the extra args replaces --workspace)
   -- ...   passed to every `cargo test` (e.g. `-- -p kinesis-client -- --nocapture`)
 
-The external tier runs with RUST_TEST_THREADS=2 (kinesis-local is single-threaded) unless RUST_TEST_THREADS
+The external and localstack tiers run with RUST_TEST_THREADS=2 (kinesis-local is single-threaded) unless RUST_TEST_THREADS
 is set. If `cargo xtask emulators up` already started the emulators, they are reused and left running.
 ";
 
@@ -51,6 +55,8 @@ pub(crate) enum Tier {
     Interop,
     /// Rust workers beside the real Java KCL and KPL.
     Kcl,
+    /// The external tier's suites against LocalStack in Docker.
+    Localstack,
 }
 
 impl Tier {
@@ -61,6 +67,7 @@ impl Tier {
             Tier::External => "external (kinesis-local + moto)",
             Tier::Interop => "interop (aws_kinesis_agg)",
             Tier::Kcl => "kcl (Java KCL 2.x/3.x + KPL beside Rust)",
+            Tier::Localstack => "localstack (Docker)",
         }
     }
 }
@@ -106,6 +113,7 @@ impl Options {
                     "external" => tiers.push(Tier::External),
                     "interop" => tiers.push(Tier::Interop),
                     "kcl" => tiers.push(Tier::Kcl),
+                    "localstack" => tiers.push(Tier::Localstack),
                     "all" => tiers.extend(ALL),
                     other => return Err(usage_error(&format!("unknown tier `{other}`"))),
                 }
@@ -199,6 +207,7 @@ pub(crate) fn run_tiers(opts: &Options) -> Vec<TierResult> {
                 Tier::External => external(opts),
                 Tier::Interop => interop::run(),
                 Tier::Kcl => kcl::run(&opts.cargo_args),
+                Tier::Localstack => against_localstack(opts),
             };
             TierResult {
                 tier,
@@ -213,6 +222,22 @@ fn external(opts: &Options) -> Result<()> {
     with_external_emulators(EXTERNAL_TEST_THREADS, Vec::new(), |env| {
         run_cargo_test(&["--workspace", "--tests"], opts, env)
     })
+}
+
+/// Starts LocalStack (failing at once without Docker), runs the external tier's suites against
+/// it, and stops it on every path.
+fn against_localstack(opts: &Options) -> Result<()> {
+    let mut guard = localstack::Guard::up()?;
+    let mut env: Vec<(String, String)> = localstack::exports()
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+    if std::env::var_os("RUST_TEST_THREADS").is_none() {
+        env.push(("RUST_TEST_THREADS".into(), EXTERNAL_TEST_THREADS.into()));
+    }
+    let tested = run_cargo_test(&["--workspace", "--tests"], opts, &env);
+    let stopped = guard.stop();
+    tested.and(stopped)
 }
 
 /// Starts (or reuses) kinesis-local + moto, runs `tests` with their variables plus `extra_env`
@@ -315,6 +340,9 @@ mod tests {
         .unwrap();
         assert_eq!(o.tiers, vec![Tier::Unit, Tier::External]);
         assert_eq!(o.cargo_args, args(&["-p", "x", "--", "--nocapture"]));
+        let o = Options::parse(&args(&["--tier", "localstack"])).unwrap();
+        assert_eq!(o.tiers, vec![Tier::Localstack]);
+        assert!(!ALL.contains(&Tier::Localstack), "`all` needs no Docker");
         let o = Options::parse(&args(&["--tier", "unit", "--tier", "embedded"])).unwrap();
         assert_eq!(o.tiers, vec![Tier::Embedded]);
         assert_eq!(

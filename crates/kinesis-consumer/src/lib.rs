@@ -104,6 +104,26 @@
 //!     .await?;
 //! # let _ = consumer; Ok(()) }
 //! ```
+//!
+//! # Health and readiness
+//!
+//! [`Consumer::health`] is a snapshot for a probe, made without a call: the leases held and
+//! when each was renewed, when the lease table was last read, each shard's lag and when
+//! Kinesis last answered for it. [`ConsumerHealth::is_ready`] says whether the worker is
+//! working; [`ConsumerHealth::problems`] names what is wrong.
+//!
+//! ```no_run
+//! # fn probe(consumer: &kinesis_consumer::Consumer<Vec<u8>>) {
+//! let health = consumer.health();
+//! if !health.is_ready() {
+//!     eprintln!("not ready");
+//! }
+//! for problem in health.problems() {
+//!     eprintln!("unhealthy: {problem}");
+//! }
+//! println!("lag: {:?} ms", health.max_millis_behind_latest());
+//! # }
+//! ```
 
 mod consume_with;
 mod consumer;
