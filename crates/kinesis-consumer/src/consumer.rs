@@ -420,6 +420,7 @@ impl<T: Send + 'static> ConsumerBuilder<T> {
                 tasks: Mutex::new(vec![dispatch, sync, started.forward]),
                 stop,
                 shut_down: tokio::sync::Mutex::new(false),
+                lifecycle: watch::channel(Lifecycle::Running).0,
                 span: span.clone(),
                 poison_records,
                 board,
@@ -774,6 +775,8 @@ struct Inner<T> {
     tasks: Mutex<Vec<JoinHandle<()>>>,
     stop: watch::Sender<bool>,
     shut_down: tokio::sync::Mutex<bool>,
+    /// Where the shutdown is: [`Lifecycle`]. [`Shards`] ends only once it is done.
+    lifecycle: watch::Sender<Lifecycle>,
     /// The worker's span (`kinesis_consumer{application, stream, worker_id}`).
     span: tracing::Span,
     /// What `consume_with` does with a record that cannot be deserialized.
@@ -846,7 +849,8 @@ impl Consumer<Bytes> {
 impl<T: Send + 'static> Consumer<T> {
     /// The stream of this worker's shard streams: one [`ShardStream`] each time a lease is
     /// acquired (the same shard may come again after its lease was released and taken back).
-    /// Process them in parallel. Ends after [`shutdown`](Self::shutdown).
+    /// Process them in parallel. Ends once [`shutdown`](Self::shutdown) is done: every shard
+    /// stream has ended and its final checkpoint was written.
     ///
     /// # Errors
     ///
@@ -865,7 +869,19 @@ impl<T: Send + 'static> Consumer<T> {
                     "the shard streams were already taken",
                 )
             })?;
-        Ok(Shards { rx })
+        let mut lifecycle = self.inner.lifecycle.subscribe();
+        let finished = Box::pin(async move {
+            // The streams stopped coming without a shutdown (the consumer was dropped): end.
+            if *lifecycle.borrow_and_update() == Lifecycle::Running {
+                return;
+            }
+            // Err: the consumer is gone, so nothing more will happen.
+            let _ = lifecycle.wait_for(|l| *l == Lifecycle::ShutDown).await;
+        });
+        Ok(Shards {
+            rx,
+            finished: Some(finished),
+        })
     }
 
     /// Every diagnostic event from now on. A receiver that falls more than
@@ -964,6 +980,7 @@ impl<T: Send + 'static> Consumer<T> {
         if *shut_down {
             return;
         }
+        self.inner.lifecycle.send_replace(Lifecycle::ShuttingDown);
         // Shard streams never taken end now (dropping them makes their final checkpoints),
         // instead of holding the shutdown for the release timeout.
         drop(
@@ -999,13 +1016,28 @@ impl<T: Send + 'static> Consumer<T> {
             publisher.shutdown().await;
         }
         *shut_down = true;
+        self.inner.lifecycle.send_replace(Lifecycle::ShutDown);
     }
 }
 
+/// Where a consumer's shutdown is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lifecycle {
+    Running,
+    ShuttingDown,
+    /// Every shard's final checkpoint was written (or failed) and the leases released.
+    ShutDown,
+}
+
 /// The stream of a worker's [`ShardStream`]s; see [`Consumer::shards`].
+///
+/// It ends once the consumer has shut down: after every shard's final checkpoint, so that an
+/// application whose `main` returns when it ends loses no checkpoint.
 #[must_use = "streams do nothing unless polled"]
 pub struct Shards<T> {
     rx: mpsc::Receiver<ShardStream<T>>,
+    /// Resolves when the shutdown is done; `None` once it has.
+    finished: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
 }
 
 impl<T> fmt::Debug for Shards<T> {
@@ -1019,6 +1051,14 @@ impl<T> Stream for Shards<T> {
 
     /// Cancel safe.
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<ShardStream<T>>> {
-        self.rx.poll_recv(cx)
+        match self.rx.poll_recv(cx) {
+            Poll::Ready(None) => {}
+            other => return other,
+        }
+        if let Some(finished) = self.finished.as_mut() {
+            std::task::ready!(finished.as_mut().poll(cx));
+            self.finished = None;
+        }
+        Poll::Ready(None)
     }
 }

@@ -133,3 +133,134 @@ async fn shutdown_without_taking_the_shard_streams_releases_at_once() {
         .expect("shutdown does not wait for streams nobody took");
     assert!(fx.leases().await.values().all(|l| l.lease_owner.is_none()));
 }
+
+/// Lease storage whose checkpoint writes take `delay`: a final checkpoint still under way
+/// when the stream of shards ends is then visible.
+#[derive(Debug)]
+struct SlowCheckpoints<R> {
+    inner: R,
+    delay: Duration,
+}
+
+impl<R: kinesis_lease::LeaseRepository> kinesis_lease::LeaseRepository for SlowCheckpoints<R> {
+    fn ensure_table(
+        &self,
+    ) -> kinesis_lease::BoxFuture<'_, Result<bool, kinesis_lease::LeaseError>> {
+        self.inner.ensure_table()
+    }
+    fn list_leases(
+        &self,
+    ) -> kinesis_lease::BoxFuture<'_, Result<kinesis_lease::LeaseScan, kinesis_lease::LeaseError>>
+    {
+        self.inner.list_leases()
+    }
+    fn get_lease<'a>(
+        &'a self,
+        key: &'a kinesis_lease::LeaseKey,
+    ) -> kinesis_lease::BoxFuture<'a, Result<Option<kinesis_lease::Lease>, kinesis_lease::LeaseError>>
+    {
+        self.inner.get_lease(key)
+    }
+    fn create_lease<'a>(
+        &'a self,
+        lease: &'a kinesis_lease::Lease,
+    ) -> kinesis_lease::BoxFuture<'a, Result<kinesis_lease::Lease, kinesis_lease::LeaseError>> {
+        self.inner.create_lease(lease)
+    }
+    fn take_lease<'a>(
+        &'a self,
+        lease: &'a kinesis_lease::Lease,
+        owner: &'a str,
+    ) -> kinesis_lease::BoxFuture<'a, Result<kinesis_lease::Lease, kinesis_lease::LeaseError>> {
+        self.inner.take_lease(lease, owner)
+    }
+    fn renew_lease<'a>(
+        &'a self,
+        lease: &'a kinesis_lease::Lease,
+    ) -> kinesis_lease::BoxFuture<'a, Result<kinesis_lease::Lease, kinesis_lease::LeaseError>> {
+        self.inner.renew_lease(lease)
+    }
+    fn update_checkpoint<'a>(
+        &'a self,
+        lease: &'a kinesis_lease::Lease,
+        update: kinesis_lease::CheckpointUpdate,
+    ) -> kinesis_lease::BoxFuture<'a, Result<kinesis_lease::Lease, kinesis_lease::LeaseError>> {
+        Box::pin(async move {
+            tokio::time::sleep(self.delay).await;
+            self.inner.update_checkpoint(lease, update).await
+        })
+    }
+    fn release_lease<'a>(
+        &'a self,
+        lease: &'a kinesis_lease::Lease,
+    ) -> kinesis_lease::BoxFuture<'a, Result<kinesis_lease::Lease, kinesis_lease::LeaseError>> {
+        self.inner.release_lease(lease)
+    }
+    fn delete_lease<'a>(
+        &'a self,
+        lease: &'a kinesis_lease::Lease,
+    ) -> kinesis_lease::BoxFuture<'a, Result<(), kinesis_lease::LeaseError>> {
+        self.inner.delete_lease(lease)
+    }
+}
+
+/// An application whose `main` returns when the stream of shard streams ends (as with
+/// `shutdown_on_signals`) must find every final checkpoint written by then.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stream_of_shards_ends_only_after_the_final_checkpoints() {
+    use futures_util::StreamExt;
+    use kinesis_consumer::{Consumer, Utf8};
+
+    let fx = Fixture::new(2).await;
+    let written = fx.put((0..40).map(|i| format!("v{i}")), 8).await;
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let consumer: Consumer<String> = Consumer::builder(&fx.config, &fx.stream, &fx.app)
+        .deserializer(Utf8)
+        .settings(fx.settings())
+        .lease_repository(std::sync::Arc::new(SlowCheckpoints {
+            inner: fx.repository(),
+            delay: Duration::from_millis(500),
+        }))
+        .shutdown_on(async {
+            let _ = stop_rx.await;
+        })
+        .build()
+        .await
+        .unwrap();
+    let mut shards = consumer.shards().unwrap();
+    let (seen_tx, mut seen_rx) = tokio::sync::mpsc::unbounded_channel();
+    let reader = tokio::spawn(async move {
+        let mut tasks = tokio::task::JoinSet::new();
+        while let Some(mut shard) = shards.next().await {
+            let seen_tx = seen_tx.clone();
+            tasks.spawn(async move {
+                while let Some(Ok(record)) = shard.next().await {
+                    shard.checkpointer().stage(record.position());
+                    let _ = seen_tx.send(());
+                }
+            });
+        }
+        while tasks.join_next().await.is_some() {}
+    });
+    for _ in 0..40 {
+        tokio::time::timeout(Duration::from_secs(30), seen_rx.recv())
+            .await
+            .expect("40 records within 30 s");
+    }
+    stop_tx.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(30), reader)
+        .await
+        .expect("the shard streams end after the shutdown")
+        .unwrap();
+    // Read at once, as a process that exits now would leave the table.
+    let leases = fx.leases().await;
+    for (_, shard, seq) in &written {
+        let lease = &leases[&shard.to_string()];
+        assert_eq!(lease.lease_owner, None, "{shard} released");
+        assert!(
+            lease.checkpoint >= Checkpoint::from(ExtendedSequenceNumber::plain(seq.clone())),
+            "{shard} checkpointed through its last record when the stream of shards ended"
+        );
+    }
+    drop(consumer);
+}
