@@ -71,12 +71,14 @@ mod metrics;
 mod pipeline;
 mod producer;
 mod record;
+mod send_all;
 mod settings;
 mod shard_map;
 mod throttle;
 
 pub use error::{ProduceError, ProduceErrorKind};
 pub use kinesis_client::telemetry::MetricsLevel;
+pub use send_all::SendAllError;
 // What the producer's API exposes, so that an application needs this crate (and its serde
 // choice) only.
 pub use kinesis_client::{ClientConfig, StreamId, StreamName, Telemetry, shutdown_signal};

@@ -610,16 +610,17 @@ impl<T: Send + 'static> Producer<T> {
             ));
         }
         let key = PartitionKey::new(partition_key)
-            .map_err(|e| invalid("invalid partition key".into()).with_source(e))?;
-        let explicit_hash_key = match explicit_hash_key {
-            Some(text) => Some(
-                parse_explicit_hash_key(text)
-                    .map_err(|e| invalid("invalid explicit hash key".into()).with_source(e))?,
-            ),
-            None => None,
-        };
-        let data = serialize(&*self.inner.serializer)
-            .map_err(|e| invalid("the value could not be serialized".into()).with_source(e))?;
+            .map_err(|e| invalid(format!("invalid partition key: {e}")).with_source(e))?;
+        let explicit_hash_key =
+            match explicit_hash_key {
+                Some(text) => Some(parse_explicit_hash_key(text).map_err(|e| {
+                    invalid(format!("invalid explicit hash key: {e}")).with_source(e)
+                })?),
+                None => None,
+            };
+        let data = serialize(&*self.inner.serializer).map_err(|e| {
+            invalid(format!("the value could not be serialized: {e}")).with_source(e)
+        })?;
         let prepared = Prepared {
             hash: effective_hash_key(key.as_str(), explicit_hash_key),
             data,

@@ -170,6 +170,41 @@ async fn aggregated_records_are_read_back_once_and_in_order() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_all_stores_a_stream_longer_than_the_buffer_in_order() {
+    let fx = fixture(TestEnv::start().await, 2).await;
+    // A buffer of 50 records for a stream of 500: the stream is read as space frees up.
+    let p = producer(&fx, ProducerSettings::default().with_buffer(50, 1 << 20)).await;
+    let stream = futures_util::stream::iter(records(500, 10));
+    assert_eq!(p.send_all(stream).await.unwrap(), 500);
+    p.shutdown().await;
+    assert_complete_and_ordered(&read_back(&fx, 500).await, 500, 10);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_all_stops_at_a_bad_record_and_reports_it() {
+    let fx = fixture(TestEnv::start().await, 1).await;
+    let p = producer(&fx, ProducerSettings::default()).await;
+    let mut input = records(10, 1);
+    input.insert(5, ProducerRecord::new("k".repeat(257), "bad".to_owned()));
+    let taken = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = std::sync::Arc::clone(&taken);
+    let stream = futures_util::stream::iter(input).inspect(move |_| {
+        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    });
+    let err = p.send_all(stream).await.unwrap_err();
+    assert_eq!(err.stored(), 5, "the records before the bad one are stored");
+    assert_eq!(err.failures().len(), 1);
+    assert_eq!(err.failures()[0].kind(), ProduceErrorKind::InvalidRecord);
+    assert!(err.to_string().contains("257"), "{err}");
+    assert_eq!(
+        taken.load(std::sync::atomic::Ordering::SeqCst),
+        6,
+        "nothing is taken from the stream after the bad record"
+    );
+    p.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_stream_is_refused_at_build() {
     let env = TestEnv::start().await;
     let config = ClientConfig::builder()
