@@ -31,3 +31,7 @@ pub use kcl3::{Kcl3Settings, LeaseProtocol};
 pub use repository::{BoxFuture, CheckpointUpdate, LeaseRepository, LeaseScan};
 pub use repository::{DynamoDbLeaseRepository, InMemoryLeaseRepository};
 pub use strategy::{AssignmentStrategy, Balanced, Explicit, StrategySettings};
+
+// What the repository trait exposes, so that a storage of one's own needs this crate only.
+pub use kinesis_kcl_compat::lease::{Lease, LeaseKey, LeaseRowError};
+pub use kinesis_kcl_compat::sequence::{Checkpoint, ExtendedSequenceNumber};
