@@ -73,7 +73,7 @@ pub(crate) fn main(args: &[String]) -> Result<()> {
     step("cargo package", &mut || {
         // Each crate as it would be published: its manifest with versions on the workspace
         // dependencies, its files, and a build of the package alone. The tools of the
-        // workspace are not published.
+        // workspace and its examples are not published.
         util::run(util::cargo().args([
             "package",
             "--workspace",
@@ -81,6 +81,8 @@ pub(crate) fn main(args: &[String]) -> Result<()> {
             "xtask",
             "--exclude",
             "kcl-fleet",
+            "--exclude",
+            "kinesis-examples",
             "--allow-dirty",
         ]))
     });
