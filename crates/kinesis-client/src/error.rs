@@ -231,16 +231,21 @@ impl Error {
         E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
         R: RawResponse + fmt::Debug + Send + Sync + 'static,
     {
+        // What the SDK knows of the cause ("tcp connect error: Connection refused (os error
+        // 111)", "no credentials in the chain", a parse error), so that the message says it.
+        let cause = StdError::source(&err)
+            .map(|s| format!(": {}", DisplayErrorChain(s)))
+            .unwrap_or_default();
         let mut e = match &err {
             SdkError::ConstructionFailure(_) => Self::new(
                 ErrorKind::InvalidInput,
                 RetryClass::Fatal,
-                "request could not be built".into(),
+                format!("request could not be built{cause}"),
             ),
             SdkError::TimeoutError(_) => Self::new(
                 ErrorKind::Transient,
                 RetryClass::Transient,
-                "timed out".into(),
+                format!("timed out (the SDK's operation timeout){cause}"),
             )
             .outcome_unknown(),
             SdkError::DispatchFailure(d) => {
@@ -261,7 +266,7 @@ impl Error {
                 } else {
                     ErrorKind::Transient
                 };
-                let e = Self::new(kind, class, what.into());
+                let e = Self::new(kind, class, format!("{what}{cause}"));
                 // A request timed out or cut off while in flight may have been applied.
                 if d.is_timeout() || d.is_io() {
                     e.outcome_unknown()
@@ -270,8 +275,8 @@ impl Error {
                 }
             }
             SdkError::ResponseError(r) => {
-                let status = r.raw().http_status().unwrap_or(0);
-                let class = if status >= 500 {
+                let status = r.raw().http_status();
+                let class = if status.is_some_and(|s| s >= 500) {
                     RetryClass::Transient
                 } else {
                     RetryClass::Fatal
@@ -281,20 +286,32 @@ impl Error {
                 } else {
                     ErrorKind::MalformedResponse
                 };
+                let what = match status {
+                    Some(status) => format!("unreadable response (HTTP {status}){cause}"),
+                    None => format!("unreadable event-stream message{cause}"),
+                };
                 // The service received the request; what it did is unknown.
-                Self::new(kind, class, format!("unreadable response (HTTP {status})"))
-                    .outcome_unknown()
+                Self::new(kind, class, what).outcome_unknown()
             }
             SdkError::ServiceError(s) => {
                 let status = s.raw().http_status();
-                let code = s.err().code().unwrap_or("Unknown");
-                let message = s.err().message().unwrap_or("");
-                Self::from_code(code, message, status)
+                match s.err().code() {
+                    Some(code) => Self::from_code(code, s.err().message().unwrap_or(""), status),
+                    // A proxy, a wrong endpoint path or a gateway answered, not the service.
+                    None => Self::from_code(
+                        "Unknown",
+                        &format!(
+                            "HTTP {} without an AWS error code{cause}",
+                            status.map_or_else(|| "status unknown".to_owned(), |s| s.to_string())
+                        ),
+                        status,
+                    ),
+                }
             }
             _ => Self::new(
                 ErrorKind::Service,
                 RetryClass::Fatal,
-                "unknown SDK error".into(),
+                format!("unknown SDK error: {err}{cause}"),
             ),
         };
         e.operation = Some(operation);

@@ -323,14 +323,15 @@ where
                 }
                 Err(e) if e.is_lease_lost() => return Ok(()),
                 Err(e) => {
-                    return Err(ConsumerError::lease(e).for_shard(shard.shard_id()));
+                    return Err(ConsumerError::lease_while("checkpoint failed", e)
+                        .for_shard(shard.shard_id()));
                 }
             }
         }
         if let Err(e) = handler(record).await {
             return Err(ConsumerError::new(
                 ConsumerErrorKind::Handler,
-                "the record handler failed",
+                format!("the record handler failed: {e}"),
             )
             .with_boxed_source(e)
             .for_shard(shard.shard_id())

@@ -332,7 +332,9 @@ impl<T: Send + 'static> ConsumerBuilder<T> {
         client
             .describe_stream_summary(stream.clone())
             .await
-            .map_err(ConsumerError::kinesis)?;
+            .map_err(|e| {
+                ConsumerError::kinesis_while(format_args!("cannot read stream {stream}"), e)
+            })?;
         let worker_id = worker_id.unwrap_or_else(random_worker_id);
         // Every task of this worker logs in its span: application, stream and worker id.
         let span = tracing::info_span!(
@@ -513,7 +515,9 @@ async fn start_coordinator(
     let shards = list_shards(client, stream).await;
     // The first shard sync.
     metrics::shard_sync(diagnostics.telemetry(), listing, shards.is_ok());
-    let shards = shards.map_err(ConsumerError::kinesis)?;
+    let shards = shards.map_err(|e| {
+        ConsumerError::kinesis_while(format_args!("cannot list the shards of stream {stream}"), e)
+    })?;
     let known: BTreeSet<_> = shards.iter().map(|s| s.id().clone()).collect();
     coordinator.update_shards(shards.iter());
     let acquisitions = coordinator
@@ -523,7 +527,10 @@ async fn start_coordinator(
         forward_lease_events(coordinator.events(), diagnostics.clone(), stop.subscribe())
             .in_current_span(),
     );
-    coordinator.start().await.map_err(ConsumerError::lease)?;
+    coordinator
+        .start()
+        .await
+        .map_err(|e| ConsumerError::lease_while("cannot start the lease coordinator", e))?;
     Ok(Started {
         acquisitions,
         known,
@@ -580,6 +587,12 @@ async fn register_consumer(
     stream: &StreamId,
     name: &str,
 ) -> Result<ConsumerArn, ConsumerError> {
+    let fail = |e| {
+        ConsumerError::kinesis_while(
+            format_args!("cannot register the fan-out consumer {name} of stream {stream}"),
+            e,
+        )
+    };
     match admin
         .describe_stream_consumer_by_name(stream.clone(), name)
         .await
@@ -588,7 +601,7 @@ async fn register_consumer(
             let active = admin
                 .wait_until_consumer_active(&existing.arn)
                 .await
-                .map_err(ConsumerError::kinesis)?;
+                .map_err(fail)?;
             Ok(active.arn)
         }
         Err(e) if e.is_not_found() => {
@@ -599,17 +612,17 @@ async fn register_consumer(
                     let existing = admin
                         .describe_stream_consumer_by_name(stream.clone(), name)
                         .await
-                        .map_err(ConsumerError::kinesis)?;
+                        .map_err(fail)?;
                     let active = admin
                         .wait_until_consumer_active(&existing.arn)
                         .await
-                        .map_err(ConsumerError::kinesis)?;
+                        .map_err(fail)?;
                     Ok(active.arn)
                 }
-                Err(e) => Err(ConsumerError::kinesis(e)),
+                Err(e) => Err(fail(e)),
             }
         }
-        Err(e) => Err(ConsumerError::kinesis(e)),
+        Err(e) => Err(fail(e)),
     }
 }
 

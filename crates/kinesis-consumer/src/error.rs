@@ -83,15 +83,17 @@ impl ConsumerError {
     }
 
     pub(crate) fn kinesis(e: kinesis_client::Error) -> Self {
-        Self::new(ConsumerErrorKind::Kinesis, "a Kinesis call failed").with_source(e)
+        Self::kinesis_while("a Kinesis call failed", e)
     }
 
-    pub(crate) fn lease(e: LeaseError) -> Self {
-        Self::new(
-            ConsumerErrorKind::Lease,
-            "the lease table could not be used",
-        )
-        .with_source(e)
+    /// `what` failed because of `e`: "cannot read stream orders: DescribeStreamSummary: ...".
+    pub(crate) fn kinesis_while(what: impl fmt::Display, e: kinesis_client::Error) -> Self {
+        Self::new(ConsumerErrorKind::Kinesis, format!("{what}: {e}")).with_source(e)
+    }
+
+    /// `what` failed because of `e`.
+    pub(crate) fn lease_while(what: impl fmt::Display, e: LeaseError) -> Self {
+        Self::new(ConsumerErrorKind::Lease, format!("{what}: {e}")).with_source(e)
     }
 
     /// The kind of failure.

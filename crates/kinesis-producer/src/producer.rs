@@ -222,7 +222,7 @@ impl<T: Send + 'static> ProducerBuilder<T> {
         let map = ShardMap::read(&client, &stream).await.map_err(|e| {
             ProduceError::new(
                 ProduceErrorKind::Setup,
-                format!("cannot read the shards of stream {}", stream),
+                format!("cannot read the shards of stream {stream}: {e}"),
             )
             .with_source(e)
         })?;

@@ -691,7 +691,7 @@ impl Engine {
                                 self.metrics.failed(1);
                                 let mut error = ProduceError::new(
                                     ProduceErrorKind::Kinesis,
-                                    format!("PutRecords failed: {e}"),
+                                    format!("PutRecords to stream {} failed: {e}", self.stream),
                                 );
                                 if let Some(code) = e.code() {
                                     error = error.with_code(code);
@@ -822,10 +822,18 @@ impl Engine {
                 f.expired(None);
             }
             let attempts = record.attempts;
+            let limit = if attempts >= self.settings.max_attempts {
+                "max_attempts reached"
+            } else {
+                "record_ttl ran out"
+            };
             record.fail(
                 ProduceError::new(
                     ProduceErrorKind::RetriesExhausted,
-                    format!("not stored after {attempts} attempts; the last failed"),
+                    format!(
+                        "not stored in stream {} after {attempts} attempts ({limit}); the last failed",
+                        self.stream
+                    ),
                 )
                 .with_code(code),
             );
