@@ -267,8 +267,9 @@ impl Error {
                     ErrorKind::Transient
                 };
                 let e = Self::new(kind, class, format!("{what}{cause}"));
-                // A request timed out or cut off while in flight may have been applied.
-                if d.is_timeout() || d.is_io() {
+                // A request timed out or cut off while in flight may have been applied; one
+                // whose connection was refused was never sent.
+                if (d.is_timeout() || d.is_io()) && !connection_refused(&err) {
                     e.outcome_unknown()
                 } else {
                     e
@@ -496,6 +497,21 @@ pub(crate) fn classify_entry_codes<'a>(codes: impl Iterator<Item = &'a str>) -> 
         }
     }
     class
+}
+
+#[cfg(feature = "sdk")]
+/// Whether `err`'s causes include a refused TCP connection: nothing was sent.
+fn connection_refused(err: &(dyn StdError + 'static)) -> bool {
+    let mut next = Some(err);
+    while let Some(e) = next {
+        if e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionRefused)
+        {
+            return true;
+        }
+        next = e.source();
+    }
+    false
 }
 
 #[cfg(feature = "sdk")]

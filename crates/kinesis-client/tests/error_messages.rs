@@ -24,6 +24,10 @@ async fn a_refused_connection_says_so() {
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Transient, "{err}");
+    assert!(
+        !err.is_outcome_unknown(),
+        "a refused connection sent nothing: {err}"
+    );
     let message = err.to_string();
     assert!(message.starts_with("DescribeStreamSummary: "), "{message}");
     assert!(
