@@ -1,22 +1,17 @@
 //! [`Consumer`] and its builder: one worker of an application reading a stream.
 
-use std::collections::BTreeSet;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::task::{Context, Poll};
 use tracing::Instrument as _;
 
 use bytes::Bytes;
-use futures_core::Stream;
-use futures_util::StreamExt as _;
 use kinesis_client::layer::{Quota, QuotaScope, RateLimiter, RateLimits};
 use kinesis_client::{
-    AdminClient, Client, ClientConfig, ConsumerArn, IntoStreamId, Shard, ShardId, StreamId,
-    Telemetry,
+    AdminClient, Client, ClientConfig, ConsumerArn, IntoStreamId, StreamId, Telemetry,
 };
-use kinesis_lease::coordinator::{Acquisitions, Handover, LeaseCoordinator};
+use kinesis_lease::coordinator::{Handover, LeaseCoordinator};
 use kinesis_lease::{AssignmentStrategy, DynamoDbLeaseRepository, LeaseRepository};
 use kinesis_serde::{Deserializer, Raw};
 use tokio::sync::{Notify, broadcast, mpsc, watch};
@@ -25,13 +20,12 @@ use tokio::task::JoinHandle;
 use crate::consume_with::PoisonRecords;
 use crate::error::{ConsumerError, ConsumerErrorKind};
 use crate::events::{DiagnosticEvent, Diagnostics, EventCallback};
-use crate::fetch::fanout::FanOutFetcher;
-use crate::fetch::polling::PollingFetcher;
-use crate::fetch::{FetchContext, Fetcher};
 use crate::health::{ConsumerHealth, ShardBoard};
-use crate::metrics::{self, ShardMetrics};
+use crate::metrics;
 use crate::settings::{ConsumerSettings, FetchMode};
-use crate::shard::{self, ShardContext, ShardStream};
+use crate::shard::{ShardContext, ShardStream};
+use crate::shards::{Lifecycle, Shards};
+use crate::worker_tasks::{dispatch_acquisitions, start_coordinator, sync_shards};
 
 type ShutdownSignal = Pin<Box<dyn Future<Output = ()> + Send>>;
 
@@ -445,9 +439,9 @@ impl<T: Send + 'static> ConsumerBuilder<T> {
 /// worker-wide cap on subscribe calls (the core's rate limiter with a quota on
 /// `SubscribeToShard`).
 #[derive(Debug, Clone)]
-struct FanOut {
-    arn: ConsumerArn,
-    limiter: RateLimiter,
+pub(crate) struct FanOut {
+    pub(crate) arn: ConsumerArn,
+    pub(crate) limiter: RateLimiter,
 }
 
 impl FanOut {
@@ -492,90 +486,6 @@ fn coordinator(
         builder = builder.strategy(strategy);
     }
     builder.build()
-}
-
-/// A started coordinator's outputs: its acquisitions, the shards it was told of, and the task
-/// that forwards its events as diagnostics.
-struct Started {
-    acquisitions: Acquisitions,
-    known: BTreeSet<ShardId>,
-    forward: JoinHandle<()>,
-}
-
-/// Tells the coordinator the stream's shards and starts it (it ensures the lease table and
-/// takes its first leases).
-async fn start_coordinator(
-    client: &Client,
-    stream: &StreamId,
-    coordinator: &LeaseCoordinator,
-    diagnostics: &Diagnostics,
-    stop: &watch::Sender<bool>,
-) -> Result<Started, ConsumerError> {
-    let listing = tokio::time::Instant::now();
-    let shards = list_shards(client, stream).await;
-    // The first shard sync.
-    metrics::shard_sync(diagnostics.telemetry(), listing, shards.is_ok());
-    let shards = shards.map_err(|e| {
-        ConsumerError::kinesis_while(format_args!("cannot list the shards of stream {stream}"), e)
-    })?;
-    let known: BTreeSet<_> = shards.iter().map(|s| s.id().clone()).collect();
-    coordinator.update_shards(shards.iter());
-    let acquisitions = coordinator
-        .acquisitions()
-        .expect("a new coordinator's acquisitions are not taken");
-    let forward = tokio::spawn(
-        forward_lease_events(coordinator.events(), diagnostics.clone(), stop.subscribe())
-            .in_current_span(),
-    );
-    coordinator
-        .start()
-        .await
-        .map_err(|e| ConsumerError::lease_while("cannot start the lease coordinator", e))?;
-    Ok(Started {
-        acquisitions,
-        known,
-        forward,
-    })
-}
-
-/// Starts a shard task (with its fetcher) for every lease the coordinator hands over, and
-/// offers its stream to the user.
-async fn dispatch_acquisitions<T: Send + 'static>(
-    ctx: Arc<ShardContext<T>>,
-    mut acquisitions: Acquisitions,
-    fetch_mode: FetchMode,
-    fan_out: Option<FanOut>,
-    shards_tx: mpsc::Sender<ShardStream<T>>,
-) {
-    while let Some(lease) = acquisitions.recv().await {
-        let fetch = FetchContext {
-            client: ctx.fetch_client.clone(),
-            budget: ctx.retry_budget.clone(),
-            stream: ctx.stream.clone(),
-            shard: lease.lease_key.shard_id().clone(),
-            diagnostics: ctx.diagnostics.clone(),
-            metrics: ShardMetrics::new(
-                ctx.diagnostics.telemetry().clone(),
-                lease.lease_key.shard_id().clone(),
-            ),
-        };
-        let make = |position| match (&fetch_mode, &fan_out) {
-            (FetchMode::EnhancedFanOut(fo), Some(f)) => Fetcher::FanOut(FanOutFetcher::new(
-                fetch,
-                fo,
-                f.arn.clone(),
-                f.limiter.clone(),
-                position,
-            )),
-            (FetchMode::Polling(p), _) => {
-                Fetcher::Polling(PollingFetcher::new(fetch, p.clone(), position))
-            }
-            _ => Fetcher::Polling(PollingFetcher::new(fetch, Default::default(), position)),
-        };
-        let stream = shard::start(Arc::clone(&ctx), lease, make);
-        // Nobody takes shard streams any more: dropping it checkpoints and releases its lease.
-        let _ = shards_tx.send(stream).await;
-    }
 }
 
 fn random_worker_id() -> String {
@@ -623,92 +533,6 @@ async fn register_consumer(
             }
         }
         Err(e) => Err(fail(e)),
-    }
-}
-
-async fn list_shards(
-    client: &Client,
-    stream: &StreamId,
-) -> Result<Vec<Shard>, kinesis_client::Error> {
-    let mut out = Vec::new();
-    let mut pages = client.list_shards(stream.clone(), None);
-    while let Some(shard) = pages.next().await {
-        out.push(shard?);
-    }
-    Ok(out)
-}
-
-async fn forward_lease_events(
-    mut events: broadcast::Receiver<kinesis_lease::LeaseEvent>,
-    diagnostics: Diagnostics,
-    mut stop: watch::Receiver<bool>,
-) {
-    loop {
-        tokio::select! {
-            biased;
-            event = events.recv() => match event {
-                Ok(event) => diagnostics.emit_lease(event),
-                Err(broadcast::error::RecvError::Lagged(n)) => {
-                    tracing::warn!(missed = n, "lease events were dropped: the diagnostics could not keep up");
-                }
-                Err(broadcast::error::RecvError::Closed) => break,
-            },
-            _ = stop.wait_for(|s| *s) => {
-                // Deliver what the shutdown itself produced, then stop.
-                while let Ok(event) = events.try_recv() {
-                    diagnostics.emit_lease(event);
-                }
-                break;
-            }
-        }
-    }
-}
-
-/// Reads the shard list every `interval`, and at once when a shard ended; feeds the
-/// coordinator (which creates leases for ready shards) and takes at once when it changed.
-#[allow(clippy::too_many_arguments)]
-async fn sync_shards(
-    client: Client,
-    stream: StreamId,
-    coordinator: LeaseCoordinator,
-    diagnostics: Diagnostics,
-    mut known: BTreeSet<kinesis_client::ShardId>,
-    interval: std::time::Duration,
-    wake: Arc<Notify>,
-    mut stop: watch::Receiver<bool>,
-) {
-    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        let woken = tokio::select! {
-            biased;
-            _ = stop.wait_for(|s| *s) => break,
-            () = wake.notified() => true,
-            _ = ticks.tick() => false,
-        };
-        let started = tokio::time::Instant::now();
-        let shards = list_shards(&client, &stream).await;
-        metrics::shard_sync(diagnostics.telemetry(), started, shards.is_ok());
-        let shards = match shards {
-            Ok(shards) => shards,
-            Err(e) => {
-                tracing::warn!(stream = %stream, error = %e, "listing shards failed; trying again at the next sync");
-                continue;
-            }
-        };
-        let mut changed = false;
-        for shard in &shards {
-            if known.insert(shard.id().clone()) {
-                changed = true;
-                diagnostics.emit(DiagnosticEvent::NewShardDetected {
-                    shard_id: shard.id().clone(),
-                });
-            }
-        }
-        coordinator.update_shards(shards.iter());
-        if changed || woken {
-            coordinator.take_now().await;
-        }
     }
 }
 
@@ -882,19 +706,7 @@ impl<T: Send + 'static> Consumer<T> {
                     "the shard streams were already taken",
                 )
             })?;
-        let mut lifecycle = self.inner.lifecycle.subscribe();
-        let finished = Box::pin(async move {
-            // The streams stopped coming without a shutdown (the consumer was dropped): end.
-            if *lifecycle.borrow_and_update() == Lifecycle::Running {
-                return;
-            }
-            // Err: the consumer is gone, so nothing more will happen.
-            let _ = lifecycle.wait_for(|l| *l == Lifecycle::ShutDown).await;
-        });
-        Ok(Shards {
-            rx,
-            finished: Some(finished),
-        })
+        Ok(Shards::new(rx, self.inner.lifecycle.subscribe()))
     }
 
     /// Every diagnostic event from now on. A receiver that falls more than
@@ -1030,48 +842,5 @@ impl<T: Send + 'static> Consumer<T> {
         }
         *shut_down = true;
         self.inner.lifecycle.send_replace(Lifecycle::ShutDown);
-    }
-}
-
-/// Where a consumer's shutdown is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Lifecycle {
-    Running,
-    ShuttingDown,
-    /// Every shard's final checkpoint was written (or failed) and the leases released.
-    ShutDown,
-}
-
-/// The stream of a worker's [`ShardStream`]s; see [`Consumer::shards`].
-///
-/// It ends once the consumer has shut down: after every shard's final checkpoint, so that an
-/// application whose `main` returns when it ends loses no checkpoint.
-#[must_use = "streams do nothing unless polled"]
-pub struct Shards<T> {
-    rx: mpsc::Receiver<ShardStream<T>>,
-    /// Resolves when the shutdown is done; `None` once it has.
-    finished: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
-}
-
-impl<T> fmt::Debug for Shards<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Shards").finish_non_exhaustive()
-    }
-}
-
-impl<T> Stream for Shards<T> {
-    type Item = ShardStream<T>;
-
-    /// Cancel safe.
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<ShardStream<T>>> {
-        match self.rx.poll_recv(cx) {
-            Poll::Ready(None) => {}
-            other => return other,
-        }
-        if let Some(finished) = self.finished.as_mut() {
-            std::task::ready!(finished.as_mut().poll(cx));
-            self.finished = None;
-        }
-        Poll::Ready(None)
     }
 }

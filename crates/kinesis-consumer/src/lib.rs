@@ -136,14 +136,17 @@ mod metrics;
 mod record;
 mod settings;
 mod shard;
+mod shards;
+mod worker_tasks;
 
 pub use consume_with::{CheckpointBehaviour, DeadLetter, HandlerError, PoisonRecords};
-pub use consumer::{Consumer, ConsumerBuilder, Shards};
+pub use consumer::{Consumer, ConsumerBuilder};
 pub use deaggregate::deaggregate;
 pub use error::{ConsumerError, ConsumerErrorKind};
 pub use events::DiagnosticEvent;
 pub use health::{ConsumerHealth, ConsumerProblem, FETCH_STALL, ShardHealth};
 pub use kinesis_client::telemetry::MetricsLevel;
+pub use shards::Shards;
 
 // What the consumer's API exposes, so that an application needs this crate (and its serde
 // choice) only.
