@@ -203,7 +203,7 @@ fn numbered(prefix: &str, n: usize) -> Vec<Vec<u8>> {
         .collect()
 }
 
-/// The last field of each line that has `fields` fields and starts with one of `starts`.
+/// The last field of each record line (one that starts with a shard id) of `fields` fields.
 fn values(lines: &[String], fields: usize) -> Vec<String> {
     lines
         .iter()
