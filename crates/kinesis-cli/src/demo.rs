@@ -16,43 +16,37 @@ use kinesis_producer::{
 use kinesis_serde::Utf8;
 use kinesis_testkit::{Service, TestEnv};
 
-/// What the demo does.
-#[derive(Debug)]
-pub(crate) struct Options {
+/// The demo's sizes.
+struct Options {
     records: usize,
     shards: u32,
 }
 
-impl Options {
-    pub(crate) fn parse(args: &[String]) -> Result<Self, String> {
-        let mut options = Options {
-            records: 200,
-            shards: 4,
-        };
-        let mut it = args.iter();
-        while let Some(flag) = it.next() {
-            let mut value = |name: &str| -> Result<u64, String> {
-                let v = it.next().ok_or_else(|| format!("{name} needs a value"))?;
-                v.parse()
-                    .map_err(|_| format!("{name} takes a positive number, got {v:?}"))
-            };
-            match flag.as_str() {
-                "--records" => options.records = value("--records")? as usize,
-                "--shards" => options.shards = value("--shards")? as u32,
-                other => return Err(format!("unknown option {other:?}")),
-            }
-        }
-        if options.records < 2 || options.records > 100_000 {
-            return Err("--records must be 2 to 100000".into());
-        }
-        if options.shards < 2 || options.shards > 50 {
-            return Err("--shards must be 2 to 50 (two workers share them)".into());
-        }
-        Ok(options)
-    }
+/// Start the embedded emulators (or use the servers that AWS_ENDPOINT_URL_KINESIS and
+/// AWS_ENDPOINT_URL_DYNAMODB name), create a stream, write records with the producer, and read
+/// them with two consumer workers that share the shards; half way, worker-1 stops and worker-2
+/// takes over. Prints the records per worker and that none were lost.
+#[derive(clap::Args, Debug)]
+pub(crate) struct Args {
+    /// How many records to write and read.
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(2..=100_000))]
+    records: u64,
+    /// How many shards the stream has (two workers share them).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(2..=50))]
+    shards: u32,
 }
 
-pub(crate) async fn run(options: Options) -> Result<(), Box<dyn std::error::Error>> {
+pub(crate) async fn run(args: Args) -> crate::error::Result<()> {
+    run_demo(args)
+        .await
+        .map_err(|e| crate::error::CliError::other("the demo failed", &*e))
+}
+
+async fn run_demo(args: Args) -> Result<(), Box<dyn std::error::Error>> {
+    let options = Options {
+        records: args.records as usize,
+        shards: args.shards,
+    };
     let env = TestEnv::start().await;
     println!(
         "Kinesis:  {} ({})",

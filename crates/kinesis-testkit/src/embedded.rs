@@ -39,6 +39,18 @@ pub(crate) struct EmbeddedConfig {
     pub(crate) cloudwatch: bool,
     /// 0 for a current-thread runtime, else the number of worker threads.
     pub(crate) worker_threads: usize,
+    /// The ports of Kinesis, DynamoDB and CloudWatch on 127.0.0.1; 0 for any free port.
+    pub(crate) ports: Ports,
+    /// dynoxide's SQLite file; `None` keeps DynamoDB in memory.
+    pub(crate) dynamodb_file: Option<std::path::PathBuf>,
+}
+
+/// The ports to listen on; 0 for any free port.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Ports {
+    pub(crate) kinesis: u16,
+    pub(crate) dynamodb: u16,
+    pub(crate) cloudwatch: u16,
 }
 
 /// The addresses and handles of the started servers.
@@ -69,26 +81,29 @@ impl fmt::Debug for EmbeddedServers {
     }
 }
 
-fn bind() -> std::io::Result<std::net::TcpListener> {
-    let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
-    listener.set_nonblocking(true)?;
-    Ok(listener)
+fn bind(port: u16) -> Result<std::net::TcpListener, String> {
+    let listen = || {
+        let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port))?;
+        listener.set_nonblocking(true)?;
+        Ok::<_, std::io::Error>(listener)
+    };
+    listen().map_err(|e| format!("cannot listen on 127.0.0.1:{port}: {e}"))
 }
 
 impl EmbeddedServers {
     /// Binds the listeners on 127.0.0.1 and starts the servers on a new runtime thread.
     pub(crate) async fn start(config: EmbeddedConfig) -> Result<(Self, Started), String> {
-        let bind_err = |e: std::io::Error| format!("cannot bind 127.0.0.1:0: {e}");
+        let ports = config.ports;
         let kinesis = match config.kinesis {
-            Some(options) => Some((bind().map_err(bind_err)?, options, Faults::default())),
+            Some(options) => Some((bind(ports.kinesis)?, options, Faults::default())),
             None => None,
         };
         let dynamodb = match config.dynamodb {
-            true => Some(bind().map_err(bind_err)?),
+            true => Some(bind(ports.dynamodb)?),
             false => None,
         };
         let cloudwatch = match config.cloudwatch {
-            true => Some((bind().map_err(bind_err)?, CloudWatchReceiver::new())),
+            true => Some((bind(ports.cloudwatch)?, CloudWatchReceiver::new())),
             false => None,
         };
         let addr = |l: &std::net::TcpListener| l.local_addr().map_err(|e| e.to_string());
@@ -115,6 +130,7 @@ impl EmbeddedServers {
         let servers = Servers {
             kinesis,
             dynamodb,
+            dynamodb_file: config.dynamodb_file,
             cloudwatch,
         };
         let thread = std::thread::Builder::new()
@@ -204,6 +220,7 @@ impl Drop for EmbeddedServers {
 struct Servers {
     kinesis: Option<(std::net::TcpListener, StoreOptions, Faults)>,
     dynamodb: Option<std::net::TcpListener>,
+    dynamodb_file: Option<std::path::PathBuf>,
     cloudwatch: Option<(std::net::TcpListener, CloudWatchReceiver)>,
 }
 
@@ -250,10 +267,11 @@ impl Servers {
             }
         }
         if let Some(listener) = self.dynamodb {
-            match (
-                TcpListener::from_std(listener),
-                dynoxide::Database::memory(),
-            ) {
+            let database = match &self.dynamodb_file {
+                Some(path) => dynoxide::Database::new(&path.to_string_lossy()),
+                None => dynoxide::Database::memory(),
+            };
+            match (TcpListener::from_std(listener), database) {
                 (Ok(listener), Ok(db)) => {
                     let signal = stop_signal();
                     tasks.push(tokio::spawn(async move {

@@ -208,6 +208,8 @@ impl TestEnvBuilder {
             dynamodb: embedded(Service::DynamoDb),
             cloudwatch: embedded(Service::CloudWatch),
             worker_threads: self.worker_threads,
+            ports: crate::embedded::Ports::default(),
+            dynamodb_file: None,
         };
         let any_embedded = Service::ALL.into_iter().any(embedded);
         let (servers, started) = if any_embedded {

@@ -247,6 +247,7 @@ mod conn;
 mod embedded;
 mod env;
 mod faults;
+mod local;
 mod names;
 pub mod scripted;
 mod sdk;
@@ -258,4 +259,5 @@ pub use cloudwatch::{
 };
 pub use env::{StartError, TestEnv, TestEnvBuilder};
 pub use faults::{Fault, FaultRule, Faults, RuleHandle};
+pub use local::{DEFAULT_PORTS, LocalServers, LocalServersBuilder};
 pub use names::unique_name;

@@ -49,6 +49,28 @@ pub enum ConsumerStatus {
     Other(String),
 }
 
+impl ConsumerStatus {
+    /// The status as Kinesis writes it: `CREATING`, `ACTIVE`, `DELETING`.
+    ///
+    /// ```
+    /// assert_eq!(kinesis_client::ConsumerStatus::Active.as_str(), "ACTIVE");
+    /// ```
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Creating => "CREATING",
+            Self::Active => "ACTIVE",
+            Self::Deleting => "DELETING",
+            Self::Other(s) => s,
+        }
+    }
+}
+
+impl std::fmt::Display for ConsumerStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// An enhanced fan-out consumer registered on a stream.
 #[derive(Clone, Debug)]
 pub struct StreamConsumer {

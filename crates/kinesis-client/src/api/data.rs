@@ -404,6 +404,21 @@ pub enum StreamStatus {
 }
 
 impl StreamStatus {
+    /// The status as Kinesis writes it: `CREATING`, `ACTIVE`, `UPDATING`, `DELETING`.
+    ///
+    /// ```
+    /// assert_eq!(kinesis_client::StreamStatus::Active.as_str(), "ACTIVE");
+    /// ```
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Creating => "CREATING",
+            Self::Active => "ACTIVE",
+            Self::Updating => "UPDATING",
+            Self::Deleting => "DELETING",
+            Self::Other(s) => s,
+        }
+    }
+
     pub(crate) fn from_sdk(s: &aws_sdk_kinesis::types::StreamStatus) -> Self {
         use aws_sdk_kinesis::types::StreamStatus as S;
         match s {
@@ -413,6 +428,12 @@ impl StreamStatus {
             S::Deleting => Self::Deleting,
             other => Self::Other(other.as_str().to_owned()),
         }
+    }
+}
+
+impl std::fmt::Display for StreamStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

@@ -1,0 +1,8 @@
+//! One module per command.
+
+pub(crate) mod completions;
+pub(crate) mod leases;
+pub(crate) mod local;
+pub(crate) mod put;
+pub(crate) mod stream;
+pub(crate) mod tail;

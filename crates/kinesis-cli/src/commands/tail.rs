@@ -1,0 +1,292 @@
+//! `kinesis tail`: read a stream like `tail -f`, through the consumer (resharding followed,
+//! KPL aggregates split, polling or enhanced fan-out).
+//!
+//! Read-only by default: leases live in memory and nothing is written to DynamoDB. With
+//! `--app`, `tail` is a worker of that application: it shares the shards with the other
+//! workers through the lease table and checkpoints what it printed.
+
+use std::io::Write;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use kinesis_client::{Client, ShardId};
+use kinesis_consumer::{
+    Consumer, ConsumerErrorKind, ConsumerRecord, FanOutSettings, FetchMode, PollingSettings,
+};
+use kinesis_kcl_compat::sequence::ExtendedSequenceNumber;
+use kinesis_lease::lineage::{InitialPosition, new_lease_for_shard};
+use kinesis_lease::{InMemoryLeaseRepository, LeaseRepository};
+use serde_json::json;
+use tokio::sync::mpsc;
+
+use crate::commands::stream::{list_shards, stream_id};
+use crate::context::Global;
+use crate::error::{CliError, Exit, Result};
+use crate::position::{Target, checkpoint_before};
+use crate::time::{format_time, parse_time};
+
+/// Print the records of a stream as they arrive.
+#[derive(clap::Args, Debug)]
+pub(crate) struct Args {
+    /// The stream's name or ARN.
+    stream: String,
+    /// Where to start: `latest` (only new records), `trim-horizon` (the oldest retained), or a
+    /// time (RFC 3339, seconds since the epoch, or a time ago such as 15m).
+    #[arg(long, default_value = "latest", value_name = "POSITION")]
+    from: String,
+    /// Start one shard (--shard) at this record: `SEQUENCE` or `SEQUENCE:SUB` for a record
+    /// inside a KPL aggregate. The other shards start at --from.
+    #[arg(
+        long,
+        value_name = "SEQUENCE",
+        requires = "shard",
+        conflicts_with = "app"
+    )]
+    from_sequence: Option<String>,
+    /// The shard of --from-sequence.
+    #[arg(long, value_name = "SHARD_ID", requires = "from_sequence")]
+    shard: Option<String>,
+    /// Print only records with this partition key.
+    #[arg(long, short = 'k', value_name = "KEY")]
+    partition_key: Option<String>,
+    /// Write only each record's data followed by a newline, nothing else.
+    #[arg(long, conflicts_with = "output")]
+    raw: bool,
+    /// Read with enhanced fan-out through a stream consumer of this name (registered if
+    /// needed; a read-only tail deregisters it at the end).
+    #[arg(long, value_name = "CONSUMER_NAME")]
+    fan_out: Option<String>,
+    /// Be a worker of this application: its lease table (of the same name) is used and what
+    /// is printed is checkpointed.
+    #[arg(long, value_name = "APPLICATION")]
+    app: Option<String>,
+    /// Stop after this many records.
+    #[arg(long, short = 'n', value_name = "N")]
+    count: Option<u64>,
+    /// Stop after this long (for example 30s or 5m); with --count, not reaching the count in
+    /// time is an error.
+    #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
+    timeout: Option<Duration>,
+}
+
+fn parse_timeout(text: &str) -> std::result::Result<Duration, String> {
+    crate::time::parse_duration(text)
+        .ok_or_else(|| format!("{text:?} is not a duration such as 30s, 5m, 2h"))
+}
+
+/// A record ready to print, from one of the shard tasks.
+struct Line {
+    record: ConsumerRecord<Bytes>,
+}
+
+pub(crate) async fn run(global: &Global, args: Args) -> Result<()> {
+    let id = stream_id(&args.stream)?;
+    let initial = initial_position(&args.from)?;
+    let start_record = match &args.from_sequence {
+        Some(text) => Some(
+            text.parse::<ExtendedSequenceNumber>()
+                .map_err(|e| CliError::usage(format!("bad --from-sequence {text:?}: {e}")))?,
+        ),
+        None => None,
+    };
+    let config = global.client_config().await?;
+    let client = Client::new(&config);
+
+    let read_only = args.app.is_none();
+    let application = args
+        .app
+        .clone()
+        .unwrap_or_else(|| format!("kinesis-tail-{:08x}", rand::random::<u32>()));
+    let mut builder = Consumer::builder(&config, id.clone(), application.clone())
+        .initial_position(initial.clone());
+    if read_only {
+        let repository = Arc::new(InMemoryLeaseRepository::new());
+        if let (Some(esn), Some(shard)) = (start_record, &args.shard) {
+            seed_start(&client, &id, shard, esn, &initial, repository.as_ref()).await?;
+        }
+        builder = builder.lease_repository(repository);
+    }
+    builder = builder.fetch_mode(match &args.fan_out {
+        Some(name) => FetchMode::EnhancedFanOut(
+            FanOutSettings::default()
+                .with_consumer_name(name.clone())
+                .with_deregister_on_shutdown(read_only),
+        ),
+        None => FetchMode::Polling(PollingSettings::default()),
+    });
+    let consumer = builder
+        .build()
+        .await
+        .map_err(|e| CliError::other(format!("starting a consumer of {id}"), &e))?;
+
+    let (lines_tx, mut lines_rx) = mpsc::channel::<Line>(1024);
+    let mut shards = consumer
+        .shards()
+        .map_err(|e| CliError::other("taking the shard streams", &e))?;
+    let checkpointing = !read_only;
+    let readers = tokio::spawn(async move {
+        while let Some(mut shard) = shards.next().await {
+            let tx = lines_tx.clone();
+            tokio::spawn(async move {
+                while let Some(item) = shard.next().await {
+                    match item {
+                        Ok(record) => {
+                            let position = record.position();
+                            if tx.send(Line { record }).await.is_err() {
+                                return;
+                            }
+                            // Printed (or filtered out) is processed.
+                            if checkpointing {
+                                shard.checkpointer().stage(position);
+                            }
+                        }
+                        Err(e) if e.kind() == ConsumerErrorKind::Deserialize => {}
+                        Err(e) => {
+                            tracing::warn!(shard = %shard.shard_id(), "{}", kinesis_client::DisplayErrorChain(&e));
+                        }
+                    }
+                }
+            });
+        }
+    });
+
+    let mut printed = 0u64;
+    let deadline = args.timeout.map(|t| tokio::time::Instant::now() + t);
+    let outcome: Result<()> = loop {
+        let next = async {
+            match deadline {
+                Some(d) => tokio::time::timeout_at(d, lines_rx.recv()).await.ok(),
+                None => Some(lines_rx.recv().await),
+            }
+        };
+        tokio::select! {
+            line = next => match line {
+                Some(Some(line)) => {
+                    let record = &line.record;
+                    if args.partition_key.as_deref().is_some_and(|k| k != record.partition_key()) {
+                        continue;
+                    }
+                    print_record(global, args.raw, record);
+                    printed += 1;
+                    if args.count.is_some_and(|c| printed >= c) {
+                        break Ok(());
+                    }
+                }
+                // Every shard stream ended.
+                Some(None) => break Ok(()),
+                None => break match args.count {
+                    Some(count) => Err(CliError::failure(format!(
+                        "only {printed} of {count} records within {:?}",
+                        args.timeout.unwrap_or_default()
+                    ))),
+                    None => Ok(()),
+                },
+            },
+            () = kinesis_client::shutdown_signal() => {
+                break Err(CliError::new(Exit::Interrupted, format!("interrupted after {printed} records")));
+            }
+        }
+    };
+    let _ = std::io::stdout().flush();
+    // Ends the shard streams; with --app, the staged positions are checkpointed first.
+    consumer.shutdown().await;
+    drop(lines_rx);
+    readers.abort();
+    outcome
+}
+
+fn initial_position(text: &str) -> Result<InitialPosition> {
+    match text.to_ascii_lowercase().replace('_', "-").as_str() {
+        "latest" => Ok(InitialPosition::Latest),
+        "trim-horizon" => Ok(InitialPosition::TrimHorizon),
+        _ => parse_time(text, SystemTime::now())
+            .map(InitialPosition::AtTimestamp)
+            .map_err(|e| CliError::usage(format!("bad --from: {e}"))),
+    }
+}
+
+/// Starts `shard` at `esn` by writing the checkpoint before it into the in-memory lease table.
+async fn seed_start(
+    client: &Client,
+    stream: &kinesis_client::StreamId,
+    shard: &str,
+    esn: ExtendedSequenceNumber,
+    initial: &InitialPosition,
+    repository: &InMemoryLeaseRepository,
+) -> Result<()> {
+    let shard_id =
+        ShardId::new(shard).map_err(|e| CliError::usage(format!("bad --shard {shard:?}: {e}")))?;
+    let shards = list_shards(client, stream).await?;
+    let found = shards
+        .iter()
+        .find(|s| *s.id() == shard_id)
+        .ok_or_else(|| CliError::not_found(format!("stream {stream} has no shard {shard_id}")))?;
+    let resolved = checkpoint_before(
+        client,
+        stream,
+        &shard_id,
+        Target::Record(esn),
+        Duration::from_secs(120),
+    )
+    .await?;
+    // Its parents count as read, so that it starts at once.
+    for parent in found.parents() {
+        if shards.iter().any(|s| s.id() == parent) {
+            let info = kinesis_lease::lineage::ShardInfo::new(parent.clone());
+            let lease =
+                new_lease_for_shard(&info, kinesis_kcl_compat::sequence::Checkpoint::SHARD_END);
+            repository
+                .create_lease(&lease)
+                .await
+                .map_err(|e| CliError::lease("seeding the in-memory lease table", &e))?;
+        }
+    }
+    let _ = initial;
+    let lease = new_lease_for_shard(found, resolved.checkpoint);
+    repository
+        .create_lease(&lease)
+        .await
+        .map_err(|e| CliError::lease("seeding the in-memory lease table", &e))?;
+    Ok(())
+}
+
+fn print_record(global: &Global, raw: bool, record: &ConsumerRecord<Bytes>) {
+    let mut stdout = std::io::stdout().lock();
+    let data = record.data();
+    if raw {
+        let _ = stdout.write_all(data);
+        let _ = stdout.write_all(b"\n");
+        return;
+    }
+    if global.json() {
+        let mut value = json!({
+            "shard_id": record.shard_id().as_str(),
+            "sequence_number": record.sequence_number().as_str(),
+            "sub_sequence_number": record.sub_sequence_number(),
+            "partition_key": record.partition_key(),
+            "explicit_hash_key": record.explicit_hash_key(),
+            "arrival": record.approximate_arrival_timestamp().map(format_time),
+        });
+        match std::str::from_utf8(data) {
+            Ok(text) => value["data"] = json!(text),
+            Err(_) => value["data_base64"] = json!(aws_smithy_types::base64::encode(data)),
+        }
+        let _ = serde_json::to_writer(&mut stdout, &value);
+        let _ = stdout.write_all(b"\n");
+        return;
+    }
+    let position = match record.sub_sequence_number() {
+        Some(sub) => format!("{}:{sub}", record.sequence_number()),
+        None => record.sequence_number().to_string(),
+    };
+    let _ = writeln!(
+        stdout,
+        "{} {} {} {}",
+        record.shard_id(),
+        position,
+        record.partition_key(),
+        String::from_utf8_lossy(data)
+    );
+}
