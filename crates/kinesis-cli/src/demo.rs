@@ -262,22 +262,3 @@ impl Worker {
         self.consumer.lease_coordinator().held_leases().len()
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn args(a: &[&str]) -> Vec<String> {
-        a.iter().map(|s| s.to_string()).collect()
-    }
-
-    #[test]
-    fn options_are_checked() {
-        let o = Options::parse(&args(&["--records", "5", "--shards", "3"])).unwrap();
-        assert_eq!((o.records, o.shards), (5, 3));
-        assert!(Options::parse(&args(&["--records"])).is_err());
-        assert!(Options::parse(&args(&["--records", "x"])).is_err());
-        assert!(Options::parse(&args(&["--shards", "1"])).is_err());
-        assert!(Options::parse(&args(&["--bogus"])).is_err());
-    }
-}

@@ -271,9 +271,19 @@ pub(crate) async fn run(global: &Global, command: Command) -> Result<()> {
 }
 
 async fn scan(repo: &DynamoDbLeaseRepository, table: &str) -> Result<LeaseScan> {
-    repo.list_leases()
-        .await
-        .map_err(|e| CliError::lease(format!("reading the lease table {table}"), &e))
+    repo.list_leases().await.map_err(|e| table_error(table, &e))
+}
+
+/// A lease table's error; a missing table gets a hint.
+fn table_error(table: &str, e: &kinesis_lease::LeaseError) -> CliError {
+    let err = CliError::lease(format!("reading the lease table {table}"), e);
+    if err.exit() == Exit::NotFound {
+        return CliError::not_found(format!(
+            "the lease table {table} does not exist (the KCL names it after the application; --table names another): {}",
+            crate::error::chain(e)
+        ));
+    }
+    err
 }
 
 fn parse_key(text: &str) -> Result<LeaseKey> {
@@ -285,7 +295,7 @@ async fn get(repo: &DynamoDbLeaseRepository, table: &str, key: &str) -> Result<L
     let key = parse_key(key)?;
     repo.get_lease(&key)
         .await
-        .map_err(|e| CliError::lease(format!("reading lease {key} from {table}"), &e))?
+        .map_err(|e| table_error(table, &e))?
         .ok_or_else(|| CliError::not_found(format!("the lease table {table} has no lease {key}")))
 }
 
@@ -304,7 +314,7 @@ async fn select(repo: &DynamoDbLeaseRepository, table: &str, which: &Which) -> R
                 ));
             }
             let mut leases = scan.leases;
-            leases.sort_by(|a, b| a.lease_key.to_string().cmp(&b.lease_key.to_string()));
+            leases.sort_by_key(|l| l.lease_key.to_string());
             Ok(leases)
         }
     }
@@ -331,7 +341,7 @@ async fn rewind_change(
         Duration::from_secs(300),
     )
     .await
-    .map_err(|e| CliError::new(e.exit(), format!("lease {}: {e}", lease.lease_key)))?;
+    .map_err(|e| e.context(format!("lease {}", lease.lease_key)))?;
     if resolved.first.is_none() && lease.checkpoint.is_shard_end() {
         // The shard ended before that time: it stays finished.
         return Ok(None);
@@ -438,7 +448,7 @@ async fn apply(
             Err(e) => failures.push(format!(
                 "{}: {}",
                 change.lease.lease_key,
-                kinesis_client::DisplayErrorChain(&e)
+                crate::error::chain(&e)
             )),
         }
     }
@@ -479,7 +489,7 @@ async fn apply(
 async fn list(global: &Global, repo: &DynamoDbLeaseRepository, table: &str) -> Result<()> {
     let scan = scan(repo, table).await?;
     let mut leases: Vec<&Lease> = scan.leases.iter().collect();
-    leases.sort_by(|a, b| a.lease_key.to_string().cmp(&b.lease_key.to_string()));
+    leases.sort_by_key(|l| l.lease_key.to_string());
     if global.json() {
         output::json(&json!({
             "table": table,

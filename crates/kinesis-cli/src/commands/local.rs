@@ -63,14 +63,14 @@ pub(crate) async fn run(global: &Global, args: Args) -> Result<()> {
         .iter()
         .map(|(name, value)| format!("export {name}={value}\n"))
         .collect();
-    if let Some(path) = &args.env_file {
-        if let Err(e) = std::fs::write(path, &exports) {
-            servers.shutdown().await;
-            return Err(CliError::failure(format!(
-                "cannot write {}: {e}",
-                path.display()
-            )));
-        }
+    if let Some(path) = &args.env_file
+        && let Err(e) = std::fs::write(path, &exports)
+    {
+        servers.shutdown().await;
+        return Err(CliError::failure(format!(
+            "cannot write {}: {e}",
+            path.display()
+        )));
     }
     if global.json() {
         let map: serde_json::Map<String, serde_json::Value> = environment

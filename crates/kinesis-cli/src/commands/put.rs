@@ -278,7 +278,7 @@ async fn collect(
                     t.failed += 1;
                 }
                 if t.first_error.is_none() {
-                    t.first_error = Some(kinesis_client::DisplayErrorChain(&e).to_string());
+                    t.first_error = Some(crate::error::chain(&e));
                 }
                 progress.set_message(format!("{} failed", t.failed + t.unknown));
             }

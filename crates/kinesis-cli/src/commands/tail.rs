@@ -99,12 +99,12 @@ pub(crate) async fn run(global: &Global, args: Args) -> Result<()> {
         .app
         .clone()
         .unwrap_or_else(|| format!("kinesis-tail-{:08x}", rand::random::<u32>()));
-    let mut builder = Consumer::builder(&config, id.clone(), application.clone())
-        .initial_position(initial.clone());
+    let mut builder =
+        Consumer::builder(&config, id.clone(), application.clone()).initial_position(initial);
     if read_only {
         let repository = Arc::new(InMemoryLeaseRepository::new());
         if let (Some(esn), Some(shard)) = (start_record, &args.shard) {
-            seed_start(&client, &id, shard, esn, &initial, repository.as_ref()).await?;
+            seed_start(&client, &id, shard, esn, repository.as_ref()).await?;
         }
         builder = builder.lease_repository(repository);
     }
@@ -144,7 +144,7 @@ pub(crate) async fn run(global: &Global, args: Args) -> Result<()> {
                         }
                         Err(e) if e.kind() == ConsumerErrorKind::Deserialize => {}
                         Err(e) => {
-                            tracing::warn!(shard = %shard.shard_id(), "{}", kinesis_client::DisplayErrorChain(&e));
+                            tracing::warn!(shard = %shard.shard_id(), "{}", crate::error::chain(&e));
                         }
                     }
                 }
@@ -213,7 +213,6 @@ async fn seed_start(
     stream: &kinesis_client::StreamId,
     shard: &str,
     esn: ExtendedSequenceNumber,
-    initial: &InitialPosition,
     repository: &InMemoryLeaseRepository,
 ) -> Result<()> {
     let shard_id =
@@ -231,6 +230,10 @@ async fn seed_start(
         Duration::from_secs(120),
     )
     .await?;
+    repository
+        .ensure_table()
+        .await
+        .map_err(|e| CliError::lease("preparing the in-memory lease table", &e))?;
     // Its parents count as read, so that it starts at once.
     for parent in found.parents() {
         if shards.iter().any(|s| s.id() == parent) {
@@ -243,7 +246,6 @@ async fn seed_start(
                 .map_err(|e| CliError::lease("seeding the in-memory lease table", &e))?;
         }
     }
-    let _ = initial;
     let lease = new_lease_for_shard(found, resolved.checkpoint);
     repository
         .create_lease(&lease)

@@ -1,13 +1,13 @@
 //! The README's first command: the demo runs to the end, two workers share the shards, one takes
 //! over from the other, and every record is read.
 
-use std::process::Command;
+use crate::support::kinesis;
 
 #[test]
 fn two_workers_read_every_record_and_one_takes_over_from_the_other() {
-    let out = Command::new(env!("CARGO_BIN_EXE_kinesis"))
-        // The environment is inherited: embedded emulators by default, the external ones when
-        // the endpoint variables are set.
+    // The caller's endpoint variables are kept: embedded emulators by default, the external
+    // ones when they are set.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kinesis"))
         .args(["demo", "--records", "60", "--shards", "3"])
         .output()
         .unwrap();
@@ -27,10 +27,7 @@ fn two_workers_read_every_record_and_one_takes_over_from_the_other() {
 
 #[test]
 fn bad_arguments_exit_with_usage() {
-    let out = Command::new(env!("CARGO_BIN_EXE_kinesis"))
-        .args(["demo", "--records", "zero"])
-        .output()
-        .unwrap();
+    let out = kinesis().args(["demo", "--records", "1"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("USAGE"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--records"));
 }

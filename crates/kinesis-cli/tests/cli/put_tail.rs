@@ -1,0 +1,324 @@
+//! `kinesis put` then `kinesis tail`: every record comes back, whatever the input and the
+//! aggregation; bad input is refused before anything is sent.
+
+use std::collections::BTreeSet;
+
+use kinesis_testkit::TestEnv;
+
+use crate::support::{file, run, run_with_stdin, stream};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn generated_records_come_back_through_tail_with_and_without_aggregation() {
+    let env = TestEnv::start().await;
+    let name = stream(&env, "cli-gen", 3).await;
+
+    let put = run(
+        &env,
+        &[
+            "-o",
+            "json",
+            "put",
+            &name,
+            "--generate",
+            "--count",
+            "300",
+            "--size",
+            "64",
+        ],
+    )
+    .json();
+    assert_eq!(put["stored"], 300, "{put:#}");
+    assert_eq!(put["failed"], 0);
+    assert!(
+        put["put_records_calls"].as_u64().unwrap() < 10,
+        "aggregated into few calls: {put:#}"
+    );
+    let put = run(
+        &env,
+        &[
+            "-o",
+            "json",
+            "put",
+            &name,
+            "--generate",
+            "--count",
+            "30",
+            "--no-aggregation",
+        ],
+    )
+    .json();
+    assert_eq!(put["stored"], 30, "{put:#}");
+
+    let lines = run(
+        &env,
+        &[
+            "-o",
+            "json",
+            "tail",
+            &name,
+            "--from",
+            "trim-horizon",
+            "-n",
+            "330",
+            "--timeout",
+            "60s",
+        ],
+    )
+    .json_lines();
+    assert_eq!(lines.len(), 330);
+    let mut numbers = Vec::new();
+    for line in &lines {
+        let data: serde_json::Value = serde_json::from_str(line["data"].as_str().unwrap()).unwrap();
+        numbers.push(data["n"].as_u64().unwrap());
+        let size = line["data"].as_str().unwrap().len();
+        assert!(
+            size == 64 || size == 100,
+            "--size 64, then the default 100: {size}"
+        );
+    }
+    let aggregated = lines
+        .iter()
+        .filter(|l| l["sub_sequence_number"].as_u64().is_some_and(|s| s > 0))
+        .count();
+    assert!(aggregated > 0, "KPL aggregates were split");
+    let unique: BTreeSet<u64> = numbers.iter().copied().collect();
+    assert_eq!(
+        unique,
+        (0..300).collect(),
+        "every generated record of the first run"
+    );
+    assert_eq!(
+        numbers.iter().filter(|n| **n < 30).count(),
+        60,
+        "both runs' first 30"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn arguments_stdin_and_json_lines_files_with_partition_keys() {
+    let env = TestEnv::start().await;
+    let name = stream(&env, "cli-inputs", 2).await;
+    let dir = tempfile::tempdir().unwrap();
+
+    run(
+        &env,
+        &["put", &name, "--partition-key", "alpha", "one", "two"],
+    )
+    .ok();
+    run_with_stdin(&env, &["put", &name, "-k", "beta"], "three\nfour\n").ok();
+    let jsonl = file(
+        dir.path(),
+        "orders.jsonl",
+        "{\"customer\":\"c1\",\"total\":5}\n\n{\"customer\":\"c2\",\"total\":7}\n",
+    );
+    run(
+        &env,
+        &["put", &name, "--file", &jsonl, "--key-field", "customer"],
+    )
+    .ok();
+
+    let lines = run(
+        &env,
+        &[
+            "-o",
+            "json",
+            "tail",
+            &name,
+            "--from",
+            "trim-horizon",
+            "-n",
+            "6",
+            "--timeout",
+            "60s",
+        ],
+    )
+    .json_lines();
+    let got: BTreeSet<(String, String)> = lines
+        .iter()
+        .map(|l| {
+            (
+                l["partition_key"].as_str().unwrap().to_owned(),
+                l["data"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let want: BTreeSet<(String, String)> = [
+        ("alpha", "one"),
+        ("alpha", "two"),
+        ("beta", "three"),
+        ("beta", "four"),
+        ("c1", "{\"customer\":\"c1\",\"total\":5}"),
+        ("c2", "{\"customer\":\"c2\",\"total\":7}"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    assert_eq!(got, want);
+
+    // The partition-key filter, and raw output: only the data.
+    let raw = run(
+        &env,
+        &[
+            "tail",
+            &name,
+            "--from",
+            "trim-horizon",
+            "-k",
+            "beta",
+            "--raw",
+            "-n",
+            "2",
+            "--timeout",
+            "60s",
+        ],
+    );
+    assert_eq!(raw.ok(), "three\nfour\n");
+
+    // Text output names shard, position, key and data.
+    let text = run(
+        &env,
+        &[
+            "tail",
+            &name,
+            "--from",
+            "trim-horizon",
+            "-k",
+            "alpha",
+            "-n",
+            "1",
+            "--timeout",
+            "60s",
+        ],
+    );
+    let line = text.ok().trim_end();
+    assert!(line.starts_with("shardId-"), "{line}");
+    assert!(line.ends_with(" alpha one"), "{line}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tail_starts_at_a_sequence_number_or_a_time() {
+    let env = TestEnv::start().await;
+    let name = stream(&env, "cli-from", 1).await;
+    run(
+        &env,
+        &[
+            "put",
+            &name,
+            "--no-aggregation",
+            "-k",
+            "k",
+            "r0",
+            "r1",
+            "r2",
+            "r3",
+        ],
+    )
+    .ok();
+    let all = run(
+        &env,
+        &[
+            "-o",
+            "json",
+            "tail",
+            &name,
+            "--from",
+            "trim-horizon",
+            "-n",
+            "4",
+            "--timeout",
+            "60s",
+        ],
+    )
+    .json_lines();
+    let seq2 = all[2]["sequence_number"].as_str().unwrap();
+    let shard = all[2]["shard_id"].as_str().unwrap();
+    let from = run(
+        &env,
+        &[
+            "tail",
+            &name,
+            "--from-sequence",
+            seq2,
+            "--shard",
+            shard,
+            "--raw",
+            "-n",
+            "2",
+            "--timeout",
+            "60s",
+        ],
+    );
+    assert_eq!(from.ok(), "r2\nr3\n");
+
+    // A time after every record: nothing, until the timeout.
+    run(
+        &env,
+        &[
+            "tail",
+            &name,
+            "--from",
+            "2100-01-01T00:00:00Z",
+            "-n",
+            "1",
+            "--timeout",
+            "2s",
+        ],
+    )
+    .fails(1, "only 0 of 1 records within 2s");
+    // A time an hour ago: everything.
+    let hour = run(
+        &env,
+        &[
+            "tail",
+            &name,
+            "--from",
+            "1h",
+            "--raw",
+            "-n",
+            "4",
+            "--timeout",
+            "60s",
+        ],
+    );
+    assert_eq!(hour.ok(), "r0\nr1\nr2\nr3\n");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_input_is_refused_before_anything_is_sent() {
+    let env = TestEnv::start().await;
+    let name = stream(&env, "cli-refuse", 1).await;
+    let missing = env.unique_name("cli-nostream");
+    let dir = tempfile::tempdir().unwrap();
+
+    run(&env, &["put", &missing, "x"]).fails(3, &missing);
+    run(&env, &["tail", &missing, "-n", "1", "--timeout", "10s"]).fails(3, &missing);
+    run(&env, &["put", &name, "--explicit-hash-key", "2e5", "x"])
+        .fails(2, "bad --explicit-hash-key");
+    let long_key = "k".repeat(257);
+    run(&env, &["put", &name, "-k", &long_key, "x"]).fails(2, "1 to 256 characters");
+    run(&env, &["tail", &name, "--from", "yesterday"]).fails(2, "bad --from");
+
+    // A file whose third line is not JSON: nothing of it is sent.
+    let bad = file(dir.path(), "bad.jsonl", "{\"a\":1}\n{\"a\":2}\nnot json\n");
+    run(&env, &["put", &name, "--file", &bad]).fails(2, "line 3 is not JSON");
+    let no_key = file(dir.path(), "nokey.jsonl", "{\"a\":1}\n");
+    run(
+        &env,
+        &["put", &name, "--file", &no_key, "--key-field", "id"],
+    )
+    .fails(2, "no string or number field \"id\"");
+    run(
+        &env,
+        &[
+            "tail",
+            &name,
+            "--from",
+            "trim-horizon",
+            "-n",
+            "1",
+            "--timeout",
+            "3s",
+        ],
+    )
+    .fails(1, "only 0 of 1 records");
+}
