@@ -11,8 +11,9 @@ use crate::cloudwatch::CloudWatchReceiver;
 use crate::embedded::{EmbeddedConfig, EmbeddedServers, Ports};
 use crate::env::StartError;
 
-/// The default ports of [`LocalServers`]: Kinesis, DynamoDB, CloudWatch.
-pub const DEFAULT_PORTS: [u16; 3] = [4567, 4568, 4569];
+/// The default ports of [`LocalServers`]: Kinesis, DynamoDB, CloudWatch (next to, not on, the
+/// ports of LocalStack, 4566, and of kinesalite and dynalite, 4567 and 4568).
+pub const DEFAULT_PORTS: [u16; 3] = [4570, 4571, 4572];
 
 /// Configures [`LocalServers`].
 #[derive(Clone, Debug)]

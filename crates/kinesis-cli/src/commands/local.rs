@@ -12,8 +12,7 @@ use crate::error::{CliError, Result};
 use crate::output;
 
 /// Run the emulators until Ctrl-C or SIGTERM, and print the variables that point clients at
-/// them (`eval "$(kinesis local --print-env)"` style: the export lines go to stdout, the
-/// rest to stderr).
+/// them: the export lines go to stdout (and to --env-file), the rest to stderr.
 #[derive(clap::Args, Debug)]
 pub(crate) struct Args {
     /// The Kinesis port on 127.0.0.1 (0: any free port).
