@@ -54,10 +54,15 @@ pub(crate) struct Which {
 
 #[derive(Subcommand, Debug)]
 pub(crate) enum Command {
-    /// A table of every lease: owner, counter, checkpoint, parents and children.
+    /// A table of every lease: owner, counter, checkpoint, parents and children, and with
+    /// --stream how far each checkpoint is behind the tip of its shard.
     List {
         #[command(flatten)]
         app: App,
+        /// The stream the application reads: adds each lease's lag (one GetRecords call per
+        /// unfinished lease).
+        #[arg(long, short = 's', value_name = "STREAM")]
+        stream: Option<String>,
     },
     /// Every attribute of one lease.
     Show {
@@ -168,7 +173,13 @@ pub(crate) async fn run(global: &Global, command: Command) -> Result<()> {
     let config = global.client_config().await?;
     let repo = |app: &App| DynamoDbLeaseRepository::new(&config, app.table());
     match command {
-        Command::List { app } => list(global, &repo(&app), app.table()).await,
+        Command::List { app, stream } => {
+            let lag = match stream {
+                Some(stream) => Some((Client::new(&config), stream_id(&stream)?)),
+                None => None,
+            };
+            list(global, &repo(&app), app.table(), lag.as_ref()).await
+        }
         Command::Show { app, lease } => {
             let repo = repo(&app);
             let lease = get(&repo, app.table(), &lease).await?;
@@ -270,7 +281,7 @@ pub(crate) async fn run(global: &Global, command: Command) -> Result<()> {
     }
 }
 
-async fn scan(repo: &DynamoDbLeaseRepository, table: &str) -> Result<LeaseScan> {
+async fn scan(repo: &dyn LeaseRepository, table: &str) -> Result<LeaseScan> {
     repo.list_leases().await.map_err(|e| table_error(table, &e))
 }
 
@@ -291,7 +302,7 @@ fn parse_key(text: &str) -> Result<LeaseKey> {
         .map_err(|e| CliError::usage(format!("bad lease key {text:?}: {e}")))
 }
 
-async fn get(repo: &DynamoDbLeaseRepository, table: &str, key: &str) -> Result<Lease> {
+async fn get(repo: &dyn LeaseRepository, table: &str, key: &str) -> Result<Lease> {
     let key = parse_key(key)?;
     repo.get_lease(&key)
         .await
@@ -299,7 +310,7 @@ async fn get(repo: &DynamoDbLeaseRepository, table: &str, key: &str) -> Result<L
         .ok_or_else(|| CliError::not_found(format!("the lease table {table} has no lease {key}")))
 }
 
-async fn select(repo: &DynamoDbLeaseRepository, table: &str, which: &Which) -> Result<Vec<Lease>> {
+async fn select(repo: &dyn LeaseRepository, table: &str, which: &Which) -> Result<Vec<Lease>> {
     match &which.lease {
         Some(key) => Ok(vec![get(repo, table, key).await?]),
         None => {
@@ -381,7 +392,7 @@ fn describe(change: &Change) -> String {
 }
 
 async fn write(
-    repo: &DynamoDbLeaseRepository,
+    repo: &dyn LeaseRepository,
     change: &Change,
 ) -> std::result::Result<(), kinesis_lease::LeaseError> {
     let lease = &change.lease;
@@ -408,7 +419,7 @@ async fn write(
 /// Shows the plan, asks, writes each change conditionally, and reports.
 async fn apply(
     global: &Global,
-    repo: &DynamoDbLeaseRepository,
+    repo: &dyn LeaseRepository,
     table: &str,
     changes: Vec<Change>,
     yes: bool,
@@ -486,14 +497,82 @@ async fn apply(
     Ok(())
 }
 
-async fn list(global: &Global, repo: &DynamoDbLeaseRepository, table: &str) -> Result<()> {
+/// How far a lease's checkpoint is behind the tip of its shard.
+#[derive(Clone, Debug, PartialEq)]
+enum Lag {
+    /// Milliseconds behind the newest record, as Kinesis reports for the next record to read.
+    Behind(i64),
+    /// The shard was read to its end.
+    Finished,
+    /// It could not be measured (the shard is gone, the checkpoint is outside retention, ...).
+    Unknown(String),
+}
+
+impl std::fmt::Display for Lag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Lag::Behind(ms) => write!(f, "{:.1} s", *ms as f64 / 1000.0),
+            Lag::Finished => f.write_str("done"),
+            Lag::Unknown(_) => f.write_str("?"),
+        }
+    }
+}
+
+/// Reads one record after the checkpoint and takes the `MillisBehindLatest` of the answer.
+async fn lag_of(client: &Client, stream: &StreamId, lease: &Lease) -> Lag {
+    use kinesis_client::StartingPosition;
+    use kinesis_kcl_compat::sequence::Sentinel;
+    let position = match (lease.checkpoint.sequence(), lease.checkpoint.sentinel()) {
+        (Some(esn), _) => StartingPosition::AfterSequenceNumber(esn.sequence_number().clone()),
+        (None, Some(Sentinel::ShardEnd)) => return Lag::Finished,
+        (None, Some(Sentinel::Latest)) => return Lag::Behind(0),
+        _ => StartingPosition::TrimHorizon,
+    };
+    let shard = lease.lease_key.shard_id();
+    let read = async {
+        let iterator = client.get_shard_iterator(stream, shard, position).await?;
+        client.get_records(&iterator, Some(1)).await
+    };
+    match read.await {
+        Ok(out) if out.is_shard_end() && out.records().is_empty() => Lag::Finished,
+        Ok(out) => out.millis_behind_latest().map_or_else(
+            || Lag::Unknown("no MillisBehindLatest".to_owned()),
+            Lag::Behind,
+        ),
+        Err(e) => Lag::Unknown(e.to_string()),
+    }
+}
+
+async fn list(
+    global: &Global,
+    repo: &dyn LeaseRepository,
+    table: &str,
+    lag: Option<&(Client, StreamId)>,
+) -> Result<()> {
     let scan = scan(repo, table).await?;
     let mut leases: Vec<&Lease> = scan.leases.iter().collect();
     leases.sort_by_key(|l| l.lease_key.to_string());
+    let mut lags = Vec::with_capacity(leases.len());
+    if let Some((client, stream)) = lag {
+        for lease in &leases {
+            lags.push(Some(lag_of(client, stream, lease).await));
+        }
+    } else {
+        lags.resize(leases.len(), None);
+    }
     if global.json() {
         output::json(&json!({
             "table": table,
-            "leases": leases.iter().map(|l| lease_json(l)).collect::<Vec<_>>(),
+            "leases": leases.iter().zip(&lags).map(|(l, lag)| {
+                let mut value = lease_json(l);
+                match lag {
+                    Some(Lag::Behind(ms)) => value["millis_behind_latest"] = json!(ms),
+                    Some(Lag::Finished) => value["finished"] = json!(true),
+                    Some(Lag::Unknown(why)) => value["lag_unknown"] = json!(why),
+                    None => {}
+                }
+                value
+            }).collect::<Vec<_>>(),
             "skipped_non_lease_rows": scan.skipped_non_leases,
             "corrupt_rows": scan.corrupt.iter().map(|e| json!({
                 "lease_key": e.lease_key(),
@@ -502,27 +581,35 @@ async fn list(global: &Global, repo: &DynamoDbLeaseRepository, table: &str) -> R
             })).collect::<Vec<_>>(),
         }));
     } else {
-        let mut t = Table::new(vec![
+        let mut header = vec![
             "LEASE KEY",
             "OWNER",
             "COUNTER",
             "CHECKPOINT",
             "PARENTS",
             "CHILDREN",
-        ]);
-        for lease in &leases {
+        ];
+        if lag.is_some() {
+            header.push("LAG");
+        }
+        let mut t = Table::new(header);
+        for (lease, lag) in leases.iter().zip(&lags) {
             let mut checkpoint = lease.checkpoint.to_string();
             if let Some(pending) = &lease.pending_checkpoint {
                 checkpoint.push_str(&format!(" (pending {pending})"));
             }
-            t.row(vec![
+            let mut row = vec![
                 lease.lease_key.to_string(),
                 or_dash(lease.lease_owner.as_ref()),
                 lease.lease_counter.to_string(),
                 checkpoint,
                 join(lease.parent_shard_ids.iter()),
                 join(lease.child_shard_ids.iter()),
-            ]);
+            ];
+            if let Some(lag) = lag {
+                row.push(lag.to_string());
+            }
+            t.row(row);
         }
         if t.is_empty() {
             println!("No leases in {table}.");
@@ -617,4 +704,77 @@ fn lease_text(lease: &Lease) -> String {
         line("other attributes", join(lease.extra.keys()));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use kinesis_lease::InMemoryLeaseRepository;
+    use kinesis_lease::lineage::{ShardInfo, new_lease_for_shard};
+
+    use super::*;
+
+    fn global() -> Global {
+        Global {
+            region: None,
+            endpoint_url: None,
+            output: crate::output::Format::Json,
+            verbose: 0,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_lease_changed_since_it_was_read_is_a_conflict_and_is_not_written() {
+        let repo = InMemoryLeaseRepository::new();
+        repo.ensure_table().await.unwrap();
+        let shard = ShardInfo::new("shardId-000000000000".parse().unwrap());
+        let created = repo
+            .create_lease(&new_lease_for_shard(&shard, Checkpoint::TRIM_HORIZON))
+            .await
+            .unwrap();
+        // The operator read it; then a worker took it.
+        let read = created.clone();
+        let taken = repo.take_lease(&created, "worker-1").await.unwrap();
+        let changes = vec![Change {
+            lease: read,
+            action: Action::Checkpoint(Checkpoint::LATEST),
+        }];
+        let err = apply(&global(), &repo, "t", changes, true)
+            .await
+            .unwrap_err();
+        assert_eq!(err.exit(), Exit::Conflict);
+        assert!(
+            err.to_string()
+                .contains("shardId-000000000000: changed by a worker since it was read"),
+            "{err}"
+        );
+        let stored = repo.get_lease(&created.lease_key).await.unwrap().unwrap();
+        assert_eq!(stored, taken, "nothing was written");
+    }
+
+    #[tokio::test]
+    async fn a_rewind_of_a_held_lease_takes_it_from_its_owner() {
+        let repo = InMemoryLeaseRepository::new();
+        repo.ensure_table().await.unwrap();
+        let shard = ShardInfo::new("shardId-000000000000".parse().unwrap());
+        let created = repo
+            .create_lease(&new_lease_for_shard(&shard, Checkpoint::LATEST))
+            .await
+            .unwrap();
+        let held = repo.take_lease(&created, "worker-1").await.unwrap();
+        let changes = vec![Change {
+            lease: held.clone(),
+            action: Action::Checkpoint(Checkpoint::TRIM_HORIZON),
+        }];
+        apply(&global(), &repo, "t", changes, true).await.unwrap();
+        let stored = repo.get_lease(&held.lease_key).await.unwrap().unwrap();
+        assert_eq!(stored.checkpoint, Checkpoint::TRIM_HORIZON);
+        assert_eq!(
+            stored.lease_owner, None,
+            "the holder loses it at its next renewal"
+        );
+        assert!(stored.lease_counter > held.lease_counter);
+        // The old holder's renewal now fails.
+        let renewal = repo.renew_lease(&held).await.unwrap_err();
+        assert_eq!(renewal.kind(), kinesis_lease::LeaseErrorKind::LeaseLost);
+    }
 }

@@ -58,7 +58,19 @@ async fn a_consumer_restarts_where_the_rewind_put_it() {
     .ok();
     assert_eq!(read_as_app(&env, &name, &app, 5), ["a", "b", "c", "d", "e"]);
 
-    let list = run(&env, &["-o", "json", "leases", "list", "--app", &app]).json();
+    let list = run(
+        &env,
+        &[
+            "-o", "json", "leases", "list", "--app", &app, "--stream", &name,
+        ],
+    )
+    .json();
+    assert!(
+        list["leases"][0]["millis_behind_latest"].is_i64(),
+        "the lag of a checkpoint is measured: {list:#}"
+    );
+    let table = run(&env, &["leases", "list", "--app", &app, "--stream", &name]);
+    assert!(table.ok().contains("LAG"), "{table:#?}");
     let leases = list["leases"].as_array().unwrap();
     assert_eq!(leases.len(), 1, "{list:#}");
     assert_eq!(

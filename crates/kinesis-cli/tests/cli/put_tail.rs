@@ -322,3 +322,36 @@ async fn bad_input_is_refused_before_anything_is_sent() {
     )
     .fails(1, "only 0 of 1 records");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tail_reads_through_enhanced_fan_out_and_deregisters_its_consumer() {
+    let env = TestEnv::start().await;
+    let name = stream(&env, "cli-efo-tail", 2).await;
+    run(&env, &["put", &name, "-k", "k", "e1", "e2", "e3"]).ok();
+    let read = run(
+        &env,
+        &[
+            "tail",
+            &name,
+            "--fan-out",
+            "cli-tail",
+            "--from",
+            "trim-horizon",
+            "--raw",
+            "-n",
+            "3",
+            "--timeout",
+            "60s",
+        ],
+    );
+    assert_eq!(read.ok(), "e1\ne2\ne3\n");
+    let consumers = run(&env, &["-o", "json", "stream", "consumers", &name]).json();
+    assert!(
+        consumers
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["name"] != "cli-tail" || c["status"] == "DELETING"),
+        "a read-only tail leaves no consumer behind: {consumers:#}"
+    );
+}
