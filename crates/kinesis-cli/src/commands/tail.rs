@@ -76,9 +76,11 @@ fn parse_timeout(text: &str) -> std::result::Result<Duration, String> {
         .ok_or_else(|| format!("{text:?} is not a duration such as 30s, 5m, 2h"))
 }
 
-/// A record ready to print, from one of the shard tasks.
+/// A record ready to print, from one of the shard tasks, with its shard's checkpointer when
+/// printed records are checkpointed (`--app`).
 struct Line {
     record: ConsumerRecord<Bytes>,
+    checkpointer: Option<kinesis_lease::Checkpointer>,
 }
 
 pub(crate) async fn run(global: &Global, args: Args) -> Result<()> {
@@ -133,13 +135,16 @@ pub(crate) async fn run(global: &Global, args: Args) -> Result<()> {
                 while let Some(item) = shard.next().await {
                     match item {
                         Ok(record) => {
-                            let position = record.position();
-                            if tx.send(Line { record }).await.is_err() {
+                            let checkpointer = checkpointing.then(|| shard.checkpointer().clone());
+                            if tx
+                                .send(Line {
+                                    record,
+                                    checkpointer,
+                                })
+                                .await
+                                .is_err()
+                            {
                                 return;
-                            }
-                            // Printed (or filtered out) is processed.
-                            if checkpointing {
-                                shard.checkpointer().stage(position);
                             }
                         }
                         Err(e) if e.kind() == ConsumerErrorKind::Deserialize => {}
@@ -165,11 +170,19 @@ pub(crate) async fn run(global: &Global, args: Args) -> Result<()> {
             line = next => match line {
                 Some(Some(line)) => {
                     let record = &line.record;
-                    if args.partition_key.as_deref().is_some_and(|k| k != record.partition_key()) {
+                    let wanted = args.partition_key.as_deref().is_none_or(|k| k == record.partition_key());
+                    if wanted {
+                        print_record(global, args.raw, record);
+                        printed += 1;
+                    }
+                    // Printed (or filtered out) is processed; a record still in the channel
+                    // when the command stops is not.
+                    if let Some(checkpointer) = &line.checkpointer {
+                        checkpointer.stage(record.position());
+                    }
+                    if !wanted {
                         continue;
                     }
-                    print_record(global, args.raw, record);
-                    printed += 1;
                     if args.count.is_some_and(|c| printed >= c) {
                         break Ok(());
                     }

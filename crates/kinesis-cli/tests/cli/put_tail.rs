@@ -355,3 +355,48 @@ async fn tail_reads_through_enhanced_fan_out_and_deregisters_its_consumer() {
         "a read-only tail leaves no consumer behind: {consumers:#}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tail_of_an_application_checkpoints_only_what_it_printed() {
+    let env = TestEnv::start().await;
+    let name = stream(&env, "cli-app-tail", 1).await;
+    let app = env.unique_name("cli-tail-app");
+    run(
+        &env,
+        &[
+            "put",
+            &name,
+            "--no-aggregation",
+            "-k",
+            "k",
+            "p1",
+            "p2",
+            "p3",
+            "p4",
+            "p5",
+            "p6",
+        ],
+    )
+    .ok();
+    let tail = |n: &str| {
+        run(
+            &env,
+            &[
+                "tail",
+                &name,
+                "--app",
+                &app,
+                "--from",
+                "trim-horizon",
+                "--raw",
+                "-n",
+                n,
+                "--timeout",
+                "60s",
+            ],
+        )
+    };
+    // The first run fetched all six but printed two: the next run starts at the third.
+    assert_eq!(tail("2").ok(), "p1\np2\n");
+    assert_eq!(tail("4").ok(), "p3\np4\np5\np6\n");
+}
