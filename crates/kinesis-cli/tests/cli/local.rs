@@ -48,15 +48,18 @@ fn start(data: &Path, env_file: &Path) -> Server {
     server
 }
 
-/// `kinesis args...` with the variables of the env file, as `source FILE` would set them.
-fn client(env_file: &Path, args: &[&str]) -> std::process::Output {
+/// `kinesis <line>` with the variables of the env file, as `source FILE` would set them;
+/// asserts exit 0 and returns stdout.
+fn client(env_file: &Path, line: &str) -> String {
     let mut command: Command = kinesis();
     let text = std::fs::read_to_string(env_file).unwrap();
     for line in text.lines() {
         let (name, value) = line.trim_start_matches("export ").split_once('=').unwrap();
         command.env(name, value);
     }
-    command.args(args).output().unwrap()
+    let out = command.args(line.split_whitespace()).output().unwrap();
+    assert!(out.status.success(), "kinesis {line}: {out:?}");
+    String::from_utf8(out.stdout).unwrap()
 }
 
 fn stop(mut server: Server) {
@@ -98,34 +101,12 @@ fn a_second_process_uses_the_local_servers_and_the_data_survives_a_restart() {
     }
     assert!(text.contains("http://127.0.0.1:"), "{text}");
 
-    let ok = |out: std::process::Output| {
-        assert!(out.status.success(), "{out:?}");
-        String::from_utf8(out.stdout).unwrap()
-    };
-    ok(client(
+    client(&env_file, "stream create local-orders --shards 2");
+    client(&env_file, "put local-orders -k k one two three");
+    let read = client(
         &env_file,
-        &["stream", "create", "local-orders", "--shards", "2"],
-    ));
-    ok(client(
-        &env_file,
-        &["put", "local-orders", "-k", "k", "one", "two", "three"],
-    ));
-    let read = ok(client(
-        &env_file,
-        &[
-            "tail",
-            "local-orders",
-            "--from",
-            "trim-horizon",
-            "--app",
-            "local-app",
-            "--raw",
-            "-n",
-            "3",
-            "--timeout",
-            "60s",
-        ],
-    ));
+        "tail local-orders --from trim-horizon --app local-app --raw -n 3 --timeout 60s",
+    );
     assert_eq!(read, "one\ntwo\nthree\n");
     stop(server);
     assert!(!env_file.exists(), "the env file is removed on exit");
@@ -133,24 +114,14 @@ fn a_second_process_uses_the_local_servers_and_the_data_survives_a_restart() {
     // Started again on the same directory: the stream, its records and the lease table are
     // there.
     let server = start(&data, &env_file);
-    let listed = ok(client(&env_file, &["stream", "list"]));
+    let listed = client(&env_file, "stream list");
     assert!(listed.contains("local-orders"), "{listed}");
-    let read = ok(client(
+    let read = client(
         &env_file,
-        &[
-            "tail",
-            "local-orders",
-            "--from",
-            "trim-horizon",
-            "--raw",
-            "-n",
-            "3",
-            "--timeout",
-            "60s",
-        ],
-    ));
+        "tail local-orders --from trim-horizon --raw -n 3 --timeout 60s",
+    );
     assert_eq!(read, "one\ntwo\nthree\n");
-    let leases = ok(client(&env_file, &["leases", "list", "--app", "local-app"]));
+    let leases = client(&env_file, "leases list --app local-app");
     assert!(leases.contains("shardId-000000000000"), "{leases}");
     stop(server);
 }

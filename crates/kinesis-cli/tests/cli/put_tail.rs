@@ -5,26 +5,29 @@ use std::collections::BTreeSet;
 
 use kinesis_testkit::TestEnv;
 
-use crate::support::{file, run, run_with_stdin, stream};
+use crate::support::{consumer_gone, file, run_with_stdin, sh, stream};
+
+/// `(partition key, data)` of JSON lines from `tail -o json`.
+fn keys_and_data(lines: &[serde_json::Value]) -> BTreeSet<(String, String)> {
+    lines
+        .iter()
+        .map(|l| {
+            (
+                l["partition_key"].as_str().unwrap().to_owned(),
+                l["data"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn generated_records_come_back_through_tail_with_and_without_aggregation() {
     let env = TestEnv::start().await;
     let name = stream(&env, "cli-gen", 3).await;
 
-    let put = run(
+    let put = sh(
         &env,
-        &[
-            "-o",
-            "json",
-            "put",
-            &name,
-            "--generate",
-            "--count",
-            "300",
-            "--size",
-            "64",
-        ],
+        &format!("-o json put {name} --generate --count 300 --size 64"),
     )
     .json();
     assert_eq!(put["stored"], 300, "{put:#}");
@@ -33,54 +36,34 @@ async fn generated_records_come_back_through_tail_with_and_without_aggregation()
         put["put_records_calls"].as_u64().unwrap() < 10,
         "aggregated into few calls: {put:#}"
     );
-    let put = run(
+    let put = sh(
         &env,
-        &[
-            "-o",
-            "json",
-            "put",
-            &name,
-            "--generate",
-            "--count",
-            "30",
-            "--no-aggregation",
-        ],
+        &format!("-o json put {name} --generate --count 30 --no-aggregation"),
     )
     .json();
     assert_eq!(put["stored"], 30, "{put:#}");
 
-    let lines = run(
+    let lines = sh(
         &env,
-        &[
-            "-o",
-            "json",
-            "tail",
-            &name,
-            "--from",
-            "trim-horizon",
-            "-n",
-            "330",
-            "--timeout",
-            "60s",
-        ],
+        &format!("-o json tail {name} --from trim-horizon -n 330 --timeout 60s"),
     )
     .json_lines();
     assert_eq!(lines.len(), 330);
     let mut numbers = Vec::new();
     for line in &lines {
-        let data: serde_json::Value = serde_json::from_str(line["data"].as_str().unwrap()).unwrap();
-        numbers.push(data["n"].as_u64().unwrap());
-        let size = line["data"].as_str().unwrap().len();
+        let data = line["data"].as_str().unwrap();
+        let value: serde_json::Value = serde_json::from_str(data).unwrap();
+        numbers.push(value["n"].as_u64().unwrap());
         assert!(
-            size == 64 || size == 100,
-            "--size 64, then the default 100: {size}"
+            data.len() == 64 || data.len() == 100,
+            "--size 64, then the default 100: {data}"
         );
     }
-    let aggregated = lines
+    let split = lines
         .iter()
         .filter(|l| l["sub_sequence_number"].as_u64().is_some_and(|s| s > 0))
         .count();
-    assert!(aggregated > 0, "KPL aggregates were split");
+    assert!(split > 0, "KPL aggregates were split");
     let unique: BTreeSet<u64> = numbers.iter().copied().collect();
     assert_eq!(
         unique,
@@ -100,48 +83,24 @@ async fn arguments_stdin_and_json_lines_files_with_partition_keys() {
     let name = stream(&env, "cli-inputs", 2).await;
     let dir = tempfile::tempdir().unwrap();
 
-    run(
-        &env,
-        &["put", &name, "--partition-key", "alpha", "one", "two"],
-    )
-    .ok();
+    sh(&env, &format!("put {name} --partition-key alpha one two")).ok();
     run_with_stdin(&env, &["put", &name, "-k", "beta"], "three\nfour\n").ok();
     let jsonl = file(
         dir.path(),
         "orders.jsonl",
         "{\"customer\":\"c1\",\"total\":5}\n\n{\"customer\":\"c2\",\"total\":7}\n",
     );
-    run(
+    sh(
         &env,
-        &["put", &name, "--file", &jsonl, "--key-field", "customer"],
+        &format!("put {name} --file {jsonl} --key-field customer"),
     )
     .ok();
 
-    let lines = run(
+    let lines = sh(
         &env,
-        &[
-            "-o",
-            "json",
-            "tail",
-            &name,
-            "--from",
-            "trim-horizon",
-            "-n",
-            "6",
-            "--timeout",
-            "60s",
-        ],
+        &format!("-o json tail {name} --from trim-horizon -n 6 --timeout 60s"),
     )
     .json_lines();
-    let got: BTreeSet<(String, String)> = lines
-        .iter()
-        .map(|l| {
-            (
-                l["partition_key"].as_str().unwrap().to_owned(),
-                l["data"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
     let want: BTreeSet<(String, String)> = [
         ("alpha", "one"),
         ("alpha", "two"),
@@ -153,42 +112,19 @@ async fn arguments_stdin_and_json_lines_files_with_partition_keys() {
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
     .collect();
-    assert_eq!(got, want);
+    assert_eq!(keys_and_data(&lines), want);
 
     // The partition-key filter, and raw output: only the data.
-    let raw = run(
+    let raw = sh(
         &env,
-        &[
-            "tail",
-            &name,
-            "--from",
-            "trim-horizon",
-            "-k",
-            "beta",
-            "--raw",
-            "-n",
-            "2",
-            "--timeout",
-            "60s",
-        ],
+        &format!("tail {name} --from trim-horizon -k beta --raw -n 2 --timeout 60s"),
     );
     assert_eq!(raw.ok(), "three\nfour\n");
 
     // Text output names shard, position, key and data.
-    let text = run(
+    let text = sh(
         &env,
-        &[
-            "tail",
-            &name,
-            "--from",
-            "trim-horizon",
-            "-k",
-            "alpha",
-            "-n",
-            "1",
-            "--timeout",
-            "60s",
-        ],
+        &format!("tail {name} --from trim-horizon -k alpha -n 1 --timeout 60s"),
     );
     let line = text.ok().trim_end();
     assert!(line.starts_with("shardId-"), "{line}");
@@ -199,86 +135,34 @@ async fn arguments_stdin_and_json_lines_files_with_partition_keys() {
 async fn tail_starts_at_a_sequence_number_or_a_time() {
     let env = TestEnv::start().await;
     let name = stream(&env, "cli-from", 1).await;
-    run(
+    sh(
         &env,
-        &[
-            "put",
-            &name,
-            "--no-aggregation",
-            "-k",
-            "k",
-            "r0",
-            "r1",
-            "r2",
-            "r3",
-        ],
+        &format!("put {name} --no-aggregation -k k r0 r1 r2 r3"),
     )
     .ok();
-    let all = run(
+    let all = sh(
         &env,
-        &[
-            "-o",
-            "json",
-            "tail",
-            &name,
-            "--from",
-            "trim-horizon",
-            "-n",
-            "4",
-            "--timeout",
-            "60s",
-        ],
+        &format!("-o json tail {name} --from trim-horizon -n 4 --timeout 60s"),
     )
     .json_lines();
     let seq2 = all[2]["sequence_number"].as_str().unwrap();
     let shard = all[2]["shard_id"].as_str().unwrap();
-    let from = run(
+    let from = sh(
         &env,
-        &[
-            "tail",
-            &name,
-            "--from-sequence",
-            seq2,
-            "--shard",
-            shard,
-            "--raw",
-            "-n",
-            "2",
-            "--timeout",
-            "60s",
-        ],
+        &format!("tail {name} --from-sequence {seq2} --shard {shard} --raw -n 2 --timeout 60s"),
     );
     assert_eq!(from.ok(), "r2\nr3\n");
 
     // A time after every record: nothing, until the timeout.
-    run(
+    sh(
         &env,
-        &[
-            "tail",
-            &name,
-            "--from",
-            "2100-01-01T00:00:00Z",
-            "-n",
-            "1",
-            "--timeout",
-            "2s",
-        ],
+        &format!("tail {name} --from 2100-01-01T00:00:00Z -n 1 --timeout 2s"),
     )
     .fails(1, "only 0 of 1 records within 2s");
     // A time an hour ago: everything.
-    let hour = run(
+    let hour = sh(
         &env,
-        &[
-            "tail",
-            &name,
-            "--from",
-            "1h",
-            "--raw",
-            "-n",
-            "4",
-            "--timeout",
-            "60s",
-        ],
+        &format!("tail {name} --from 1h --raw -n 4 --timeout 60s"),
     );
     assert_eq!(hour.ok(), "r0\nr1\nr2\nr3\n");
 }
@@ -290,35 +174,22 @@ async fn bad_input_is_refused_before_anything_is_sent() {
     let missing = env.unique_name("cli-nostream");
     let dir = tempfile::tempdir().unwrap();
 
-    run(&env, &["put", &missing, "x"]).fails(3, &missing);
-    run(&env, &["tail", &missing, "-n", "1", "--timeout", "10s"]).fails(3, &missing);
-    run(&env, &["put", &name, "--explicit-hash-key", "2e5", "x"])
-        .fails(2, "bad --explicit-hash-key");
+    sh(&env, &format!("put {missing} x")).fails(3, &missing);
+    sh(&env, &format!("tail {missing} -n 1 --timeout 10s")).fails(3, &missing);
+    sh(&env, &format!("put {name} --explicit-hash-key 2e5 x")).fails(2, "bad --explicit-hash-key");
     let long_key = "k".repeat(257);
-    run(&env, &["put", &name, "-k", &long_key, "x"]).fails(2, "1 to 256 characters");
-    run(&env, &["tail", &name, "--from", "yesterday"]).fails(2, "bad --from");
+    sh(&env, &format!("put {name} -k {long_key} x")).fails(2, "1 to 256 characters");
+    sh(&env, &format!("tail {name} --from yesterday")).fails(2, "bad --from");
 
     // A file whose third line is not JSON: nothing of it is sent.
     let bad = file(dir.path(), "bad.jsonl", "{\"a\":1}\n{\"a\":2}\nnot json\n");
-    run(&env, &["put", &name, "--file", &bad]).fails(2, "line 3 is not JSON");
+    sh(&env, &format!("put {name} --file {bad}")).fails(2, "line 3 is not JSON");
     let no_key = file(dir.path(), "nokey.jsonl", "{\"a\":1}\n");
-    run(
+    sh(&env, &format!("put {name} --file {no_key} --key-field id"))
+        .fails(2, "no string or number field \"id\"");
+    sh(
         &env,
-        &["put", &name, "--file", &no_key, "--key-field", "id"],
-    )
-    .fails(2, "no string or number field \"id\"");
-    run(
-        &env,
-        &[
-            "tail",
-            &name,
-            "--from",
-            "trim-horizon",
-            "-n",
-            "1",
-            "--timeout",
-            "3s",
-        ],
+        &format!("tail {name} --from trim-horizon -n 1 --timeout 3s"),
     )
     .fails(1, "only 0 of 1 records");
 }
@@ -327,31 +198,15 @@ async fn bad_input_is_refused_before_anything_is_sent() {
 async fn tail_reads_through_enhanced_fan_out_and_deregisters_its_consumer() {
     let env = TestEnv::start().await;
     let name = stream(&env, "cli-efo-tail", 2).await;
-    run(&env, &["put", &name, "-k", "k", "e1", "e2", "e3"]).ok();
-    let read = run(
+    sh(&env, &format!("put {name} -k k e1 e2 e3")).ok();
+    let read = sh(
         &env,
-        &[
-            "tail",
-            &name,
-            "--fan-out",
-            "cli-tail",
-            "--from",
-            "trim-horizon",
-            "--raw",
-            "-n",
-            "3",
-            "--timeout",
-            "60s",
-        ],
+        &format!("tail {name} --fan-out cli-tail --from trim-horizon --raw -n 3 --timeout 60s"),
     );
     assert_eq!(read.ok(), "e1\ne2\ne3\n");
-    let consumers = run(&env, &["-o", "json", "stream", "consumers", &name]).json();
+    let consumers = sh(&env, &format!("-o json stream consumers {name}")).json();
     assert!(
-        consumers
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|c| c["name"] != "cli-tail" || c["status"] == "DELETING"),
+        consumer_gone(&consumers, "cli-tail"),
         "a read-only tail leaves no consumer behind: {consumers:#}"
     );
 }
@@ -361,42 +216,18 @@ async fn a_tail_of_an_application_checkpoints_only_what_it_printed() {
     let env = TestEnv::start().await;
     let name = stream(&env, "cli-app-tail", 1).await;
     let app = env.unique_name("cli-tail-app");
-    run(
+    sh(
         &env,
-        &[
-            "put",
-            &name,
-            "--no-aggregation",
-            "-k",
-            "k",
-            "p1",
-            "p2",
-            "p3",
-            "p4",
-            "p5",
-            "p6",
-        ],
+        &format!("put {name} --no-aggregation -k k p1 p2 p3 p4 p5 p6"),
     )
     .ok();
-    let tail = |n: &str| {
-        run(
+    let tail = |n: u32| {
+        sh(
             &env,
-            &[
-                "tail",
-                &name,
-                "--app",
-                &app,
-                "--from",
-                "trim-horizon",
-                "--raw",
-                "-n",
-                n,
-                "--timeout",
-                "60s",
-            ],
+            &format!("tail {name} --app {app} --from trim-horizon --raw -n {n} --timeout 60s"),
         )
     };
     // The first run fetched all six but printed two: the next run starts at the third.
-    assert_eq!(tail("2").ok(), "p1\np2\n");
-    assert_eq!(tail("4").ok(), "p3\np4\np5\np6\n");
+    assert_eq!(tail(2).ok(), "p1\np2\n");
+    assert_eq!(tail(4).ok(), "p3\np4\np5\np6\n");
 }

@@ -86,6 +86,12 @@ pub(crate) fn run(env: &TestEnv, args: &[&str]) -> Run {
     Run::of(kinesis_at(env).args(args).output().expect("run kinesis"))
 }
 
+/// Runs `kinesis <line>` against `env`, the line split at whitespace.
+pub(crate) fn sh(env: &TestEnv, line: &str) -> Run {
+    let args: Vec<&str> = line.split_whitespace().collect();
+    run(env, &args)
+}
+
 /// Runs `kinesis args...` against `env` with `input` on stdin.
 pub(crate) fn run_with_stdin(env: &TestEnv, args: &[&str], input: &str) -> Run {
     use std::io::Write;
@@ -119,4 +125,14 @@ pub(crate) async fn stream(env: &TestEnv, prefix: &str, shards: i32) -> String {
         .await
         .expect("create stream");
     name
+}
+
+/// Whether the `stream consumers -o json` answer has no consumer `name`, or has it only while
+/// it is being deleted.
+pub(crate) fn consumer_gone(answer: &serde_json::Value, name: &str) -> bool {
+    answer
+        .as_array()
+        .expect("a JSON array")
+        .iter()
+        .all(|c| c["name"] != name || c["status"] == "DELETING")
 }
