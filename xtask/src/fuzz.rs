@@ -17,7 +17,7 @@ accept them, so no nightly toolchain is needed.
 ";
 
 /// The fuzz targets, as in `fuzz/Cargo.toml`.
-pub(crate) const TARGETS: &[&str] = &["aggregate_decode", "lease_row"];
+pub(crate) const TARGETS: &[&str] = &["aggregate_decode", "lease_row", "multilang_message"];
 
 const CARGO_FUZZ_VERSION: &str = "0.13.2";
 
