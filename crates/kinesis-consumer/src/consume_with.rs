@@ -15,6 +15,7 @@ use crate::error::{ConsumerError, ConsumerErrorKind};
 use crate::events::{DiagnosticEvent, Diagnostics};
 use crate::record::ConsumerRecord;
 use crate::shard::ShardStream;
+use crate::shards::Shards;
 
 /// The error a [`consume_with`](Consumer::consume_with) handler returns.
 pub type HandlerError = Box<dyn std::error::Error + Send + Sync>;
@@ -186,66 +187,97 @@ impl<T: Send + 'static> Consumer<T> {
         F: Fn(ConsumerRecord<T>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(), HandlerError>> + Send + 'static,
     {
-        let behaviour = checkpoints.into();
-        let mut shards = self.shards()?;
-        let handler = Arc::new(handler);
-        let mut tasks: JoinSet<Result<(), ConsumerError>> = JoinSet::new();
-        let mut failure: Option<ConsumerError> = None;
-        let mut stopping: Option<tokio::task::JoinHandle<()>> = None;
-        let on_result = |result: Result<Result<(), ConsumerError>, tokio::task::JoinError>,
-                         failure: &mut Option<ConsumerError>| {
-            let error = match result {
-                Ok(Ok(())) => return false,
-                Ok(Err(e)) => e,
-                Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-                Err(_) => return false,
-            };
-            if failure.is_none() {
-                *failure = Some(error);
-                return true;
-            }
-            false
+        let shards = self.shards()?;
+        let poison = Poison {
+            policy: self.poison_records().clone(),
+            diagnostics: self.diagnostics().clone(),
         };
-        loop {
-            tokio::select! {
-                shard = shards.next() => match shard {
-                    Some(shard) => {
-                        let poison = Poison {
-                            policy: self.poison_records().clone(),
-                            diagnostics: self.diagnostics().clone(),
-                        };
-                        tasks.spawn(process(shard, behaviour.clone(), Arc::clone(&handler), poison));
-                    }
-                    None => break,
-                },
-                Some(result) = tasks.join_next() => {
-                    if on_result(result, &mut failure) && stopping.is_none() {
-                        let consumer = self.clone();
-                        stopping = Some(tokio::spawn(async move { consumer.shutdown().await }));
-                    }
-                }
-            }
-        }
-        while let Some(result) = tasks.join_next().await {
-            on_result(result, &mut failure);
-        }
-        if let Some(stopping) = stopping {
-            let _ = stopping.await;
-        }
-        match failure {
-            Some(e) => Err(e),
-            None => Ok(()),
-        }
+        let consumer = self.clone();
+        consume(
+            shards,
+            checkpoints.into(),
+            handler,
+            poison,
+            move || async move { consumer.shutdown().await },
+        )
+        .await
     }
 }
 
-/// Handles one shard's records in order.
-/// What a shard's loop does with a poison record.
-struct Poison {
-    policy: PoisonRecords,
-    diagnostics: Diagnostics,
+/// What [`consume_with`](Consumer::consume_with) does, for any source of shard streams: runs
+/// `handler` on the records of every shard stream of `shards`, in parallel, until `shards`
+/// ends. On the first failure, `shutdown` is started (once) so that every shard stream ends;
+/// the failure is returned once `shards` ended and `shutdown` completed.
+pub(crate) async fn consume<T, F, Fut, S, SFut>(
+    mut shards: Shards<T>,
+    behaviour: CheckpointBehaviour,
+    handler: F,
+    poison: Poison,
+    shutdown: S,
+) -> Result<(), ConsumerError>
+where
+    T: Send + 'static,
+    F: Fn(ConsumerRecord<T>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), HandlerError>> + Send + 'static,
+    S: FnOnce() -> SFut,
+    SFut: Future<Output = ()> + Send + 'static,
+{
+    let handler = Arc::new(handler);
+    let mut shutdown = Some(shutdown);
+    let mut tasks: JoinSet<Result<(), ConsumerError>> = JoinSet::new();
+    let mut failure: Option<ConsumerError> = None;
+    let mut stopping: Option<tokio::task::JoinHandle<()>> = None;
+    let on_result = |result: Result<Result<(), ConsumerError>, tokio::task::JoinError>,
+                     failure: &mut Option<ConsumerError>| {
+        let error = match result {
+            Ok(Ok(())) => return false,
+            Ok(Err(e)) => e,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(_) => return false,
+        };
+        if failure.is_none() {
+            *failure = Some(error);
+            return true;
+        }
+        false
+    };
+    loop {
+        tokio::select! {
+            shard = shards.next() => match shard {
+                Some(shard) => {
+                    tasks.spawn(process(shard, behaviour.clone(), Arc::clone(&handler), poison.clone()));
+                }
+                None => break,
+            },
+            Some(result) = tasks.join_next() => {
+                if on_result(result, &mut failure)
+                    && let Some(shutdown) = shutdown.take()
+                {
+                    stopping = Some(tokio::spawn(shutdown()));
+                }
+            }
+        }
+    }
+    while let Some(result) = tasks.join_next().await {
+        on_result(result, &mut failure);
+    }
+    if let Some(stopping) = stopping {
+        let _ = stopping.await;
+    }
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
 }
 
+/// What a shard's loop does with a poison record.
+#[derive(Clone)]
+pub(crate) struct Poison {
+    pub(crate) policy: PoisonRecords,
+    pub(crate) diagnostics: Diagnostics,
+}
+
+/// Handles one shard's records in order.
 async fn process<T, F, Fut>(
     mut shard: ShardStream<T>,
     behaviour: CheckpointBehaviour,

@@ -105,6 +105,13 @@
 //! # let _ = consumer; Ok(()) }
 //! ```
 //!
+//! # Testing without Kinesis
+//!
+//! With the `test-util` feature, `fake::FakeConsumer` takes records per shard and delivers
+//! them through the real [`Shards`], [`ShardStream`]s, checkpointers and `consume_with`,
+//! recording every checkpoint: an application's record processing is unit-tested without an
+//! emulator. See "Testing your processing without Kinesis" in `docs/consumer.md`.
+//!
 //! # Health and readiness
 //!
 //! [`Consumer::health`] is a snapshot for a probe, made without a call: the leases held and
@@ -124,12 +131,16 @@
 //! println!("lag: {:?} ms", health.max_millis_behind_latest());
 //! # }
 //! ```
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod consume_with;
 mod consumer;
 mod deaggregate;
 mod error;
 mod events;
+#[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
+pub mod fake;
 mod fetch;
 mod health;
 mod metrics;

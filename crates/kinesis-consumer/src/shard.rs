@@ -65,7 +65,7 @@ pub enum ShardStreamEnd {
 }
 
 /// What the shard task sends to the [`ShardStream`]: one fetched batch, converted.
-type Delivery<T> = Vec<Result<ConsumerRecord<T>, ConsumerError>>;
+pub(crate) type Delivery<T> = Vec<Result<ConsumerRecord<T>, ConsumerError>>;
 
 /// The records of one shard whose lease this worker holds, in order, deserialized, with KPL
 /// aggregates split; and the shard's [`Checkpointer`].
@@ -146,6 +146,33 @@ impl<T> ShardStream<T> {
     /// dropped). Read it once `next()` returned `None`.
     pub fn end_reason(&self) -> Option<ShardStreamEnd> {
         self.end.get().copied()
+    }
+
+    /// A stream of `shard_id` and what feeds it: batches sent on the [`Ends`] are delivered in
+    /// order (`capacity` of them buffered); the receiver resolves once the application is done
+    /// with the stream (it ended, or was dropped).
+    pub(crate) fn channel(
+        shard_id: ShardId,
+        checkpointer: Checkpointer,
+        metrics: ShardMetrics,
+        capacity: usize,
+    ) -> (Self, Ends<T>, oneshot::Receiver<()>) {
+        let (tx, rx) = mpsc::channel(capacity.max(1));
+        let (done_tx, done_rx) = oneshot::channel();
+        let discard = Arc::new(AtomicBool::new(false));
+        let end = Arc::new(std::sync::OnceLock::new());
+        let stream = ShardStream {
+            shard_id,
+            checkpointer,
+            rx,
+            current: Vec::new().into_iter(),
+            discard: Arc::clone(&discard),
+            done: Some(done_tx),
+            end: Arc::clone(&end),
+            metrics,
+            batch_taken: None,
+        };
+        (stream, Ends { tx, discard, end }, done_rx)
     }
 
     fn finish(&mut self) {
@@ -251,11 +278,13 @@ enum Stop {
     Dropped,
 }
 
-/// How the shard task ends the stream: its channel, the discard flag, and the end reason.
-struct Ends<T> {
-    tx: mpsc::Sender<Delivery<T>>,
-    discard: Arc<AtomicBool>,
-    end: Arc<std::sync::OnceLock<ShardStreamEnd>>,
+/// How a [`ShardStream`]'s producer feeds and ends it: its channel, the discard flag (set: the
+/// stream ends at once, dropping what is buffered), and the end reason (set before the channel
+/// closes).
+pub(crate) struct Ends<T> {
+    pub(crate) tx: mpsc::Sender<Delivery<T>>,
+    pub(crate) discard: Arc<AtomicBool>,
+    pub(crate) end: Arc<std::sync::OnceLock<ShardStreamEnd>>,
 }
 
 /// Creates the stream of an acquired lease and spawns its task.
@@ -266,23 +295,14 @@ pub(crate) fn start<T: Send + 'static>(
 ) -> ShardStream<T> {
     let initializing = Instant::now();
     let shard_id = lease.lease_key.shard_id().clone();
-    let (tx, rx) = mpsc::channel(ctx.prefetch_batches.max(1));
-    let (done_tx, done_rx) = oneshot::channel();
-    let discard = Arc::new(AtomicBool::new(false));
-    let end = Arc::new(std::sync::OnceLock::new());
     let position = starting_position(&lease.checkpoint, &ctx.initial_position);
     let fetcher = position.map(fetcher);
-    let stream = ShardStream {
-        shard_id: shard_id.clone(),
-        checkpointer: lease.checkpointer.clone(),
-        rx,
-        current: Vec::new().into_iter(),
-        discard: Arc::clone(&discard),
-        done: Some(done_tx),
-        end: Arc::clone(&end),
-        metrics: ShardMetrics::new(ctx.diagnostics.telemetry().clone(), shard_id.clone()),
-        batch_taken: None,
-    };
+    let (stream, ends, done_rx) = ShardStream::channel(
+        shard_id.clone(),
+        lease.checkpointer.clone(),
+        ShardMetrics::new(ctx.diagnostics.telemetry().clone(), shard_id.clone()),
+        ctx.prefetch_batches,
+    );
     ctx.diagnostics.emit(DiagnosticEvent::ShardStarted {
         shard_id: shard_id.clone(),
         checkpoint: lease.checkpoint.clone(),
@@ -290,14 +310,7 @@ pub(crate) fn start<T: Send + 'static>(
     stream.metrics.initialized(initializing.elapsed());
     let span = tracing::info_span!(parent: &ctx.span, "shard", shard_id = %shard_id);
     tokio::spawn(tracing::Instrument::instrument(
-        run(
-            ctx,
-            shard_id,
-            lease,
-            fetcher,
-            Ends { tx, discard, end },
-            done_rx,
-        ),
+        run(ctx, shard_id, lease, fetcher, ends, done_rx),
         span,
     ));
     stream
