@@ -83,6 +83,8 @@ pub(crate) fn main(args: &[String]) -> Result<()> {
             "kcl-fleet",
             "--exclude",
             "kinesis-examples",
+            "--exclude",
+            "multilang-interop",
             "--allow-dirty",
         ]))
     });

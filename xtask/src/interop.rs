@@ -3,9 +3,15 @@
 //! - KPL aggregation: aggregates written by our encoder are decoded by the `aws_kinesis_agg`
 //!   Python package (the other direction, their aggregates through our decoder, runs in the
 //!   ordinary test tier from committed vectors).
+//! - MultiLang: record processors written on the KCL's own libraries — Python `amazon_kclpy`
+//!   and Node `aws-kcl` — run by this workspace's MultiLangDaemon (`cargo test -p
+//!   multilang-interop` against the embedded emulators).
 //!
 //! The Python packages are pinned in `interop/kpl-aggregation/requirements.txt` and installed into
-//! a venv in the emulators' cache folder on first use.
+//! a venv in the emulators' cache folder on first use. `amazon_kclpy` is taken from its PyPI
+//! source distribution (its installer downloads the Java KCL's jars, which a daemon without a
+//! JVM does not need), `aws-kcl` from npm at the version in
+//! `interop/multilang/processors/node/package.json`.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -14,9 +20,99 @@ use std::time::Instant;
 
 use crate::util::{self, Error, Result};
 
-/// Runs every interop check.
-pub(crate) fn run() -> Result<()> {
-    kpl_aggregation()
+/// The crate of the multilang scenarios; the other tiers leave it out.
+pub(crate) const MULTILANG_PACKAGE: &str = "multilang-interop";
+
+/// The `amazon_kclpy` release whose Python sources the Python processor runs on.
+const KCLPY_VERSION: &str = "3.2.0";
+
+/// Runs every interop check (each even when an earlier one failed).
+pub(crate) fn run(cargo_args: &[String]) -> Result<()> {
+    let aggregation = kpl_aggregation();
+    let multilang = multilang(cargo_args);
+    aggregation.and(multilang)
+}
+
+/// Installs the processors' libraries and runs the multilang scenarios.
+fn multilang(cargo_args: &[String]) -> Result<()> {
+    let root = util::workspace_root();
+    let cache = crate::emulators::cache_dir().join("multilang");
+    fs::create_dir_all(&cache)?;
+
+    // amazon_kclpy's Python sources, from its sdist on PyPI.
+    let python = venv(
+        "interop-venv",
+        &root.join("interop/kpl-aggregation/requirements.txt"),
+    )?;
+    let kclpy = cache.join(format!("amazon_kclpy-{KCLPY_VERSION}"));
+    if !kclpy.join("amazon_kclpy").join("kcl.py").exists() {
+        let t = Instant::now();
+        let downloads = cache.join("pypi");
+        util::run(
+            Command::new(&python)
+                .args([
+                    "-m",
+                    "pip",
+                    "download",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                    "--no-deps",
+                    "--no-binary",
+                    ":all:",
+                    "--no-build-isolation",
+                ])
+                .arg(format!("amazon_kclpy=={KCLPY_VERSION}"))
+                .arg("-d")
+                .arg(&downloads)
+                .stdin(Stdio::null()),
+        )?;
+        let sdist = downloads.join(format!("amazon_kclpy-{KCLPY_VERSION}.tar.gz"));
+        util::run(
+            Command::new("tar")
+                .arg("xzf")
+                .arg(&sdist)
+                .arg("-C")
+                .arg(&cache)
+                .stdin(Stdio::null()),
+        )?;
+        eprintln!(
+            "  amazon_kclpy {KCLPY_VERSION} sources in {}",
+            util::secs(t.elapsed())
+        );
+    }
+
+    // aws-kcl from npm, reinstalled when package.json changes.
+    let node_src = root.join("interop/multilang/processors/node/package.json");
+    let node_dir = cache.join("node");
+    let wanted = fs::read_to_string(&node_src)?;
+    let stamp = node_dir.join(".xtask-package");
+    if fs::read_to_string(&stamp).ok().as_deref() != Some(wanted.as_str()) {
+        let t = Instant::now();
+        fs::create_dir_all(&node_dir)?;
+        fs::write(node_dir.join("package.json"), &wanted)?;
+        util::run(
+            Command::new("npm")
+                .args(["install", "--no-audit", "--no-fund", "--loglevel=error"])
+                .current_dir(&node_dir)
+                .stdin(Stdio::null()),
+        )?;
+        fs::write(&stamp, &wanted)?;
+        eprintln!("  aws-kcl installed in {}", util::secs(t.elapsed()));
+    }
+
+    let mut cmd = util::cargo();
+    cmd.args([
+        "test",
+        "--no-fail-fast",
+        "--all-features",
+        "-p",
+        MULTILANG_PACKAGE,
+    ]);
+    cmd.args(cargo_args);
+    crate::test::clean_env(&mut cmd);
+    cmd.env("MULTILANG_PYTHONPATH", &kclpy);
+    cmd.env("MULTILANG_NODE_PATH", node_dir.join("node_modules"));
+    crate::test_report::run(&mut cmd)
 }
 
 /// A venv with the packages of `requirements`, reinstalled when the file changes.

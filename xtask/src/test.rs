@@ -27,7 +27,8 @@ usage: cargo xtask test [--tier unit|embedded|external|interop|kcl|localstack|al
              unit      cargo test --workspace --lib --bins
              embedded  cargo test --workspace            (unit + integration + doc tests, embedded emulators)
              external  cargo test --workspace --tests    against kinesis-local + moto (started and stopped here)
-             interop   our KPL aggregates decoded by the aws_kinesis_agg Python package (pinned, in a venv)
+             interop   our KPL aggregates decoded by the aws_kinesis_agg Python package (pinned, in a venv);
+                       amazon_kclpy and aws-kcl record processors under our MultiLangDaemon
              kcl       Rust workers beside Java KCL 2.x/3.x workers and the KPL on one lease table
                        (needs a JDK 17+ and Maven; cargo test -p kcl-fleet against kinesis-local + moto)
              localstack cargo test --workspace --tests    against LocalStack (docker/docker-compose.yml,
@@ -65,7 +66,7 @@ impl Tier {
             Tier::Unit => "unit (lib + bins)",
             Tier::Embedded => "unit + embedded (cargo test --workspace)",
             Tier::External => "external (kinesis-local + moto)",
-            Tier::Interop => "interop (aws_kinesis_agg)",
+            Tier::Interop => "interop (aws_kinesis_agg, amazon_kclpy, aws-kcl)",
             Tier::Kcl => "kcl (Java KCL 2.x/3.x + KPL beside Rust)",
             Tier::Localstack => "localstack (Docker)",
         }
@@ -205,7 +206,7 @@ pub(crate) fn run_tiers(opts: &Options) -> Vec<TierResult> {
                 Tier::Unit => run_cargo_test(&["--workspace", "--lib", "--bins"], opts, &[]),
                 Tier::Embedded => run_cargo_test(&["--workspace"], opts, &[]),
                 Tier::External => external(opts),
-                Tier::Interop => interop::run(),
+                Tier::Interop => interop::run(&opts.cargo_args),
                 Tier::Kcl => kcl::run(&opts.cargo_args),
                 Tier::Localstack => against_localstack(opts),
             };
@@ -287,8 +288,14 @@ fn run_cargo_test(base: &[&str], opts: &Options, env: &[(String, String)]) -> Re
         cmd.args(base.iter().filter(|a| **a != "--workspace"));
     } else {
         cmd.args(base);
-        // The kcl tier's scenarios need the Java harness; that tier runs them.
-        cmd.args(["--exclude", kcl::PACKAGE]);
+        // The kcl tier's scenarios need the Java harness, the interop tier's the processors'
+        // libraries; those tiers run them.
+        cmd.args([
+            "--exclude",
+            kcl::PACKAGE,
+            "--exclude",
+            interop::MULTILANG_PACKAGE,
+        ]);
     }
     cmd.args(&opts.cargo_args);
     clean_env(&mut cmd);

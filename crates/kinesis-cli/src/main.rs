@@ -6,6 +6,7 @@
 //! kinesis put                        records through the producer
 //! kinesis tail                       read a stream like tail -f
 //! kinesis leases list|rewind|...     the lease table of a KCL application
+//! kinesis multilang -p app.properties KCL MultiLangDaemon processors, without a JVM
 //! kinesis demo                       two consumer workers sharing a stream, locally
 //! kinesis completions SHELL          shell completions
 //! ```
@@ -66,6 +67,8 @@ enum Command {
     /// Inspect and repair the lease table of a KCL application.
     #[command(subcommand)]
     Leases(commands::leases::Command),
+    /// Run KCL MultiLangDaemon record processors (Python, Node, ...) without a JVM.
+    Multilang(commands::multilang::Args),
     /// Two consumer workers share a stream on local emulators; one stops, the other takes over.
     Demo(demo::Args),
     /// Print a shell completion script.
@@ -97,6 +100,7 @@ fn main() -> ExitCode {
             Command::Put(args) => commands::put::run(&global, args).await,
             Command::Tail(args) => commands::tail::run(&global, args).await,
             Command::Leases(command) => commands::leases::run(&global, command).await,
+            Command::Multilang(args) => commands::multilang::run(&global, args).await,
             Command::Demo(args) => demo::run(args).await,
             Command::Completions(_) => Ok(()),
         }

@@ -83,7 +83,8 @@ pub(crate) type Delivery<T> = Vec<Result<ConsumerRecord<T>, ConsumerError>>;
 /// - the consumer shuts down.
 ///
 /// When it has ended, or when it is dropped, the last staged position is checkpointed and the
-/// lease released in one write, so another worker (or this one) continues from there. An item
+/// lease released in one write, so another worker (or this one) continues from there
+/// ([`defer_final_checkpoint`](Self::defer_final_checkpoint) makes that wait for the drop). An item
 /// `Err` reports a record that could not be deserialized (the stream goes on) or a fetch
 /// failure that ends the stream.
 ///
@@ -115,6 +116,10 @@ pub struct ShardStream<T> {
     current: std::vec::IntoIter<Result<ConsumerRecord<T>, ConsumerError>>,
     discard: Arc<AtomicBool>,
     done: Option<oneshot::Sender<()>>,
+    /// The stream returned its end.
+    ended: bool,
+    /// The final checkpoint waits until the stream is dropped, not only ended.
+    defer_final: bool,
     end: Arc<std::sync::OnceLock<ShardStreamEnd>>,
     metrics: ShardMetrics,
     /// When the application took the first record of the current batch.
@@ -126,7 +131,7 @@ impl<T> std::fmt::Debug for ShardStream<T> {
         f.debug_struct("ShardStream")
             .field("shard_id", &self.shard_id)
             .field("buffered", &self.current.len())
-            .field("ended", &self.done.is_none())
+            .field("ended", &self.ended)
             .finish_non_exhaustive()
     }
 }
@@ -168,6 +173,8 @@ impl<T> ShardStream<T> {
             current: Vec::new().into_iter(),
             discard: Arc::clone(&discard),
             done: Some(done_tx),
+            ended: false,
+            defer_final: false,
             end: Arc::clone(&end),
             metrics,
             batch_taken: None,
@@ -175,10 +182,41 @@ impl<T> ShardStream<T> {
         (stream, Ends { tx, discard, end }, done_rx)
     }
 
+    /// Keeps the lease, and the checkpointer usable, after the stream has ended, until the
+    /// stream is dropped: the final checkpoint (with the lease's release) is written on drop
+    /// rather than when `next()` returns `None`. For work that follows the end and may still
+    /// checkpoint — a record processor told of the shard's end, or of a shutdown, say. A lost
+    /// lease ends at once all the same, and at a shutdown the consumer waits at most its release
+    /// timeout for the drop.
+    ///
+    /// ```no_run
+    /// # async fn run(mut shard: kinesis_consumer::ShardStream<bytes::Bytes>) {
+    /// use futures_util::StreamExt;
+    ///
+    /// shard.defer_final_checkpoint();
+    /// let mut last = None;
+    /// while let Some(Ok(record)) = shard.next().await {
+    ///     last = Some(record.position());
+    /// }
+    /// // Ended: still time to decide what to checkpoint.
+    /// if let Some(last) = last {
+    ///     shard.checkpointer().stage(last);
+    ///     let _ = shard.checkpointer().checkpoint().await;
+    /// }
+    /// drop(shard); // the final checkpoint and the release
+    /// # }
+    /// ```
+    pub fn defer_final_checkpoint(&mut self) {
+        self.defer_final = true;
+    }
+
     fn finish(&mut self) {
+        self.ended = true;
         self.current = Vec::new().into_iter();
         self.rx.close();
-        if let Some(done) = self.done.take() {
+        if !self.defer_final
+            && let Some(done) = self.done.take()
+        {
             let _ = done.send(());
         }
     }
@@ -192,7 +230,7 @@ impl<T> Stream for ShardStream<T> {
     /// Cancel safe: records are only taken out of the stream when returned.
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         loop {
-            if self.done.is_none() {
+            if self.ended {
                 return Poll::Ready(None);
             }
             if self.discard.load(Ordering::Acquire) {

@@ -264,3 +264,69 @@ async fn the_stream_of_shards_ends_only_after_the_final_checkpoints() {
     }
     drop(consumer);
 }
+
+/// With the final checkpoint deferred, work after the end of a stream still checkpoints: here
+/// the records are staged only once the shutdown ended the stream.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deferred_final_checkpoint_waits_for_the_drop() {
+    use futures_util::StreamExt;
+    use kinesis_consumer::{Consumer, ShardStreamEnd, Utf8};
+
+    let fx = Fixture::new(1).await;
+    let written = fx.put((0..10).map(|i| format!("v{i}")), 10).await;
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let consumer: Consumer<String> = Consumer::builder(&fx.config, &fx.stream, &fx.app)
+        .deserializer(Utf8)
+        .settings(fx.settings())
+        .shutdown_on(async {
+            let _ = stop_rx.await;
+        })
+        .build()
+        .await
+        .unwrap();
+    let mut shards = consumer.shards().unwrap();
+    let mut shard = tokio::time::timeout(Duration::from_secs(30), shards.next())
+        .await
+        .expect("a shard within 30 s")
+        .unwrap();
+    shard.defer_final_checkpoint();
+    let mut last = None;
+    for _ in 0..10 {
+        let record = tokio::time::timeout(Duration::from_secs(30), shard.next())
+            .await
+            .expect("10 records within 30 s")
+            .unwrap()
+            .unwrap();
+        last = Some(record.position());
+    }
+    stop_tx.send(()).unwrap();
+    let end = tokio::time::timeout(Duration::from_secs(30), shard.next())
+        .await
+        .expect("the stream ends after the shutdown");
+    assert!(end.is_none());
+    assert_eq!(shard.end_reason(), Some(ShardStreamEnd::Shutdown));
+    // After the end, before the drop: the lease is still held, however long the work after
+    // the end takes (without the deferral the final write would have released it by now).
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    shard.checkpointer().stage(last.clone().unwrap());
+    shard
+        .checkpointer()
+        .checkpoint()
+        .await
+        .expect("a checkpoint after the end of a deferred stream");
+    drop(shard);
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while shards.next().await.is_some() {}
+    })
+    .await
+    .expect("the shutdown completes after the drop");
+    let leases = fx.leases().await;
+    let (_, shard_id, seq) = written.last().unwrap();
+    let lease = &leases[&shard_id.to_string()];
+    assert_eq!(lease.lease_owner, None, "released on the drop");
+    assert_eq!(
+        lease.checkpoint,
+        Checkpoint::from(ExtendedSequenceNumber::plain(seq.clone()))
+    );
+    drop(consumer);
+}
