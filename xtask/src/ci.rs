@@ -74,6 +74,7 @@ pub(crate) fn main(args: &[String]) -> Result<()> {
         // Each crate as it would be published: its manifest with versions on the workspace
         // dependencies, its files, and a build of the package alone. The tools of the
         // workspace and its examples are not published.
+        clear_packaged_sources()?;
         util::run(util::cargo().args([
             "package",
             "--workspace",
@@ -130,4 +131,39 @@ pub(crate) fn main(args: &[String]) -> Result<()> {
     } else {
         Err(Error::new(format!("ci: {failed} step(s) failed")))
     }
+}
+
+/// Removes the sources cargo unpacked from this workspace's own packages on an earlier
+/// `cargo package`: cargo keeps them in `$CARGO_HOME/registry/src/-<hash>/<crate>-<version>`
+/// and does not unpack a package again while its version is unchanged, so a later run would
+/// verify each crate against the others' old sources.
+fn clear_packaged_sources() -> util::Result<()> {
+    let home = util::env_nonempty("CARGO_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| util::env_nonempty("HOME").map(|h| std::path::Path::new(&h).join(".cargo")));
+    let Some(home) = home else { return Ok(()) };
+    let Ok(registries) = std::fs::read_dir(home.join("registry").join("src")) else {
+        return Ok(());
+    };
+    for registry in registries.flatten() {
+        // Local overlays (the packages of a workspace) are named `-<hash>`; crates.io's are not.
+        if !registry.file_name().to_string_lossy().starts_with('-') {
+            continue;
+        }
+        let Ok(crates) = std::fs::read_dir(registry.path()) else {
+            continue;
+        };
+        for unpacked in crates.flatten() {
+            if unpacked
+                .file_name()
+                .to_string_lossy()
+                .starts_with("kinesis-")
+            {
+                std::fs::remove_dir_all(unpacked.path()).map_err(|e| {
+                    util::Error::new(format!("cannot remove {}: {e}", unpacked.path().display()))
+                })?;
+            }
+        }
+    }
+    Ok(())
 }

@@ -133,7 +133,7 @@ pub fn properties(stream: &str, application: &str, command: &str, extra: &str) -
     )
 }
 
-/// Writes `count` records numbered from `first` ("n=<i>") with the producer.
+/// Writes `count` records numbered from `first` (data `n=<i>`) with the producer.
 pub async fn produce(env: &TestEnv, stream: &str, first: u64, count: u64, aggregate: bool) {
     let config = ClientConfig::builder()
         .sdk_config(env.sdk_config())
@@ -178,7 +178,7 @@ pub struct Seen {
     pub sequence_number: String,
     /// The sub-sequence number as the processor printed it.
     pub sub_sequence_number: String,
-    /// The record's number (`n=<i>`).
+    /// The record's number (data `n=<i>`).
     pub n: u64,
     /// The output file (one per processor process).
     pub file: String,
@@ -235,6 +235,29 @@ pub async fn wait_for_all(output: &Path, count: u64, within: Duration) -> Vec<Se
             "after {within:?}, {} of {count} records never reached a processor (the first: {:?})",
             missing.len(),
             &missing[..missing.len().min(10)]
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Waits (at most `within`) until some record reached two processor processes: the records of
+/// a processor that failed before checkpointing them, delivered again to the one that took
+/// its place.
+pub async fn wait_for_redelivery(output: &Path, within: Duration) -> Vec<Seen> {
+    let deadline = Instant::now() + within;
+    loop {
+        let seen = seen(output);
+        let mut files: BTreeMap<u64, std::collections::BTreeSet<&str>> = BTreeMap::new();
+        for s in &seen {
+            files.entry(s.n).or_default().insert(&s.file);
+        }
+        if let Some((n, f)) = files.iter().find(|(_, f)| f.len() > 1) {
+            eprintln!("record n={n} reached {f:?}");
+            return seen;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "after {within:?}, no record was delivered again to a second processor"
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }

@@ -13,7 +13,8 @@ use std::time::Duration;
 use kinesis_lease::Checkpoint;
 use kinesis_testkit::TestEnv;
 use multilang_interop::{
-    Language, RunningDaemon, command, leases, produce, properties, seen, wait_for_all,
+    Language, RunningDaemon, command, leases, produce, properties, wait_for_all,
+    wait_for_redelivery,
 };
 
 const WITHIN: Duration = Duration::from_secs(90);
@@ -99,12 +100,14 @@ async fn a_python_processor_that_crashes_costs_only_a_restart_of_its_shard() {
     let cmd = command(Language::Python, output.path(), Some("crash"));
     produce(&env, &stream, 0, 300, false).await;
     let daemon = RunningDaemon::start(&env, &properties(&stream, &app, &cmd, "")).await;
-    let all = wait_for_all(output.path(), 300, WITHIN).await;
-    daemon.stop().await;
+    wait_for_all(output.path(), 300, WITHIN).await;
     assert!(
         output.path().join("fault-crash").exists(),
         "a processor crashed"
     );
+    // Its last batch was not checkpointed: a new processor of its shard reads it again.
+    let all = wait_for_redelivery(output.path(), WITHIN).await;
+    daemon.stop().await;
     let processes = by_process(&all);
     assert!(
         processes.len() >= 3,
@@ -124,12 +127,14 @@ async fn a_python_processor_that_never_answers_is_killed_after_the_timeout() {
     produce(&env, &stream, 0, 200, false).await;
     let props = properties(&stream, &app, &cmd, "timeoutInSeconds = 3\n");
     let daemon = RunningDaemon::start(&env, &props).await;
-    let all = wait_for_all(output.path(), 200, WITHIN).await;
-    daemon.stop().await;
+    wait_for_all(output.path(), 200, WITHIN).await;
     assert!(
         output.path().join("fault-hang").exists(),
         "a processor hung"
     );
+    // Its batch was not checkpointed: the processor that took over reads it again.
+    let all = wait_for_redelivery(output.path(), WITHIN).await;
+    daemon.stop().await;
     assert!(by_process(&all).len() >= 2, "a second processor took over");
 }
 
@@ -187,12 +192,15 @@ async fn a_node_processor_reads_every_record_and_survives_a_crash() {
     produce(&env, &stream, 0, 300, false).await;
     let props = properties(&stream, &app, &cmd, "");
     let daemon = RunningDaemon::start(&env, &props).await;
-    let all = wait_for_all(output.path(), 300, WITHIN).await;
-    daemon.stop().await;
+    wait_for_all(output.path(), 300, WITHIN).await;
     assert!(
         output.path().join("fault-crash").exists(),
         "a processor crashed"
     );
+    wait_for_redelivery(output.path(), WITHIN).await;
+    daemon.stop().await;
+    // Read after the stop: the processors' last batches and checkpoints are in.
+    let all = multilang_interop::seen(output.path());
     assert!(by_process(&all).len() >= 3, "{:?}", by_process(&all).keys());
     let leases = leases(&env, &app).await;
     for (shard, lease) in &leases {
@@ -204,5 +212,4 @@ async fn a_node_processor_reads_every_record_and_survives_a_crash() {
             .unwrap();
         assert_eq!(lease.checkpoint.kcl_checkpoint(), last.1, "{shard}");
     }
-    let _ = seen(output.path());
 }
