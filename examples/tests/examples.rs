@@ -394,3 +394,116 @@ async fn custom_lease_storage_sees_every_take_and_the_final_checkpoints() {
         "{lines:#?}"
     );
 }
+
+/// The daemon's log (it logs each line its processors write to stderr), kept for a test to read.
+#[derive(Clone, Default)]
+struct Log(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Log {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Log {
+    /// How many lines contain `needle`.
+    fn count(&self, needle: &str) -> usize {
+        let text = String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned();
+        text.lines().filter(|l| l.contains(needle)).count()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn multilang_processor_handles_every_record_and_checkpoints_under_the_daemon() {
+    use kinesis_lease::LeaseRepository;
+    use kinesis_multilang::Daemon;
+    use kinesis_multilang::properties::{DaemonConfig, parse_properties};
+
+    let log = Log::default();
+    let writer = log.clone();
+    tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .try_init()
+        .expect("the only test of this binary that installs a subscriber");
+
+    let fx = Fixture::new(4).await;
+    let app = fx.env.unique_name("app");
+    fx.put(numbered("ml", 250)).await;
+    let properties = format!(
+        "executableName = {}\nstreamName = {}\napplicationName = {app}\n\
+         initialPositionInStream = TRIM_HORIZON\nidleTimeBetweenReadsInMillis = 100\n",
+        env!("CARGO_BIN_EXE_multilang_processor"),
+        fx.stream
+    );
+    let config = DaemonConfig::from_properties(&parse_properties(&properties)).unwrap();
+    let client = ClientConfig::builder()
+        .sdk_config(fx.env.sdk_config())
+        .build()
+        .await
+        .unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let daemon = tokio::spawn(
+        Daemon::new(&client, config)
+            .shutdown_on(async {
+                let _ = stopped.await;
+            })
+            .run(),
+    );
+
+    // Every record handled by a processor (each logs it to stderr, which the daemon logs).
+    let deadline = Instant::now() + PATIENCE;
+    while log.count("record processor stderr: record shardId-") < 250 {
+        assert!(
+            Instant::now() < deadline,
+            "only {} of 250 records handled",
+            log.count("record processor stderr: record shardId-")
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // A graceful stop: each processor checkpoints its last record.
+    stop.send(()).unwrap();
+    tokio::time::timeout(PATIENCE, daemon)
+        .await
+        .expect("the daemon stops")
+        .unwrap()
+        .unwrap();
+
+    let repository = kinesis_lease::DynamoDbLeaseRepository::new(&client, app.as_str());
+    let leases = repository.list_leases().await.unwrap().leases;
+    assert_eq!(leases.len(), 4);
+    for lease in leases {
+        let shard: kinesis_client::ShardId = lease.lease_key.to_string().parse().unwrap();
+        // The last record of the shard, as Kinesis has it.
+        let mut iterator = fx
+            .client
+            .get_shard_iterator(
+                &fx.stream,
+                &shard,
+                kinesis_client::StartingPosition::TrimHorizon,
+            )
+            .await
+            .unwrap();
+        let mut last = None;
+        loop {
+            let out = fx.client.get_records(&iterator, None).await.unwrap();
+            if let Some(r) = out.records().last() {
+                last = Some(r.sequence_number().to_string());
+            }
+            match out.next_shard_iterator() {
+                Some(next) if !out.records().is_empty() => iterator = next.clone(),
+                _ => break,
+            }
+        }
+        assert_eq!(
+            Some(lease.checkpoint.kcl_checkpoint().to_owned()),
+            last,
+            "{shard}: the processor checkpointed its last record at shutdown"
+        );
+        assert_eq!(lease.lease_owner, None, "{shard} released");
+    }
+}

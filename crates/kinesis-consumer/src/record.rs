@@ -32,6 +32,58 @@ pub struct ConsumerRecord<T> {
 }
 
 impl<T> ConsumerRecord<T> {
+    /// A record that came some other way than from this crate's consumer — from a
+    /// MultiLangDaemon, a replay, a test — so that the same processing code handles it. A plain
+    /// record: no sub-sequence number, no explicit hash key, no arrival time (see the `with_`
+    /// methods).
+    ///
+    /// ```
+    /// use kinesis_consumer::ConsumerRecord;
+    ///
+    /// let record = ConsumerRecord::new("shardId-000000000000".parse()?, "42".parse()?, "key-1", "hello")
+    ///     .with_sub_sequence_number(3);
+    /// assert_eq!(record.position().to_string(), "42:3");
+    /// assert!(record.is_aggregated());
+    /// # Ok::<(), kinesis_client::Error>(())
+    /// ```
+    pub fn new(
+        shard_id: ShardId,
+        sequence_number: SequenceNumber,
+        partition_key: impl Into<String>,
+        data: T,
+    ) -> Self {
+        Self {
+            shard_id,
+            sequence_number,
+            sub_sequence_number: None,
+            partition_key: partition_key.into(),
+            explicit_hash_key: None,
+            approximate_arrival_timestamp: None,
+            data,
+        }
+    }
+
+    /// The record as the user record `sub` of a KPL aggregate.
+    #[must_use]
+    pub fn with_sub_sequence_number(mut self, sub: u64) -> Self {
+        self.sub_sequence_number = Some(sub);
+        self
+    }
+
+    /// The explicit hash key the producer set.
+    #[must_use]
+    pub fn with_explicit_hash_key(mut self, key: impl Into<String>) -> Self {
+        self.explicit_hash_key = Some(key.into());
+        self
+    }
+
+    /// When Kinesis accepted the record.
+    #[must_use]
+    pub fn with_arrival_timestamp(mut self, at: SystemTime) -> Self {
+        self.approximate_arrival_timestamp = Some(at);
+        self
+    }
+
     /// The shard the record was read from.
     pub fn shard_id(&self) -> &ShardId {
         &self.shard_id
@@ -86,8 +138,18 @@ impl<T> ConsumerRecord<T> {
         self.data
     }
 
-    /// The same record with another payload.
-    pub(crate) fn with_data<U>(self, data: U) -> ConsumerRecord<U> {
+    /// The same record with another payload (a deserialized one, say).
+    ///
+    /// ```
+    /// use kinesis_consumer::ConsumerRecord;
+    ///
+    /// let raw = ConsumerRecord::new("shardId-000000000000".parse()?, "42".parse()?, "k", b"7".to_vec());
+    /// let number: ConsumerRecord<u32> = raw.map_data(|bytes| String::from_utf8(bytes).unwrap().parse().unwrap());
+    /// assert_eq!(*number.data(), 7);
+    /// # Ok::<(), kinesis_client::Error>(())
+    /// ```
+    pub fn map_data<U>(self, f: impl FnOnce(T) -> U) -> ConsumerRecord<U> {
+        let data = f(self.data);
         ConsumerRecord {
             shard_id: self.shard_id,
             sequence_number: self.sequence_number,
@@ -97,5 +159,10 @@ impl<T> ConsumerRecord<T> {
             approximate_arrival_timestamp: self.approximate_arrival_timestamp,
             data,
         }
+    }
+
+    /// The same record with another payload.
+    pub(crate) fn with_data<U>(self, data: U) -> ConsumerRecord<U> {
+        self.map_data(|_| data)
     }
 }

@@ -21,6 +21,14 @@
 //! delivered and answered with the Java KCL's exception names (`ShutdownException`,
 //! `ThrottlingException`, `IllegalArgumentException`, ...).
 //!
+//! # A Rust record processor
+//!
+//! [`processor::Processor`] makes a Rust binary a record processor under either daemon, with
+//! the handler shape of `Consumer::consume_with`: teams that keep the Java KCL write their
+//! processing in Rust.
+//!
+//! # Differences from the Java daemon
+//!
 //! Where it differs from the Java daemon, on purpose: a processor that exits, hangs beyond
 //! `timeoutInSeconds` or answers out of turn costs only its shard — it is killed and its lease
 //! released with its last checkpoint, so the shard restarts with a new processor — where the
@@ -29,6 +37,7 @@
 
 mod daemon;
 mod error;
+pub mod processor;
 pub mod properties;
 
 pub use daemon::Daemon;

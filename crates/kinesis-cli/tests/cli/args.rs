@@ -26,6 +26,7 @@ const COMMANDS: &[&[&str]] = &[
     &["leases", "release"],
     &["leases", "transfer"],
     &["leases", "delete"],
+    &["multilang"],
     &["demo"],
     &["completions"],
 ];

@@ -10,6 +10,7 @@ mod args;
 mod demo;
 mod leases;
 mod local;
+mod multilang;
 mod put_tail;
 mod stream;
 mod support;
