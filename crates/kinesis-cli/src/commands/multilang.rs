@@ -33,5 +33,11 @@ pub(crate) async fn run(global: &Global, args: Args) -> Result<()> {
         .shutdown_on_signals()
         .run()
         .await
-        .map_err(|e| CliError::other("the multilang daemon stopped", &e))
+        .map_err(|e| {
+            if e.is_configuration() {
+                CliError::usage(format!("{}: {e}", path.display()))
+            } else {
+                CliError::other("the multilang daemon stopped", &e)
+            }
+        })
 }

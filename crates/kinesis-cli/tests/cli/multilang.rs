@@ -23,6 +23,15 @@ async fn a_bad_properties_file_is_refused_naming_the_key_and_line() {
         "executableName = true\nstreamName = s\napplicationName = a\nmaxRecords = lots\n",
     );
     run(&env, &["multilang", "-p", &bad]).fails(2, "line 4: maxRecords must be 1 to 10000");
+    let no_program = file(
+        dir.path(),
+        "c.properties",
+        "executableName = no-such-processor --flag\nstreamName = s\napplicationName = a\n",
+    );
+    run(&env, &["multilang", "-p", &no_program]).fails(
+        2,
+        "executableName: the program \"no-such-processor\" does not exist in PATH",
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -87,6 +87,8 @@ impl Daemon {
     /// is unknown).
     pub async fn run(self) -> Result<(), DaemonError> {
         let config = self.config;
+        // A processor that cannot start would fail on every shard, over and over: refuse it now.
+        find_program(&config.command)?;
         let mut polling = PollingSettings::default()
             .with_batch_size(config.max_records.unwrap_or(DEFAULT_MAX_RECORDS));
         if let Some(idle) = config.idle_time_between_reads {
@@ -175,5 +177,33 @@ impl Daemon {
         }
         tracing::info!("multilang daemon stopped");
         Ok(())
+    }
+}
+
+/// Checks that the processor's program exists: a path that names a file, or a name found in
+/// `PATH`.
+fn find_program(command: &[String]) -> Result<(), DaemonError> {
+    let Some(program) = command.first() else {
+        return Err(DaemonError::configuration("executableName is empty"));
+    };
+    let path = std::path::Path::new(program);
+    let found = if program.contains('/') {
+        path.is_file()
+    } else {
+        std::env::var_os("PATH").is_some_and(|paths| {
+            std::env::split_paths(&paths).any(|dir| dir.join(program).is_file())
+        })
+    };
+    if found {
+        Ok(())
+    } else {
+        Err(DaemonError::configuration(format!(
+            "executableName: the program {program:?} does not exist{}",
+            if program.contains('/') {
+                ""
+            } else {
+                " in PATH"
+            }
+        )))
     }
 }

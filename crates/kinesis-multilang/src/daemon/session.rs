@@ -124,7 +124,8 @@ fn take(
 ) {
     match item {
         Ok(record) => batch.push(record),
-        Err(e) => tracing::warn!("the shard's records cannot be read: {e}"),
+        // The shard task's span names the shard.
+        Err(e) => tracing::warn!("the shard's records cannot be read any more: {e}"),
     }
 }
 
