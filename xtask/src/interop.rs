@@ -59,7 +59,6 @@ fn multilang(cargo_args: &[String]) -> Result<()> {
                     "--no-deps",
                     "--no-binary",
                     ":all:",
-                    "--no-build-isolation",
                 ])
                 .arg(format!("amazon_kclpy=={KCLPY_VERSION}"))
                 .arg("-d")
