@@ -102,7 +102,13 @@ pub(crate) async fn checkpoint_before(
                 None => StartingPosition::TrimHorizon,
             };
             let trim_horizon = matches!(from, StartingPosition::TrimHorizon);
-            if let Some(before) = reader.last_before(from, first.as_ref()).await? {
+            // For a time, also stop at the first record of that time: one that arrives during
+            // the search must not end up before the checkpoint.
+            let until = match &target {
+                Target::Time(t) => Some(*t),
+                Target::Record(_) => None,
+            };
+            if let Some(before) = reader.last_before(from, first.as_ref(), until).await? {
                 return Ok(Resolved {
                     checkpoint: Checkpoint::from(last_user_record(&before)),
                     first,
@@ -202,16 +208,20 @@ impl<'a> Reader<'a> {
         Ok(first)
     }
 
-    /// The last record from `from` on whose sequence number is below `limit` (every record
-    /// when `limit` is `None`).
+    /// The last record from `from` on whose sequence number is below `limit` and, with
+    /// `until`, that arrived before that time.
     async fn last_before(
         &mut self,
         from: StartingPosition,
         limit: Option<&SequenceNumber>,
+        until: Option<SystemTime>,
     ) -> Result<Option<Record>> {
         let mut last = None;
         self.scan(from, |r| {
             if limit.is_some_and(|l| r.sequence_number() >= l) {
+                return false;
+            }
+            if until.is_some_and(|t| r.approximate_arrival_timestamp().is_some_and(|at| at >= t)) {
                 return false;
             }
             last = Some(r.clone());

@@ -277,10 +277,12 @@ impl DaemonConfig {
                 .map(|p| {
                     p.value
                         .parse::<u64>()
+                        .ok()
+                        .filter(|ms| *ms > 0)
                         .map(Duration::from_millis)
-                        .map_err(|_| {
+                        .ok_or_else(|| {
                             ConfigError::new(format!(
-                                "line {}: {key} must be a number of milliseconds, not {:?}",
+                                "line {}: {key} must be a positive number of milliseconds, not {:?}",
                                 p.line, p.value
                             ))
                         })
@@ -502,6 +504,11 @@ mod tests {
         assert!(
             bad.to_string().contains("line 4: failoverTimeMillis"),
             "{bad}"
+        );
+        let zero = config(&format!("{BASE}shardSyncIntervalMillis = 0\n")).unwrap_err();
+        assert!(
+            zero.to_string().contains("must be a positive number"),
+            "{zero}"
         );
         let fanout = config(&format!("{BASE}retrievalMode = FANOUT\n")).unwrap();
         assert_eq!(fanout.fan_out_consumer.as_deref(), Some("audit"));

@@ -391,12 +391,53 @@ fn describe(change: &Change) -> String {
     }
 }
 
-async fn write(
+/// Why a planned write was not made.
+enum Skipped {
+    /// The lease's owner or checkpoint changed since the plan was shown.
+    Conflict(String),
+    /// The lease table failed.
+    Failed(kinesis_lease::LeaseError),
+}
+
+/// Re-reads the lease just before writing, so that a running worker's renewals (which only
+/// move the counter) do not turn every write into a conflict; a changed owner or checkpoint
+/// does, as does a write that loses the conditional race.
+async fn write(repo: &dyn LeaseRepository, change: &Change) -> std::result::Result<(), Skipped> {
+    let planned = &change.lease;
+    let fresh = repo
+        .get_lease(&planned.lease_key)
+        .await
+        .map_err(Skipped::Failed)?
+        .ok_or_else(|| Skipped::Conflict("deleted since it was read".to_owned()))?;
+    if fresh.lease_owner != planned.lease_owner {
+        return Err(Skipped::Conflict(format!(
+            "its owner changed since it was read ({} -> {})",
+            or_dash(planned.lease_owner.as_ref()),
+            or_dash(fresh.lease_owner.as_ref())
+        )));
+    }
+    if fresh.checkpoint != planned.checkpoint {
+        return Err(Skipped::Conflict(format!(
+            "its checkpoint changed since it was read ({} -> {})",
+            planned.checkpoint, fresh.checkpoint
+        )));
+    }
+    write_lease(repo, &fresh, &change.action)
+        .await
+        .map_err(|e| match e.kind() {
+            kinesis_lease::LeaseErrorKind::LeaseLost => {
+                Skipped::Conflict("a worker wrote it at the same moment".to_owned())
+            }
+            _ => Skipped::Failed(e),
+        })
+}
+
+async fn write_lease(
     repo: &dyn LeaseRepository,
-    change: &Change,
+    lease: &Lease,
+    action: &Action,
 ) -> std::result::Result<(), kinesis_lease::LeaseError> {
-    let lease = &change.lease;
-    match &change.action {
+    match action {
         Action::Checkpoint(checkpoint) => repo
             .update_checkpoint(
                 lease,
@@ -450,13 +491,10 @@ async fn apply(
     for (change, line) in changes.iter().zip(plan) {
         match write(repo, change).await {
             Ok(()) => changed.push(line),
-            Err(e) if e.kind() == kinesis_lease::LeaseErrorKind::LeaseLost => {
-                conflicts.push(format!(
-                    "{}: changed by a worker since it was read (counter {}); not written",
-                    change.lease.lease_key, change.lease.lease_counter
-                ))
+            Err(Skipped::Conflict(why)) => {
+                conflicts.push(format!("{}: {why}; not written", change.lease.lease_key))
             }
-            Err(e) => failures.push(format!(
+            Err(Skipped::Failed(e)) => failures.push(format!(
                 "{}: {}",
                 change.lease.lease_key,
                 crate::error::chain(&e)
@@ -743,12 +781,36 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.exit(), Exit::Conflict);
         assert!(
-            err.to_string()
-                .contains("shardId-000000000000: changed by a worker since it was read"),
+            err.to_string().contains(
+                "shardId-000000000000: its owner changed since it was read (- -> worker-1)"
+            ),
             "{err}"
         );
         let stored = repo.get_lease(&created.lease_key).await.unwrap().unwrap();
         assert_eq!(stored, taken, "nothing was written");
+    }
+
+    #[tokio::test]
+    async fn a_renewal_between_reading_and_writing_is_not_a_conflict() {
+        let repo = InMemoryLeaseRepository::new();
+        repo.ensure_table().await.unwrap();
+        let shard = ShardInfo::new("shardId-000000000000".parse().unwrap());
+        let created = repo
+            .create_lease(&new_lease_for_shard(&shard, Checkpoint::TRIM_HORIZON))
+            .await
+            .unwrap();
+        let held = repo.take_lease(&created, "worker-1").await.unwrap();
+        // The operator read it; then the worker renewed it (the counter moved).
+        let read = held.clone();
+        let renewed = repo.renew_lease(&held).await.unwrap();
+        assert!(renewed.lease_counter > read.lease_counter);
+        let changes = vec![Change {
+            lease: read,
+            action: Action::Transfer("worker-2".into()),
+        }];
+        apply(&global(), &repo, "t", changes, true).await.unwrap();
+        let stored = repo.get_lease(&held.lease_key).await.unwrap().unwrap();
+        assert_eq!(stored.lease_owner.as_deref(), Some("worker-2"));
     }
 
     #[tokio::test]

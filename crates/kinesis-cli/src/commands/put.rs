@@ -131,12 +131,14 @@ pub(crate) async fn run(global: &Global, args: Args) -> Result<()> {
     let collector = tokio::spawn(collect(handles_rx, tally.clone(), progress.clone()));
 
     let started = Instant::now();
-    let interrupted = {
+    // An input error stops the input, not the delivery: what was accepted is still delivered
+    // and reported below.
+    let (interrupted, input_error) = {
         let feed = feed(&args, &producer, &handles_tx, &tally, started);
         tokio::pin!(feed);
         tokio::select! {
-            result = &mut feed => { result?; false }
-            () = kinesis_client::shutdown_signal() => true,
+            result = &mut feed => (false, result.err()),
+            () = kinesis_client::shutdown_signal() => (true, None),
         }
     };
     drop(handles_tx);
@@ -149,6 +151,12 @@ pub(crate) async fn run(global: &Global, args: Args) -> Result<()> {
     let tally = std::mem::take(&mut *tally.lock().unwrap_or_else(PoisonError::into_inner));
     let metrics = std::mem::take(&mut *metrics.lock().unwrap_or_else(PoisonError::into_inner));
     report(global, &id.to_string(), &tally, &metrics, elapsed);
+    if let Some(error) = input_error {
+        return Err(error.context(format!(
+            "stopped after {} records ({} stored)",
+            tally.sent, tally.stored
+        )));
+    }
     if interrupted {
         return Err(CliError::new(
             Exit::Interrupted,

@@ -14,6 +14,7 @@ use futures_util::StreamExt;
 use kinesis_client::{Client, ShardId};
 use kinesis_consumer::{
     Consumer, ConsumerErrorKind, ConsumerRecord, FanOutSettings, FetchMode, PollingSettings,
+    ShardStream,
 };
 use kinesis_kcl_compat::sequence::ExtendedSequenceNumber;
 use kinesis_lease::lineage::{InitialPosition, new_lease_for_shard};
@@ -76,11 +77,17 @@ fn parse_timeout(text: &str) -> std::result::Result<Duration, String> {
         .ok_or_else(|| format!("{text:?} is not a duration such as 30s, 5m, 2h"))
 }
 
-/// A record ready to print, from one of the shard tasks, with its shard's checkpointer when
-/// printed records are checkpointed (`--app`).
-struct Line {
-    record: ConsumerRecord<Bytes>,
-    checkpointer: Option<kinesis_lease::Checkpointer>,
+/// What the shard tasks send to the printer, in order per shard.
+enum Line {
+    /// A record to print, with its shard's checkpointer when printed records are checkpointed
+    /// (`--app`).
+    Record {
+        record: ConsumerRecord<Bytes>,
+        checkpointer: Option<kinesis_lease::Checkpointer>,
+    },
+    /// The shard's stream after its last record: dropped once everything before it is printed,
+    /// which writes its final checkpoint (the stream defers it with `--app`).
+    End(ShardStream<Bytes>),
 }
 
 pub(crate) async fn run(global: &Global, args: Args) -> Result<()> {
@@ -131,13 +138,17 @@ pub(crate) async fn run(global: &Global, args: Args) -> Result<()> {
     let readers = tokio::spawn(async move {
         while let Some(mut shard) = shards.next().await {
             let tx = lines_tx.clone();
+            if checkpointing {
+                // The last checkpoint covers what was printed, not what was fetched.
+                shard.defer_final_checkpoint();
+            }
             tokio::spawn(async move {
                 while let Some(item) = shard.next().await {
                     match item {
                         Ok(record) => {
                             let checkpointer = checkpointing.then(|| shard.checkpointer().clone());
                             if tx
-                                .send(Line {
+                                .send(Line::Record {
                                     record,
                                     checkpointer,
                                 })
@@ -153,12 +164,16 @@ pub(crate) async fn run(global: &Global, args: Args) -> Result<()> {
                         }
                     }
                 }
+                let _ = tx.send(Line::End(shard)).await;
             });
         }
     });
 
     let mut printed = 0u64;
     let deadline = args.timeout.map(|t| tokio::time::Instant::now() + t);
+    // One listener for the whole run: a signal between two records is not lost.
+    let interrupt = kinesis_client::shutdown_signal();
+    tokio::pin!(interrupt);
     let outcome: Result<()> = loop {
         let next = async {
             match deadline {
@@ -168,16 +183,20 @@ pub(crate) async fn run(global: &Global, args: Args) -> Result<()> {
         };
         tokio::select! {
             line = next => match line {
-                Some(Some(line)) => {
-                    let record = &line.record;
+                Some(Some(Line::End(stream))) => drop(stream),
+                Some(Some(Line::Record { record, checkpointer })) => {
                     let wanted = args.partition_key.as_deref().is_none_or(|k| k == record.partition_key());
                     if wanted {
-                        print_record(global, args.raw, record);
-                        printed += 1;
+                        match print_record(global, args.raw, &record) {
+                            Ok(()) => printed += 1,
+                            // The reader went away (`| head`): stop, this record unprinted.
+                            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => break Ok(()),
+                            Err(e) => break Err(CliError::failure(format!("writing to stdout: {e}"))),
+                        }
                     }
                     // Printed (or filtered out) is processed; a record still in the channel
                     // when the command stops is not.
-                    if let Some(checkpointer) = &line.checkpointer {
+                    if let Some(checkpointer) = &checkpointer {
                         checkpointer.stage(record.position());
                     }
                     if !wanted {
@@ -197,15 +216,16 @@ pub(crate) async fn run(global: &Global, args: Args) -> Result<()> {
                     None => Ok(()),
                 },
             },
-            () = kinesis_client::shutdown_signal() => {
+            () = &mut interrupt => {
                 break Err(CliError::new(Exit::Interrupted, format!("interrupted after {printed} records")));
             }
         }
     };
     let _ = std::io::stdout().flush();
-    // Ends the shard streams; with --app, the staged positions are checkpointed first.
-    consumer.shutdown().await;
+    // Drops what was fetched but not printed, and the ended streams waiting behind it: their
+    // final checkpoints (with --app) cover what was printed. Then the rest end and release.
     drop(lines_rx);
+    consumer.shutdown().await;
     readers.abort();
     outcome
 }
@@ -267,13 +287,12 @@ async fn seed_start(
     Ok(())
 }
 
-fn print_record(global: &Global, raw: bool, record: &ConsumerRecord<Bytes>) {
+fn print_record(global: &Global, raw: bool, record: &ConsumerRecord<Bytes>) -> std::io::Result<()> {
     let mut stdout = std::io::stdout().lock();
     let data = record.data();
     if raw {
-        let _ = stdout.write_all(data);
-        let _ = stdout.write_all(b"\n");
-        return;
+        stdout.write_all(data)?;
+        return stdout.write_all(b"\n");
     }
     if global.json() {
         let mut value = json!({
@@ -288,20 +307,19 @@ fn print_record(global: &Global, raw: bool, record: &ConsumerRecord<Bytes>) {
             Ok(text) => value["data"] = json!(text),
             Err(_) => value["data_base64"] = json!(aws_smithy_types::base64::encode(data)),
         }
-        let _ = serde_json::to_writer(&mut stdout, &value);
-        let _ = stdout.write_all(b"\n");
-        return;
+        serde_json::to_writer(&mut stdout, &value)?;
+        return stdout.write_all(b"\n");
     }
     let position = match record.sub_sequence_number() {
         Some(sub) => format!("{}:{sub}", record.sequence_number()),
         None => record.sequence_number().to_string(),
     };
-    let _ = writeln!(
+    writeln!(
         stdout,
         "{} {} {} {}",
         record.shard_id(),
         position,
         record.partition_key(),
         String::from_utf8_lossy(data)
-    );
+    )
 }

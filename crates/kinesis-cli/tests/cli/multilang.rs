@@ -30,7 +30,7 @@ async fn a_bad_properties_file_is_refused_naming_the_key_and_line() {
     );
     run(&env, &["multilang", "-p", &no_program]).fails(
         2,
-        "executableName: the program \"no-such-processor\" does not exist in PATH",
+        "executableName: the program \"no-such-processor\" does not exist in PATH or is not executable",
     );
 }
 

@@ -231,3 +231,42 @@ async fn a_tail_of_an_application_checkpoints_only_what_it_printed() {
     assert_eq!(tail(2).ok(), "p1\np2\n");
     assert_eq!(tail(4).ok(), "p3\np4\np5\np6\n");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tail_stops_when_its_reader_goes_away() {
+    use std::io::BufRead;
+    let env = TestEnv::start().await;
+    let name = stream(&env, "cli-pipe", 1).await;
+    sh(
+        &env,
+        &format!("put {name} --no-aggregation -k k one two three"),
+    )
+    .ok();
+    // `kinesis tail ... | head -1`: no -n, no --timeout; it must end once head has gone.
+    let mut child = crate::support::kinesis_at(&env)
+        .args(["tail", &name, "--from", "trim-horizon", "--raw"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut first = String::new();
+    std::io::BufReader::new(stdout)
+        .read_line(&mut first)
+        .unwrap();
+    assert_eq!(first, "one\n");
+    // The reader is gone; the next record written hits a closed pipe.
+    sh(&env, &format!("put {name} --no-aggregation -k k four")).ok();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("tail did not stop within 30 s after its reader went away");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status}");
+}

@@ -24,6 +24,7 @@ pub enum MessageErrorKind {
 pub struct MessageError {
     kind: MessageErrorKind,
     message: String,
+    action: Option<String>,
 }
 
 impl MessageError {
@@ -31,7 +32,28 @@ impl MessageError {
         Self {
             kind,
             message: message.into(),
+            action: None,
         }
+    }
+
+    pub(crate) fn in_action(mut self, action: &str) -> Self {
+        self.action = Some(action.to_owned());
+        self
+    }
+
+    /// The line's `action`, when it had a readable one: a daemon answers a `checkpoint` request
+    /// it cannot read with an error rather than skipping it, so that the processor does not
+    /// wait for an answer forever.
+    ///
+    /// ```
+    /// use kinesis_kcl_compat::multilang::FromProcessor;
+    ///
+    /// let err = FromProcessor::parse(r#"{"action":"checkpoint","subSequenceNumber":-1}"#).unwrap_err();
+    /// assert_eq!(err.action(), Some("checkpoint"));
+    /// assert_eq!(FromProcessor::parse("junk").unwrap_err().action(), None);
+    /// ```
+    pub fn action(&self) -> Option<&str> {
+        self.action.as_deref()
     }
 
     /// What is wrong.

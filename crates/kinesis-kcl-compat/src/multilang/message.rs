@@ -232,11 +232,15 @@ impl ToProcessor {
     /// [`MessageError`] naming the action and field at fault.
     pub fn parse(line: &str) -> Result<Self, MessageError> {
         let (action, fields) = object(line)?;
+        Self::parse_fields(&action, &fields).map_err(|e| e.in_action(&action))
+    }
+
+    fn parse_fields(action: &str, fields: &Map<String, Value>) -> Result<Self, MessageError> {
         let f = Fields {
-            action: &action,
-            map: &fields,
+            action,
+            map: fields,
         };
-        Ok(match action.as_str() {
+        Ok(match action {
             "initialize" => Self::Initialize {
                 shard_id: f.required_string("shardId")?,
                 sequence_number: f.string("sequenceNumber")?,
@@ -320,11 +324,15 @@ impl FromProcessor {
     /// [`MessageError`] naming the action and field at fault.
     pub fn parse(line: &str) -> Result<Self, MessageError> {
         let (action, fields) = object(line)?;
+        Self::parse_fields(&action, &fields).map_err(|e| e.in_action(&action))
+    }
+
+    fn parse_fields(action: &str, fields: &Map<String, Value>) -> Result<Self, MessageError> {
         let f = Fields {
-            action: &action,
-            map: &fields,
+            action,
+            map: fields,
         };
-        match action.as_str() {
+        match action {
             "checkpoint" => {
                 let sequence_number = match f.string("sequenceNumber")? {
                     Some(s) => Some(s),

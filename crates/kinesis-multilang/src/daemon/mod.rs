@@ -188,22 +188,36 @@ fn find_program(command: &[String]) -> Result<(), DaemonError> {
     };
     let path = std::path::Path::new(program);
     let found = if program.contains('/') {
-        path.is_file()
+        executable(path)
     } else {
         std::env::var_os("PATH").is_some_and(|paths| {
-            std::env::split_paths(&paths).any(|dir| dir.join(program).is_file())
+            std::env::split_paths(&paths).any(|dir| executable(&dir.join(program)))
         })
     };
     if found {
         Ok(())
     } else {
         Err(DaemonError::configuration(format!(
-            "executableName: the program {program:?} does not exist{}",
+            "executableName: the program {program:?} does not exist{} or is not executable",
             if program.contains('/') {
                 ""
             } else {
                 " in PATH"
             }
         )))
+    }
+}
+
+/// Whether `path` is a file this process may execute.
+fn executable(path: &std::path::Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        path.metadata()
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    }
+    #[cfg(not(unix))]
+    {
+        path.is_file()
     }
 }

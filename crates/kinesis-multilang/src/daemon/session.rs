@@ -13,7 +13,7 @@ use kinesis_kcl_compat::multilang::{
 use kinesis_kcl_compat::sequence::{Checkpoint, ExtendedSequenceNumber};
 use kinesis_lease::{Checkpointer, LeaseErrorKind};
 
-use super::child::{ChildError, ChildProcess};
+use super::child::{ChildError, ChildProcess, Received};
 
 /// What a session needs to know.
 #[derive(Clone, Debug)]
@@ -33,19 +33,24 @@ pub(crate) async fn run(mut stream: ShardStream<Bytes>, settings: SessionSetting
     // to shut down): the final checkpoint waits until the stream is dropped.
     stream.defer_final_checkpoint();
     let checkpointer = stream.checkpointer().clone();
-    let mut child = match ChildProcess::spawn(&settings.command, &shard_id) {
-        Ok(child) => child,
-        Err(e) => {
-            tracing::error!(shard_id = %shard_id, "{e}; releasing the lease");
-            return;
-        }
-    };
+    let mut child =
+        match ChildProcess::spawn(&settings.command, &shard_id, settings.response_timeout) {
+            Ok(child) => child,
+            Err(e) => {
+                tracing::error!(shard_id = %shard_id, "{e}; releasing the lease");
+                return;
+            }
+        };
     let mut state = State {
         checkpointer,
         last_delivered: None,
         timeout: settings.response_timeout,
     };
-    match drive(&mut child, &mut stream, &settings, &mut state).await {
+    let outcome = drive(&mut child, &mut stream, &settings, &mut state).await;
+    // Dropping the stream writes the final checkpoint (what the processor checkpointed last)
+    // and releases the lease, without waiting for the process to exit.
+    drop(stream);
+    match outcome {
         Ok(()) => child.finish().await,
         Err(e) => {
             tracing::error!(
@@ -55,9 +60,6 @@ pub(crate) async fn run(mut stream: ShardStream<Bytes>, settings: SessionSetting
             child.kill().await;
         }
     }
-    // Dropping the stream writes the final checkpoint (what the processor checkpointed last)
-    // and releases the lease.
-    drop(stream);
 }
 
 struct State {
@@ -153,9 +155,27 @@ async fn exchange(
     state: &mut State,
     may_checkpoint: bool,
 ) -> Result<(), ChildError> {
+    // The timeout bounds the whole exchange: the write, and every answer until the status.
+    let deadline = state.timeout.map(|t| tokio::time::Instant::now() + t);
     child.send(message).await?;
     loop {
-        match child.receive(state.timeout).await? {
+        let received = child.receive(deadline).await?;
+        let message_in = match received {
+            Received::Message(m) => m,
+            Received::BadCheckpoint(e) => {
+                tracing::info!(
+                    shard_id = %state.checkpointer.lease_key(),
+                    "checkpoint request refused: {e}"
+                );
+                let answer = ToProcessor::Checkpoint(CheckpointResult::answer(
+                    &CheckpointRequest::everything(),
+                    Some("IllegalArgumentException".to_owned()),
+                ));
+                child.send(&answer).await?;
+                continue;
+            }
+        };
+        match message_in {
             FromProcessor::Status { response_for } => {
                 if response_for == message.action() {
                     return Ok(());
@@ -205,15 +225,19 @@ async fn checkpoint(state: &State, request: &CheckpointRequest) -> Option<String
         // Nothing delivered yet: the checkpoint stays where it is.
         return None;
     };
+    let current = state
+        .checkpointer
+        .last_checkpoint()
+        .and_then(|c| c.sequence().cloned());
+    if state.last_delivered.is_none() && current.as_ref() == Some(&target) {
+        // The current checkpoint again (the Java daemon allows it): nothing to write.
+        return None;
+    }
     let beyond_delivered = state
         .last_delivered
         .as_ref()
         .is_none_or(|last| target > *last);
-    let before_checkpoint = state
-        .checkpointer
-        .last_checkpoint()
-        .and_then(|c| c.sequence().cloned())
-        .is_some_and(|current| target < current);
+    let before_checkpoint = current.is_some_and(|current| target < current);
     if beyond_delivered || before_checkpoint {
         return Some("IllegalArgumentException".to_owned());
     }
