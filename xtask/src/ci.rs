@@ -133,11 +133,21 @@ pub(crate) fn main(args: &[String]) -> Result<()> {
     }
 }
 
-/// Removes the sources cargo unpacked from this workspace's own packages on an earlier
-/// `cargo package`: cargo keeps them in `$CARGO_HOME/registry/src/-<hash>/<crate>-<version>`
-/// and does not unpack a package again while its version is unchanged, so a later run would
-/// verify each crate against the others' old sources.
+/// Removes what an earlier `cargo package` left of this workspace's own packages: the
+/// packages and the local registry in `target/package`, and the sources cargo unpacked from
+/// them into `$CARGO_HOME/registry/src/-<hash>/<crate>-<version>`. Cargo does not unpack or
+/// re-index a package again while its version is unchanged, so a later run would verify each
+/// crate against the others' old sources.
 fn clear_packaged_sources() -> util::Result<()> {
+    let target = util::env_nonempty("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| util::workspace_root().join("target"));
+    let packages = target.join("package");
+    if packages.exists() {
+        std::fs::remove_dir_all(&packages).map_err(|e| {
+            util::Error::new(format!("cannot remove {}: {e}", packages.display()))
+        })?;
+    }
     let home = util::env_nonempty("CARGO_HOME")
         .map(std::path::PathBuf::from)
         .or_else(|| util::env_nonempty("HOME").map(|h| std::path::Path::new(&h).join(".cargo")));
