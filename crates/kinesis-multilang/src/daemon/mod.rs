@@ -20,6 +20,9 @@ use session::SessionSettings;
 /// Records per `processRecords` message when `maxRecords` is not set (the KCL's default).
 const DEFAULT_MAX_RECORDS: u32 = 10_000;
 
+/// How long the processors get to exit after the consumer shut down.
+const PROCESSORS_EXIT: std::time::Duration = std::time::Duration::from_secs(30);
+
 type Signal = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// A worker of a KCL application whose record processors are child processes speaking the
@@ -168,12 +171,24 @@ impl Daemon {
                 }
             }
         }
-        while let Some(done) = tasks.join_next().await {
-            if let Err(e) = done
-                && e.is_panic()
-            {
-                std::panic::resume_unwind(e.into_panic());
+        // The consumer has shut down and every final checkpoint is written; the processors get
+        // a bounded time to exit, then they are killed (a hung one would hold the daemon up).
+        let drain = async {
+            while let Some(done) = tasks.join_next().await {
+                if let Err(e) = done
+                    && e.is_panic()
+                {
+                    std::panic::resume_unwind(e.into_panic());
+                }
             }
+        };
+        if tokio::time::timeout(PROCESSORS_EXIT, drain).await.is_err() {
+            tracing::warn!(
+                "{} record processors still running {PROCESSORS_EXIT:?} after the shutdown; killing them",
+                tasks.len()
+            );
+            tasks.abort_all();
+            while tasks.join_next().await.is_some() {}
         }
         tracing::info!("multilang daemon stopped");
         Ok(())
