@@ -134,19 +134,42 @@ pub(crate) fn main(args: &[String]) -> Result<()> {
 }
 
 /// Removes what an earlier `cargo package` left of this workspace's own packages: the
-/// packages and the local registry in `target/package`, and the sources cargo unpacked from
-/// them into `$CARGO_HOME/registry/src/-<hash>/<crate>-<version>`. Cargo does not unpack or
-/// re-index a package again while its version is unchanged, so a later run would verify each
-/// crate against the others' old sources.
+/// packages and the local registry in `target/package`, the sources cargo unpacked from them
+/// into `$CARGO_HOME/registry/src/-<hash>/<crate>-<version>`, and the fingerprints of their
+/// builds in `target/debug`. Cargo takes a registry package of an unchanged version as
+/// unchanged — it neither unpacks nor rebuilds it — so a later run would verify each crate
+/// against the others' old sources.
 fn clear_packaged_sources() -> util::Result<()> {
     let target = util::env_nonempty("CARGO_TARGET_DIR")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| util::workspace_root().join("target"));
+    let remove = |path: &std::path::Path| {
+        std::fs::remove_dir_all(path)
+            .map_err(|e| util::Error::new(format!("cannot remove {}: {e}", path.display())))
+    };
     let packages = target.join("package");
     if packages.exists() {
-        std::fs::remove_dir_all(&packages).map_err(|e| {
-            util::Error::new(format!("cannot remove {}: {e}", packages.display()))
-        })?;
+        remove(&packages)?;
+    }
+    // A build of a packaged crate lists the unpacked sources in its dep-info file; its
+    // fingerprint goes, so that cargo builds it again from the new sources.
+    let debug = target.join("debug");
+    if let Ok(deps) = std::fs::read_dir(debug.join("deps")) {
+        for entry in deps.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(stem) = name.strip_suffix(".d") else { continue };
+            if !stem.starts_with("kinesis_") {
+                continue;
+            }
+            let from_registry = std::fs::read_to_string(entry.path())
+                .is_ok_and(|text| text.contains("/registry/src/-"));
+            if from_registry {
+                let fingerprint = debug.join(".fingerprint").join(stem.replace('_', "-"));
+                if fingerprint.exists() {
+                    remove(&fingerprint)?;
+                }
+            }
+        }
     }
     let home = util::env_nonempty("CARGO_HOME")
         .map(std::path::PathBuf::from)
