@@ -157,7 +157,9 @@ fn clear_packaged_sources() -> util::Result<()> {
     if let Ok(deps) = std::fs::read_dir(debug.join("deps")) {
         for entry in deps.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
-            let Some(stem) = name.strip_suffix(".d") else { continue };
+            let Some(stem) = name.strip_suffix(".d") else {
+                continue;
+            };
             if !stem.starts_with("kinesis_") {
                 continue;
             }
