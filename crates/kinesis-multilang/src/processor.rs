@@ -197,10 +197,19 @@ impl<T: Send + 'static> Processor<T> {
         };
         while let Some(message) = io.next_message().await? {
             match &message {
-                ToProcessor::Initialize { shard_id, .. } => {
+                ToProcessor::Initialize {
+                    shard_id,
+                    sequence_number,
+                    ..
+                } => {
                     let id = ShardId::new(shard_id.as_str()).map_err(|e| {
                         ProcessorError::with_source(format!("bad shard id {shard_id:?}"), e)
                     })?;
+                    tracing::info!(
+                        shard = %id,
+                        "processing from {}",
+                        sequence_number.as_deref().unwrap_or("the daemon's default position")
+                    );
                     state.shard_id = Some(id);
                     state.last_checkpoint_at = Instant::now();
                 }
@@ -237,17 +246,22 @@ impl<T: Send + 'static> Processor<T> {
                     }
                 }
                 ToProcessor::ShardEnded => {
+                    tracing::info!(shard = %state.shard_name(), "shard ended");
                     if state.can_checkpoint {
                         checkpoint(&mut io, &mut state, CheckpointRequest::everything()).await?;
                     }
                 }
-                ToProcessor::ShutdownRequested => checkpoint_last(&mut io, &mut state).await?,
+                ToProcessor::ShutdownRequested => {
+                    tracing::info!(shard = %state.shard_name(), "shutdown requested");
+                    checkpoint_last(&mut io, &mut state).await?;
+                }
                 ToProcessor::Shutdown { reason } if reason.as_deref() == Some("TERMINATE") => {
                     if state.can_checkpoint {
                         checkpoint(&mut io, &mut state, CheckpointRequest::everything()).await?;
                     }
                 }
                 ToProcessor::LeaseLost | ToProcessor::Shutdown { .. } => {
+                    tracing::info!(shard = %state.shard_name(), "lease lost");
                     state.can_checkpoint = false;
                 }
                 // A checkpoint answer nobody asked for: ignored.
@@ -303,6 +317,14 @@ struct State {
     since_checkpoint: u64,
     last_checkpoint_at: Instant,
     can_checkpoint: bool,
+}
+
+impl State {
+    fn shard_name(&self) -> &str {
+        self.shard_id
+            .as_ref()
+            .map_or("(not initialized)", |s| s.as_str())
+    }
 }
 
 struct Io<R, W> {

@@ -186,8 +186,9 @@ async fn exchange(
                 });
             }
             FromProcessor::Checkpoint(request) => {
+                let at_shard_end = matches!(message, ToProcessor::ShardEnded);
                 let error = if may_checkpoint {
-                    checkpoint(state, &request).await
+                    checkpoint(state, &request, at_shard_end).await
                 } else {
                     Some("InvalidStateException".to_owned())
                 };
@@ -208,11 +209,22 @@ async fn exchange(
 
 /// Writes the checkpoint a processor asked for; returns the name of the Java exception the KCL
 /// would answer with when it cannot.
-async fn checkpoint(state: &State, request: &CheckpointRequest) -> Option<String> {
+async fn checkpoint(
+    state: &State,
+    request: &CheckpointRequest,
+    at_shard_end: bool,
+) -> Option<String> {
     let target = match &request.sequence_number {
-        // Everything delivered so far (and `SHARD_END`, which some processors send at the end).
+        // Everything delivered so far.
         None => state.last_delivered.clone(),
-        Some(s) if s == "SHARD_END" => state.last_delivered.clone(),
+        // `SHARD_END` by name, which some processors send at the end: as the KCL, only once the
+        // shard has ended (before that it lies beyond the last record delivered).
+        Some(s) if s == "SHARD_END" => {
+            if !at_shard_end {
+                return Some("IllegalArgumentException".to_owned());
+            }
+            state.last_delivered.clone()
+        }
         Some(s) => match SequenceNumber::new(s.as_str()) {
             Ok(seq) => Some(ExtendedSequenceNumber::new(
                 seq,
