@@ -5,7 +5,8 @@
 //!   ordinary test tier from committed vectors).
 //! - MultiLang: record processors written on the KCL's own libraries — Python `amazon_kclpy`
 //!   and Node `aws-kcl` — run by this workspace's MultiLangDaemon (`cargo test -p
-//!   multilang-interop` against the embedded emulators).
+//!   multilang-interop --test processors` against the embedded emulators; the crate's
+//!   `java_daemon` tests need the JVM and run in the kcl tier).
 //!
 //! The Python packages are pinned in `interop/kpl-aggregation/requirements.txt` and installed into
 //! a venv in the emulators' cache folder on first use. `amazon_kclpy` is taken from its PyPI
@@ -106,6 +107,8 @@ fn multilang(cargo_args: &[String]) -> Result<()> {
         "--all-features",
         "-p",
         MULTILANG_PACKAGE,
+        "--test",
+        "processors",
     ]);
     cmd.args(cargo_args);
     crate::test::clean_env(&mut cmd);

@@ -1,10 +1,13 @@
 //! The `kcl` tier: Rust workers beside the real Java KCL (2.x and 3.x) and the real KPL, as
-//! separate processes on one stream and one lease table (kinesis-local + moto).
+//! separate processes on one stream and one lease table (kinesis-local + moto), and a Rust
+//! record processor under the real Java MultiLangDaemon.
 //!
-//! The Java harness (`interop/kcl-worker`) is resolved by Maven into a local repository in the
-//! emulators' cache folder and compiled with `javac` there: the first run downloads, later runs
-//! are offline. The scenarios are the tests of the `kcl-fleet` crate, run with the classpaths in
-//! `KCL_FLEET_*` variables. Without Java or Maven the tier fails and says so.
+//! The Java harness (`interop/kcl-worker`, `interop/multilang/daemon`) is resolved by Maven into
+//! a local repository in the emulators' cache folder and compiled with `javac` there: the first
+//! run downloads, later runs are offline. The scenarios are the tests of the `kcl-fleet` crate,
+//! run with the classpaths in `KCL_FLEET_*` variables, and the `java_daemon` tests of
+//! `multilang-interop` with `MULTILANG_JAVA_CLASSPATH`. Without Java or Maven the tier fails and
+//! says so.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -19,8 +22,15 @@ pub(crate) const KCL2_VERSION: &str = "2.7.2";
 /// See [`KCL2_VERSION`].
 pub(crate) const KCL3_VERSION: &str = "3.5.1";
 
+/// The `amazon-kinesis-client-multilang` release of the MultiLangDaemon scenarios (the newest
+/// whose jar and pom Maven Central serves here); pinned in `interop/multilang/daemon/pom.xml`.
+pub(crate) const MULTILANG_VERSION: &str = "3.1.3";
+
 /// The crate whose tests are the scenarios.
 pub(crate) const PACKAGE: &str = "kcl-fleet";
+
+/// The test target of `multilang-interop` that runs the Java MultiLangDaemon.
+const JAVA_DAEMON_TEST: &str = "java_daemon";
 
 /// Test threads: each scenario runs up to four JVMs on a 2-core machine.
 const TEST_THREADS: &str = "1";
@@ -52,15 +62,22 @@ fn require_tools() -> Result<()> {
 }
 
 /// Resolves the dependencies of `pom` (with `-D` properties) into the cache's Maven repository
-/// and compiles the Java files under `sources` into `out`; skipped when the inputs are
-/// unchanged since the last build.
-fn build(name: &str, pom: &Path, properties: &[(&str, &str)], sources: &Path) -> Result<Built> {
+/// and compiles the Java files under `sources` (if any) into `out`; skipped when the inputs
+/// are unchanged since the last build.
+fn build(
+    name: &str,
+    pom: &Path,
+    properties: &[(&str, &str)],
+    sources: Option<&Path>,
+) -> Result<Built> {
     let out = emulators::cache_dir().join("kcl-worker").join(name);
     let classes = out.join("classes");
     let cp_file = out.join("classpath.txt");
     let stamp_file = out.join(".xtask-stamp");
     let mut java_files = Vec::new();
-    collect_java(sources, &mut java_files)?;
+    if let Some(sources) = sources {
+        collect_java(sources, &mut java_files)?;
+    }
     java_files.sort();
     let mut stamp = fs::read_to_string(pom).context(|| format!("reading {}", pom.display()))?;
     for (k, v) in properties {
@@ -100,15 +117,17 @@ fn build(name: &str, pom: &Path, properties: &[(&str, &str)], sources: &Path) ->
     mvn.arg("dependency:build-classpath").stdin(Stdio::null());
     util::run(&mut mvn)?;
     let deps = deps().context(|| format!("reading {}", cp_file.display()))?;
-    let mut javac = Command::new("javac");
-    javac
-        .args(["--release", "17", "-nowarn", "-d"])
-        .arg(&classes)
-        .arg("-cp")
-        .arg(&deps)
-        .args(&java_files)
-        .stdin(Stdio::null());
-    util::run(&mut javac)?;
+    if !java_files.is_empty() {
+        let mut javac = Command::new("javac");
+        javac
+            .args(["--release", "17", "-nowarn", "-d"])
+            .arg(&classes)
+            .arg("-cp")
+            .arg(&deps)
+            .args(&java_files)
+            .stdin(Stdio::null());
+        util::run(&mut javac)?;
+    }
     fs::write(&stamp_file, stamp)?;
     eprintln!("  built {name} in {}", util::secs(t.elapsed()));
     Ok(Built {
@@ -138,24 +157,31 @@ pub(crate) fn harness_env() -> Result<Vec<(String, String)>> {
         &format!("kcl-{KCL2_VERSION}"),
         &worker_pom,
         &[("kcl.version", KCL2_VERSION)],
-        &worker_src,
+        Some(&worker_src),
     )?;
     let kcl3 = build(
         &format!("kcl-{KCL3_VERSION}"),
         &worker_pom,
         &[("kcl.version", KCL3_VERSION)],
-        &worker_src,
+        Some(&worker_src),
     )?;
     let kpl = build(
         "kpl",
         &folder.join("kpl/pom.xml"),
         &[],
-        &folder.join("kpl/src/main/java"),
+        Some(&folder.join("kpl/src/main/java")),
+    )?;
+    let multilang = build(
+        &format!("multilang-{MULTILANG_VERSION}"),
+        &util::workspace_root().join("interop/multilang/daemon/pom.xml"),
+        &[("multilang.version", MULTILANG_VERSION)],
+        None,
     )?;
     Ok(vec![
         ("KCL_FLEET_KCL2_CLASSPATH".into(), kcl2.classpath),
         ("KCL_FLEET_KCL3_CLASSPATH".into(), kcl3.classpath),
         ("KCL_FLEET_KPL_CLASSPATH".into(), kpl.classpath),
+        ("MULTILANG_JAVA_CLASSPATH".into(), multilang.classpath),
         (
             "KCL_FLEET_OUT".into(),
             util::workspace_root()
@@ -167,15 +193,35 @@ pub(crate) fn harness_env() -> Result<Vec<(String, String)>> {
 }
 
 /// Runs the tier: builds the harness, starts (or reuses) the external emulators, runs the
-/// scenarios with `cargo test -p kcl-fleet`, stops the emulators.
+/// scenarios with `cargo test -p kcl-fleet` and `cargo test -p multilang-interop --test
+/// java_daemon` (both, even when the first fails), stops the emulators.
 pub(crate) fn run(cargo_args: &[String]) -> Result<()> {
     let harness = harness_env()?;
     crate::test::with_external_emulators(TEST_THREADS, harness, |env| {
-        let mut cmd = util::cargo();
-        cmd.args(["test", "--no-fail-fast", "--all-features", "-p", PACKAGE]);
-        cmd.args(cargo_args);
-        crate::test::clean_env(&mut cmd);
-        cmd.envs(env.iter().map(|(k, v)| (k, v)));
-        crate::test_report::run(&mut cmd)
+        let fleet = {
+            let mut cmd = util::cargo();
+            cmd.args(["test", "--no-fail-fast", "--all-features", "-p", PACKAGE]);
+            cmd.args(cargo_args);
+            crate::test::clean_env(&mut cmd);
+            cmd.envs(env.iter().map(|(k, v)| (k, v)));
+            crate::test_report::run(&mut cmd)
+        };
+        let multilang = {
+            let mut cmd = util::cargo();
+            cmd.args([
+                "test",
+                "--no-fail-fast",
+                "--all-features",
+                "-p",
+                crate::interop::MULTILANG_PACKAGE,
+                "--test",
+                JAVA_DAEMON_TEST,
+            ]);
+            cmd.args(cargo_args);
+            crate::test::clean_env(&mut cmd);
+            cmd.envs(env.iter().map(|(k, v)| (k, v)));
+            crate::test_report::run(&mut cmd)
+        };
+        fleet.and(multilang)
     })
 }

@@ -1,10 +1,13 @@
 //! The harness of the multilang interop scenarios: third-party record processors (Python on
-//! `amazon_kclpy`, Node on `aws-kcl`) run by this workspace's MultiLangDaemon against the test
-//! kit's servers, and what they saw.
+//! `amazon_kclpy`, Node on `aws-kcl`) run by this workspace's MultiLangDaemon, and a Rust
+//! processor (`src/bin/rust-processor.rs`) run by the Java KCL's MultiLangDaemon ([`java`]) and
+//! by ours, against the test kit's servers; and what the processors saw.
 //!
 //! `cargo xtask test --tier interop` installs the processors' libraries from PyPI and npm and
 //! sets `MULTILANG_PYTHONPATH` (the folder holding `amazon_kclpy`) and `MULTILANG_NODE_PATH`
-//! (the `node_modules` holding `aws-kcl`); without them the scenarios fail, saying so.
+//! (the `node_modules` holding `aws-kcl`) for `tests/processors.rs`; `cargo xtask test --tier
+//! kcl` resolves the Java daemon with Maven and sets `MULTILANG_JAVA_CLASSPATH` for
+//! `tests/java_daemon.rs`. Without them the scenarios fail, saying so.
 
 #![allow(
     clippy::disallowed_methods,
@@ -33,6 +36,8 @@ pub enum Language {
     /// `processors/node/processor.js` on aws-kcl.
     Node,
 }
+
+pub mod java;
 
 fn required_var(name: &str) -> String {
     std::env::var(name).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| {
@@ -80,6 +85,12 @@ pub fn command(language: Language, output: &Path, fault: Option<&str>) -> String
         }
     }
     parts.join(" ")
+}
+
+/// The command line of the Rust processor `processor` (this crate's `rust-processor` binary)
+/// writing to `output`.
+pub fn rust_command(processor: &str, output: &Path) -> String {
+    format!("env MULTILANG_OUTPUT_DIR={} {processor}", output.display())
 }
 
 /// One run of the daemon in this process, stopped gracefully by [`RunningDaemon::stop`].
