@@ -247,6 +247,8 @@ mod conn;
 mod embedded;
 mod env;
 mod faults;
+#[cfg(feature = "instant")]
+pub mod instant;
 mod local;
 mod names;
 pub mod scripted;
