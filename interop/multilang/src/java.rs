@@ -110,34 +110,55 @@ impl JavaDaemon {
     }
 
     /// Sends SIGTERM (the daemon's shutdown hook asks every processor to checkpoint and
-    /// stop), waits for the process to end (at most 60 s, then kills it) and returns whether
-    /// the graceful shutdown completed, as the daemon logs it.
-    pub fn stop(mut self) -> bool {
+    /// stop) and waits for the process to end (at most 60 s, then kills it).
+    pub fn stop(mut self) -> Stopped {
+        let started = Instant::now();
         let Some(mut child) = self.child.take() else {
-            return false;
+            return Stopped {
+                exited: false,
+                graceful: false,
+                after: Duration::ZERO,
+            };
         };
         let _ = Command::new("kill")
             .arg("-TERM")
             .arg(child.id().to_string())
             .status();
-        let deadline = Instant::now() + STOP_WITHIN;
-        loop {
+        let exited = loop {
             match child.try_wait() {
-                Ok(Some(_)) => break,
-                Ok(None) if Instant::now() < deadline => {
+                Ok(Some(_)) => break true,
+                Ok(None) if started.elapsed() < STOP_WITHIN => {
                     std::thread::sleep(Duration::from_millis(100));
                 }
                 _ => {
                     let _ = child.kill();
                     let _ = child.wait();
-                    return false;
+                    break false;
                 }
             }
+        };
+        let log = fs::read_to_string(&self.log).unwrap_or_default();
+        Stopped {
+            exited,
+            // The shutdown hook's graceful shutdown ran to its end. (KCL 3.1.3 then reports
+            // `LeaderDecider uninitialized` and forces the scheduler's final shutdown at the
+            // failover time, after the processors got `shutdownRequested` and checkpointed.)
+            graceful: log.contains("Process shutdown is complete"),
+            after: started.elapsed(),
         }
-        fs::read_to_string(&self.log)
-            .unwrap_or_default()
-            .contains("Process shutdown is complete")
     }
+}
+
+/// How a [`JavaDaemon`] ended.
+#[derive(Debug, Clone, Copy)]
+pub struct Stopped {
+    /// It exited within 60 s of SIGTERM (else it was killed).
+    pub exited: bool,
+    /// Its shutdown hook's graceful shutdown completed: every processor got
+    /// `shutdownRequested`.
+    pub graceful: bool,
+    /// From SIGTERM to its end.
+    pub after: Duration,
 }
 
 impl Drop for JavaDaemon {
