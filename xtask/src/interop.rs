@@ -100,25 +100,21 @@ fn multilang(cargo_args: &[String]) -> Result<()> {
         eprintln!("  aws-kcl installed in {}", util::secs(t.elapsed()));
     }
 
-    let mut cmd = util::cargo();
-    cmd.args([
-        "test",
-        "--no-fail-fast",
-        "--all-features",
-        "-p",
-        MULTILANG_PACKAGE,
-        "--test",
-        "processors",
-    ]);
-    cmd.args(cargo_args);
-    crate::test::clean_env(&mut cmd);
-    cmd.env("MULTILANG_PYTHONPATH", &kclpy);
-    cmd.env("MULTILANG_NODE_PATH", node_dir.join("node_modules"));
-    crate::test_report::run(&mut cmd)
+    let env = [
+        (
+            "MULTILANG_PYTHONPATH".to_owned(),
+            kclpy.display().to_string(),
+        ),
+        (
+            "MULTILANG_NODE_PATH".to_owned(),
+            node_dir.join("node_modules").display().to_string(),
+        ),
+    ];
+    crate::test::package_tests(MULTILANG_PACKAGE, Some("processors"), cargo_args, &env)
 }
 
 /// A venv with the packages of `requirements`, reinstalled when the file changes.
-fn venv(name: &str, requirements: &Path) -> Result<PathBuf> {
+pub(crate) fn venv(name: &str, requirements: &Path) -> Result<PathBuf> {
     let venv = crate::emulators::cache_dir().join(name);
     let python = venv.join("bin").join("python");
     let wanted = fs::read_to_string(requirements)

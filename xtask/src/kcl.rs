@@ -147,6 +147,19 @@ fn collect_java(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
     Ok(())
 }
 
+/// The KPL harness (`interop/kcl-worker/kpl`: `KplProducer`, `KplBench`), built; its classpath.
+pub(crate) fn kpl_classpath() -> Result<String> {
+    require_tools()?;
+    let folder = util::workspace_root().join("interop/kcl-worker");
+    Ok(build(
+        "kpl",
+        &folder.join("kpl/pom.xml"),
+        &[],
+        Some(&folder.join("kpl/src/main/java")),
+    )?
+    .classpath)
+}
+
 /// Builds the Java harness and returns the variables the scenarios read.
 pub(crate) fn harness_env() -> Result<Vec<(String, String)>> {
     require_tools()?;
@@ -165,12 +178,7 @@ pub(crate) fn harness_env() -> Result<Vec<(String, String)>> {
         &[("kcl.version", KCL3_VERSION)],
         Some(&worker_src),
     )?;
-    let kpl = build(
-        "kpl",
-        &folder.join("kpl/pom.xml"),
-        &[],
-        Some(&folder.join("kpl/src/main/java")),
-    )?;
+    let kpl = kpl_classpath()?;
     let multilang = build(
         &format!("multilang-{MULTILANG_VERSION}"),
         &util::workspace_root().join("interop/multilang/daemon/pom.xml"),
@@ -180,7 +188,7 @@ pub(crate) fn harness_env() -> Result<Vec<(String, String)>> {
     Ok(vec![
         ("KCL_FLEET_KCL2_CLASSPATH".into(), kcl2.classpath),
         ("KCL_FLEET_KCL3_CLASSPATH".into(), kcl3.classpath),
-        ("KCL_FLEET_KPL_CLASSPATH".into(), kpl.classpath),
+        ("KCL_FLEET_KPL_CLASSPATH".into(), kpl),
         ("MULTILANG_JAVA_CLASSPATH".into(), multilang.classpath),
         (
             "KCL_FLEET_OUT".into(),
@@ -198,30 +206,13 @@ pub(crate) fn harness_env() -> Result<Vec<(String, String)>> {
 pub(crate) fn run(cargo_args: &[String]) -> Result<()> {
     let harness = harness_env()?;
     crate::test::with_external_emulators(TEST_THREADS, harness, |env| {
-        let fleet = {
-            let mut cmd = util::cargo();
-            cmd.args(["test", "--no-fail-fast", "--all-features", "-p", PACKAGE]);
-            cmd.args(cargo_args);
-            crate::test::clean_env(&mut cmd);
-            cmd.envs(env.iter().map(|(k, v)| (k, v)));
-            crate::test_report::run(&mut cmd)
-        };
-        let multilang = {
-            let mut cmd = util::cargo();
-            cmd.args([
-                "test",
-                "--no-fail-fast",
-                "--all-features",
-                "-p",
-                crate::interop::MULTILANG_PACKAGE,
-                "--test",
-                JAVA_DAEMON_TEST,
-            ]);
-            cmd.args(cargo_args);
-            crate::test::clean_env(&mut cmd);
-            cmd.envs(env.iter().map(|(k, v)| (k, v)));
-            crate::test_report::run(&mut cmd)
-        };
+        let fleet = crate::test::package_tests(PACKAGE, None, cargo_args, env);
+        let multilang = crate::test::package_tests(
+            crate::interop::MULTILANG_PACKAGE,
+            Some(JAVA_DAEMON_TEST),
+            cargo_args,
+            env,
+        );
         fleet.and(multilang)
     })
 }

@@ -311,6 +311,25 @@ fn selects_packages(cargo_args: &[String]) -> bool {
         .any(|a| a.starts_with("-p") || a.starts_with("--package"))
 }
 
+/// `cargo test --no-fail-fast --all-features -p <package> [--test <test>] <cargo_args>` with a
+/// clean environment plus `env`, through the test report.
+pub(crate) fn package_tests(
+    package: &str,
+    test: Option<&str>,
+    cargo_args: &[String],
+    env: &[(String, String)],
+) -> Result<()> {
+    let mut cmd = util::cargo();
+    cmd.args(["test", "--no-fail-fast", "--all-features", "-p", package]);
+    if let Some(test) = test {
+        cmd.args(["--test", test]);
+    }
+    cmd.args(cargo_args);
+    clean_env(&mut cmd);
+    cmd.envs(env.iter().map(|(k, v)| (k, v)));
+    crate::test_report::run(&mut cmd)
+}
+
 pub(crate) fn clean_env(cmd: &mut Command) {
     for (name, _) in std::env::vars_os() {
         if is_endpoint_variable(&name.to_string_lossy()) {

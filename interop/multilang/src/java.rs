@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use futures_util::TryStreamExt;
-use kinesis_client::{Client, ClientConfig, StreamId};
+use kinesis_client::{Client, StreamId};
 use kinesis_lease::lineage::new_lease_for_shard;
 use kinesis_lease::{Checkpoint, DynamoDbLeaseRepository, LeaseRepository};
 use kinesis_testkit::TestEnv;
@@ -44,11 +44,7 @@ pub fn java_properties(env: &TestEnv) -> String {
 /// creates leases in an empty table (so that a fleet starting together does not race); with
 /// the leases there it starts at once.
 pub async fn seed_leases(env: &TestEnv, application: &str, stream: &str) {
-    let config = ClientConfig::builder()
-        .sdk_config(env.sdk_config())
-        .build()
-        .await
-        .expect("client config");
+    let config = crate::client_config(env).await;
     let repo = DynamoDbLeaseRepository::new(&config, application);
     repo.ensure_table().await.expect("the lease table");
     let shards: Vec<_> = Client::new(&config)

@@ -105,11 +105,7 @@ impl RunningDaemon {
     pub async fn start(env: &TestEnv, text: &str) -> Self {
         let config = DaemonConfig::from_properties(&parse_properties(text)).expect("properties");
         assert!(config.ignored.is_empty(), "{:?}", config.ignored);
-        let client = ClientConfig::builder()
-            .sdk_config(env.sdk_config())
-            .build()
-            .await
-            .expect("client config");
+        let client = client_config(env).await;
         let (stop, stopped) = oneshot::channel::<()>();
         let daemon = Daemon::new(&client, config).shutdown_on(async move {
             let _ = stopped.await;
@@ -146,11 +142,7 @@ pub fn properties(stream: &str, application: &str, command: &str, extra: &str) -
 
 /// Writes `count` records numbered from `first` (data `n=<i>`) with the producer.
 pub async fn produce(env: &TestEnv, stream: &str, first: u64, count: u64, aggregate: bool) {
-    let config = ClientConfig::builder()
-        .sdk_config(env.sdk_config())
-        .build()
-        .await
-        .expect("client config");
+    let config = client_config(env).await;
     let mut settings = ProducerSettings::default();
     if aggregate {
         settings = settings.with_aggregation(AggregationSettings::default());
@@ -274,13 +266,18 @@ pub async fn wait_for_redelivery(output: &Path, within: Duration) -> Vec<Seen> {
     }
 }
 
-/// The leases of `application`, by shard.
-pub async fn leases(env: &TestEnv, application: &str) -> BTreeMap<String, Lease> {
-    let config = ClientConfig::builder()
+/// A client configuration for `env`'s servers.
+pub async fn client_config(env: &TestEnv) -> ClientConfig {
+    ClientConfig::builder()
         .sdk_config(env.sdk_config())
         .build()
         .await
-        .expect("client config");
+        .expect("client config")
+}
+
+/// The leases of `application`, by shard.
+pub async fn leases(env: &TestEnv, application: &str) -> BTreeMap<String, Lease> {
+    let config = client_config(env).await;
     let repo = DynamoDbLeaseRepository::new(&config, application);
     repo.list_leases()
         .await

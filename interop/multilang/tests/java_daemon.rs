@@ -16,12 +16,12 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use futures_util::TryStreamExt;
-use kinesis_client::{AdminClient, Client, ClientConfig, StreamId};
+use kinesis_client::{AdminClient, Client, StreamId};
 use kinesis_lease::Checkpoint;
 use kinesis_testkit::TestEnv;
 use multilang_interop::java::{JavaDaemon, java_properties, seed_leases};
 use multilang_interop::{
-    RunningDaemon, Seen, leases, produce, properties, rust_command, wait_for_all,
+    RunningDaemon, Seen, client_config, leases, produce, properties, rust_command, wait_for_all,
 };
 
 const PROCESSOR: &str = env!("CARGO_BIN_EXE_rust-processor");
@@ -153,11 +153,7 @@ async fn a_rust_processor_under_the_java_daemon_follows_a_split_and_gives_up_a_l
 
     // Split the first shard: its processor sees shardEnded and checkpoints SHARD_END, then
     // the children are processed.
-    let config = ClientConfig::builder()
-        .sdk_config(env.sdk_config())
-        .build()
-        .await
-        .unwrap();
+    let config = client_config(&env).await;
     let id: StreamId = stream.parse().unwrap();
     let shards: Vec<_> = Client::new(&config)
         .list_shards(id.clone(), None)

@@ -104,17 +104,28 @@ struct StreamRef<'a> {
 
 impl StreamRef<'_> {
     fn find(&self, store: &Store) -> Result<Arc<Stream>, ApiError> {
-        let name = self
-            .stream_arn
-            .as_deref()
-            .or(self.stream_name.as_deref())
-            .ok_or_else(|| ApiError::invalid("neither StreamName nor StreamARN was given"))?;
-        store.get(name).ok_or_else(|| {
-            ApiError::not_found(format!(
-                "Stream {name} under account 000000000000 not found."
-            ))
-        })
+        find_stream(
+            store,
+            self.stream_name.as_deref(),
+            self.stream_arn.as_deref(),
+        )
     }
+}
+
+/// The stream a request names by `StreamARN` or else `StreamName`.
+fn find_stream(
+    store: &Store,
+    name: Option<&str>,
+    arn: Option<&str>,
+) -> Result<Arc<Stream>, ApiError> {
+    let name = arn
+        .or(name)
+        .ok_or_else(|| ApiError::invalid("neither StreamName nor StreamARN was given"))?;
+    store.get(name).ok_or_else(|| {
+        ApiError::not_found(format!(
+            "Stream {name} under account 000000000000 not found."
+        ))
+    })
 }
 
 #[derive(Deserialize)]
@@ -176,11 +187,11 @@ fn put_records(store: &Store, body: &[u8]) -> Answer {
         )));
     }
     input.records.iter().try_for_each(check_entry)?;
-    let stream = StreamRef {
-        stream_name: input.stream_name,
-        stream_arn: input.stream_arn,
-    }
-    .find(store)?;
+    let stream = find_stream(
+        store,
+        input.stream_name.as_deref(),
+        input.stream_arn.as_deref(),
+    )?;
     let now = now_ms();
     let mut out = String::with_capacity(32 + input.records.len() * 110);
     out.push_str(r#"{"FailedRecordCount":0,"EncryptionType":"NONE","Records":["#);
@@ -223,11 +234,11 @@ fn put_record(store: &Store, body: &[u8]) -> Answer {
         explicit_hash_key: input.explicit_hash_key,
     };
     check_entry(&entry)?;
-    let stream = StreamRef {
-        stream_name: input.stream_name,
-        stream_arn: input.stream_arn,
-    }
-    .find(store)?;
+    let stream = find_stream(
+        store,
+        input.stream_name.as_deref(),
+        input.stream_arn.as_deref(),
+    )?;
     let (shard, index) = store_record(store, &stream, &entry, now_ms());
     Ok(json!({
         "SequenceNumber": sequence_number(shard, index),
@@ -262,11 +273,11 @@ fn iterator(stream: &str, shard: usize, position: u64) -> String {
 
 fn get_shard_iterator(store: &Store, body: &[u8]) -> Answer {
     let input: GetShardIteratorInput<'_> = parse(body)?;
-    let stream = StreamRef {
-        stream_name: input.stream_name.clone(),
-        stream_arn: input.stream_arn.clone(),
-    }
-    .find(store)?;
+    let stream = find_stream(
+        store,
+        input.stream_name.as_deref(),
+        input.stream_arn.as_deref(),
+    )?;
     let shard = stream
         .shards
         .iter()
@@ -418,11 +429,11 @@ fn list_shards(store: &Store, body: &[u8]) -> Answer {
             (stream, from)
         }
         None => (
-            StreamRef {
-                stream_name: input.stream_name.clone(),
-                stream_arn: input.stream_arn.clone(),
-            }
-            .find(store)?,
+            find_stream(
+                store,
+                input.stream_name.as_deref(),
+                input.stream_arn.as_deref(),
+            )?,
             0,
         ),
     };
