@@ -165,6 +165,14 @@ impl Config {
         self.certs_dir().join("ca.pem")
     }
 
+    /// The leaf certificate (localhost, 127.0.0.1) and its key, signed by [`Self::ca_pem`].
+    pub(crate) fn leaf_pem_and_key(&self) -> (PathBuf, PathBuf) {
+        (
+            self.certs_dir().join("leaf.pem"),
+            self.certs_dir().join("leaf.key"),
+        )
+    }
+
     fn venv_python(&self) -> PathBuf {
         self.dir.join("venv").join("bin").join("python")
     }
@@ -785,7 +793,7 @@ fn patch_bind(js: &str) -> std::result::Result<String, String> {
 }
 
 /// Makes sure a CA, a leaf certificate for localhost/127.0.0.1 and kinesis-local's cert JSON exist.
-fn certificates(cfg: &Config) -> Result<()> {
+pub(crate) fn certificates(cfg: &Config) -> Result<()> {
     let dir = cfg.certs_dir();
     let json = dir.join("kinesis-cert.json");
     let files = ["ca.pem", "leaf.pem", "leaf.key"].map(|f| dir.join(f));

@@ -12,6 +12,7 @@
 
 mod consumer;
 mod output;
+mod peers;
 mod producer;
 mod report;
 mod section;
@@ -23,12 +24,13 @@ use crate::util::{self, Context, Error, Result};
 
 use consumer::*;
 use output::*;
+use peers::{DEFAULT_RECORDS, peers_report};
 use producer::*;
 use report::*;
 use section::*;
 
 const USAGE: &str = "\
-usage: cargo xtask bench <benchmark>
+usage: cargo xtask bench <benchmark> [--records N]
 
 benchmarks:
   consumer   the consumer against the embedded emulators: records/s next to a plain GetRecords
@@ -40,6 +42,11 @@ benchmarks:
              into the embedded emulator, peak RSS by buffer setting (cargo bench -p
              kinesis-producer --bench producer; about three minutes plus the first release
              build)
+  peers      the producer next to the real KPL, aws-kinesis-agg + boto3 and a plain SDK loop,
+             each a process of its own writing to the test kit's instant Kinesis server over
+             TLS, 3 rounds round-robin: records/s, CPU per million records, peak RSS (builds the
+             KPL harness with Maven and a Python venv on first use; --records N per run,
+             default 500000; about five minutes)
 
 Builds the benchmark in release mode, runs it once, and writes its figures, each next to its
 target, to its own section of docs/benchmarks.md (other sections are kept). Nothing is written
@@ -56,17 +63,20 @@ pub(crate) enum Benchmark {
     Consumer,
     /// `crates/kinesis-producer/benches/producer/`.
     Producer,
+    /// `bench/peers.rs`: contenders in processes of their own.
+    Peers,
 }
 
 impl Benchmark {
     /// Every benchmark, in the order of the usage text.
-    const ALL: &'static [Benchmark] = &[Benchmark::Consumer, Benchmark::Producer];
+    const ALL: &'static [Benchmark] = &[Benchmark::Consumer, Benchmark::Producer, Benchmark::Peers];
 
     /// The name on the command line and in `docs/benchmarks.md`.
     fn name(self) -> &'static str {
         match self {
             Benchmark::Consumer => "consumer",
             Benchmark::Producer => "producer",
+            Benchmark::Peers => "peers",
         }
     }
 
@@ -74,8 +84,9 @@ impl Benchmark {
         Self::ALL.iter().copied().find(|b| b.name() == name)
     }
 
-    /// The cargo invocation that builds (release) and runs the benchmark program.
-    fn command(self) -> Command {
+    /// The cargo invocation that builds (release) and runs the benchmark program; `None` for
+    /// the one the xtask runs itself (`peers`).
+    fn command(self) -> Option<Command> {
         let mut cmd = util::cargo();
         match self {
             Benchmark::Consumer => {
@@ -84,8 +95,9 @@ impl Benchmark {
             Benchmark::Producer => {
                 cmd.args(["bench", "-p", "kinesis-producer", "--bench", "producer"]);
             }
+            Benchmark::Peers => return None,
         }
-        cmd
+        Some(cmd)
     }
 
     /// The body of the benchmark's section (below its heading and run facts).
@@ -93,6 +105,7 @@ impl Benchmark {
         match self {
             Benchmark::Consumer => consumer_report(output),
             Benchmark::Producer => producer_report(output),
+            Benchmark::Peers => peers_report(output),
         }
     }
 }
@@ -113,20 +126,46 @@ pub(crate) fn main(args: &[String]) -> Result<()> {
             2,
         ));
     };
-    if let Some(extra) = rest.first() {
-        return Err(Error::with_code(
-            format!("unexpected argument `{extra}`\n\n{USAGE}"),
-            2,
-        ));
+    let mut records = None;
+    let mut rest = rest.iter();
+    while let Some(arg) = rest.next() {
+        match (arg.as_str(), bench) {
+            ("--records", Benchmark::Peers) => {
+                let n = rest
+                    .next()
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| {
+                        Error::with_code(format!("--records needs a positive number\n\n{USAGE}"), 2)
+                    })?;
+                records = Some(n);
+            }
+            _ => {
+                return Err(Error::with_code(
+                    format!("unexpected argument `{arg}`\n\n{USAGE}"),
+                    2,
+                ));
+            }
+        }
     }
-    run(bench)
+    run(bench, records)
 }
 
 /// Runs `bench`, writes its section and prints a summary of its targets.
-fn run(bench: Benchmark) -> Result<()> {
-    let mut cmd = bench.command();
-    let shown = format!("cargo {}", args_of(&cmd));
-    let output = capture(&mut cmd)?;
+fn run(bench: Benchmark, records: Option<u64>) -> Result<()> {
+    let (output, shown) = match bench.command() {
+        Some(mut cmd) => {
+            let shown = format!("cargo {}", args_of(&cmd));
+            (capture(&mut cmd)?, shown)
+        }
+        None => {
+            let records = records.unwrap_or(DEFAULT_RECORDS);
+            (
+                peers::measure(records)?,
+                format!("cargo xtask bench peers --records {records}"),
+            )
+        }
+    };
     let report = bench.report(&output);
     let facts = RunFacts::collect();
     let section = render_section(bench, &facts, &shown, &report);
@@ -242,7 +281,7 @@ mod tests {
         assert_eq!(Benchmark::parse("consumer"), Some(Benchmark::Consumer));
         assert_eq!(Benchmark::parse("producer"), Some(Benchmark::Producer));
         assert_eq!(
-            args_of(&Benchmark::Producer.command()),
+            args_of(&Benchmark::Producer.command().unwrap()),
             "bench -p kinesis-producer --bench producer"
         );
         assert_eq!(Benchmark::parse("nope"), None);
@@ -309,6 +348,37 @@ mod tests {
         assert!(section.starts_with("## consumer\n"));
         assert!(section.contains("- Machine: 2 cores (CPU)"));
         assert!(section.contains("| throughput: consumer / plain GetRecords loop | 0.95x (190,000 vs 200,000 records/s) | >= 0.9x | **met** |"));
+    }
+
+    #[test]
+    fn reports_the_peer_figures() {
+        let mut out = Output::default();
+        for (contender, rate, cpu, rss) in [
+            ("aggregated", 600_000.0, 2.0, 80.0),
+            ("kpl-agg", 100_000.0, 30.0, 400.0),
+            ("boto3-agg", 250_000.0, 6.0, 90.0),
+        ] {
+            for (metric, value) in [("rate", rate), ("cpu_per_million", cpu), ("rss", rss)] {
+                assert!(out.take_line(&format!(
+                    r#"{{"metric":"producers.{contender}.{metric}","value":{value},"unit":"x"}}"#
+                )));
+            }
+        }
+        let report = peers_report(&out);
+        let verdicts: Vec<&str> = report.summary.iter().map(|l| l.verdict).collect();
+        // 6x >= 3x; 15x >= 10x; 5x >= 4x; 2.4x < 3x.
+        assert_eq!(verdicts, [MET, MET, MET, NOT_MET]);
+        assert!(
+            report
+                .body
+                .contains("| KPL 0.15.12, aggregation | - / - / - | 100,000 | 30.00 | 400.0 MiB |"),
+            "{}",
+            report.body
+        );
+        assert_eq!(Benchmark::parse("peers"), Some(Benchmark::Peers));
+        assert!(Benchmark::Peers.command().is_none());
+        let err = main(&["peers".to_owned(), "--records".to_owned(), "0".to_owned()]).unwrap_err();
+        assert_eq!(err.code(), 2);
     }
 
     #[test]

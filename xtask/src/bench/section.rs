@@ -141,10 +141,14 @@ pub(super) fn render_section(
     if let Some(commit) = &facts.commit {
         let _ = writeln!(s, "- Commit: {commit}");
     }
-    let _ = writeln!(
-        s,
-        "- Command: `cargo xtask bench {name}`, which runs `{command}` (release profile) once\n"
-    );
+    if command.starts_with("cargo xtask") {
+        let _ = writeln!(s, "- Command: `{command}` (release builds), once\n");
+    } else {
+        let _ = writeln!(
+            s,
+            "- Command: `cargo xtask bench {name}`, which runs `{command}` (release profile) once\n"
+        );
+    }
     let _ = writeln!(s, "| figure | measured | target | |\n|---|---|---|---|");
     for line in &report.summary {
         let verdict = match line.verdict {

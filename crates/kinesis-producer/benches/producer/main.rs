@@ -35,6 +35,7 @@
 mod emulator;
 mod instant;
 mod memory;
+mod peer;
 mod sink;
 mod workload;
 
@@ -98,6 +99,16 @@ fn main() {
         };
         if let Err(e) = rt.block_on(instant::child(&writer, &round)) {
             eprintln!("sink {writer} round {round}: {e}");
+            std::process::exit(1);
+        }
+        return;
+    }
+    if args.first().map(String::as_str) == Some("--peer-child") {
+        let arg = |i: usize| args.get(i).map_or("", String::as_str);
+        let records = arg(5).parse().unwrap_or(0);
+        let run = peer::child(arg(1), arg(2), arg(3), arg(4), records);
+        if let Err(e) = multi_thread_runtime().block_on(run) {
+            eprintln!("peer {}: {e}", arg(1));
             std::process::exit(1);
         }
         return;

@@ -200,12 +200,12 @@ public final class KplProducer {
         s.append('"');
     }
 
-    private static String env(String name, String fallback) {
+    static String env(String name, String fallback) {
         String v = System.getenv(name);
         return v == null || v.isEmpty() ? fallback : v;
     }
 
-    private static Map<String, String> parse(String[] argv) {
+    static Map<String, String> parse(String[] argv) {
         Map<String, String> args = new HashMap<>();
         for (int i = 0; i < argv.length; i += 2) {
             if (!argv[i].startsWith("--") || i + 1 >= argv.length) {
@@ -216,7 +216,7 @@ public final class KplProducer {
         return args;
     }
 
-    private static String required(Map<String, String> args, String name) {
+    static String required(Map<String, String> args, String name) {
         String v = args.get(name);
         if (v == null) {
             throw new IllegalArgumentException("--" + name + " is required");
