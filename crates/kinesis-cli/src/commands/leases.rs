@@ -760,15 +760,21 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn a_lease_changed_since_it_was_read_is_a_conflict_and_is_not_written() {
+    /// An in-memory lease table with one unowned lease, of `shardId-000000000000`.
+    async fn one_lease(checkpoint: Checkpoint) -> (InMemoryLeaseRepository, Lease) {
         let repo = InMemoryLeaseRepository::new();
         repo.ensure_table().await.unwrap();
         let shard = ShardInfo::new("shardId-000000000000".parse().unwrap());
         let created = repo
-            .create_lease(&new_lease_for_shard(&shard, Checkpoint::TRIM_HORIZON))
+            .create_lease(&new_lease_for_shard(&shard, checkpoint))
             .await
             .unwrap();
+        (repo, created)
+    }
+
+    #[tokio::test]
+    async fn a_lease_changed_since_it_was_read_is_a_conflict_and_is_not_written() {
+        let (repo, created) = one_lease(Checkpoint::TRIM_HORIZON).await;
         // The operator read it; then a worker took it.
         let read = created.clone();
         let taken = repo.take_lease(&created, "worker-1").await.unwrap();
@@ -792,13 +798,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_renewal_between_reading_and_writing_is_not_a_conflict() {
-        let repo = InMemoryLeaseRepository::new();
-        repo.ensure_table().await.unwrap();
-        let shard = ShardInfo::new("shardId-000000000000".parse().unwrap());
-        let created = repo
-            .create_lease(&new_lease_for_shard(&shard, Checkpoint::TRIM_HORIZON))
-            .await
-            .unwrap();
+        let (repo, created) = one_lease(Checkpoint::TRIM_HORIZON).await;
         let held = repo.take_lease(&created, "worker-1").await.unwrap();
         // The operator read it; then the worker renewed it (the counter moved).
         let read = held.clone();
@@ -815,13 +815,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_rewind_of_a_held_lease_takes_it_from_its_owner() {
-        let repo = InMemoryLeaseRepository::new();
-        repo.ensure_table().await.unwrap();
-        let shard = ShardInfo::new("shardId-000000000000".parse().unwrap());
-        let created = repo
-            .create_lease(&new_lease_for_shard(&shard, Checkpoint::LATEST))
-            .await
-            .unwrap();
+        let (repo, created) = one_lease(Checkpoint::LATEST).await;
         let held = repo.take_lease(&created, "worker-1").await.unwrap();
         let changes = vec![Change {
             lease: held.clone(),
