@@ -12,6 +12,9 @@
 //! ```text
 //! LEASE_SCALE_FULL=1 cargo test --release -p kinesis-lease --test coordinator_scale -- --nocapture
 //! ```
+//!
+//! `LEASE_SCALE_PROTOCOL` (`kcl2`, `kcl2-no-probes` or `kcl3`) runs one protocol only, and
+//! `LEASE_SCALE_LIMIT_SECS` bounds each wait for balance (virtual seconds, default 4 hours).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -59,6 +62,14 @@ impl Protocol {
             Self::Kcl2 { probes: true } => "KCL 2.x",
             Self::Kcl2 { probes: false } => "KCL 2.x, no probes",
             Self::Kcl3 => "KCL 3.x",
+        }
+    }
+
+    fn key(self) -> &'static str {
+        match self {
+            Self::Kcl2 { probes: true } => "kcl2",
+            Self::Kcl2 { probes: false } => "kcl2-no-probes",
+            Self::Kcl3 => "kcl3",
         }
     }
 
@@ -469,8 +480,13 @@ async fn the_full_matrix() {
             .and_then(|s| s.parse().ok())
             .unwrap_or(4 * 3600),
     );
+    // `LEASE_SCALE_PROTOCOL=kcl2|kcl2-no-probes|kcl3` runs one protocol only.
+    let only = std::env::var("LEASE_SCALE_PROTOCOL").ok();
     let mut runs = Vec::new();
     for protocol in Protocol::ALL {
+        if only.as_deref().is_some_and(|o| o != protocol.key()) {
+            continue;
+        }
         for shards in [100, 1000, 4000] {
             for workers in [2, 20, 100] {
                 let r = run(protocol, shards, workers, limit).await;
