@@ -43,8 +43,9 @@
 //! 3. Batches of up to 500 entries and 5 MiB leave when full, or when their oldest record has
 //!    waited the linger time (100 ms); a full aggregate, a flush, or a buffer with at most an
 //!    eighth free does not wait for it. Each shard stays within its throttle (1000 entries and 1 MiB
-//!    per second, lowered while Kinesis throttles and raised again as calls succeed). A shard
-//!    has one call in flight at a time, so the records of a partition key are stored in order.
+//!    per second, lowered while Kinesis throttles and raised again as calls succeed). A
+//!    partition key is in one call in flight at a time (other keys of its shard go alongside),
+//!    so the records of a key are stored in order.
 //! 4. Entries refused for a retryable reason (throttling, internal errors) are sent again —
 //!    only those — after a doubling pause, until the record's time to live (30 s) or attempt
 //!    limit (10) runs out; any other code fails the record with that code. An aggregate that

@@ -28,6 +28,8 @@ struct Fake {
     next_sequence: u64,
     /// The next this many `PutRecords` calls get no answer at all.
     hang: usize,
+    /// How long each `PutRecords` call takes.
+    latency: Duration,
 }
 
 fn shard_of(entry: &Value) -> &'static str {
@@ -77,7 +79,7 @@ fn respond(fake: &Mutex<Fake>, seen: &Seen) -> Answer {
                     }
                 }
             }
-            Answer::ok(json!({"FailedRecordCount": failed, "Records": results}))
+            Answer::ok(json!({"FailedRecordCount": failed, "Records": results})).after(fake.latency)
         }
         other => panic!("unexpected {other}"),
     }
@@ -582,7 +584,7 @@ async fn dropping_the_producer_without_shutdown_fails_pending_records() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_shard_has_one_call_in_flight_so_a_key_keeps_its_order() {
+async fn a_key_s_records_are_stored_in_the_order_produced() {
     let s = setup().await;
     let p = producer(
         &s,
@@ -608,6 +610,60 @@ async fn a_shard_has_one_call_in_flight_so_a_key_keeps_its_order() {
     let mut sorted = sequence.clone();
     sorted.sort();
     assert_eq!(sequence, sorted, "stored in the order produced");
+    p.shutdown().await;
+}
+
+/// A call in flight holds back only the records of its keys: other keys of the same shard go in
+/// calls alongside it, and each key's records are stored in the order produced.
+#[tokio::test(start_paused = true)]
+async fn a_key_is_in_one_call_at_a_time_while_other_keys_of_its_shard_go_alongside() {
+    let s = setup().await;
+    let latency = Duration::from_millis(50);
+    s.fake.lock().unwrap().latency = latency;
+    let p = producer(
+        &s,
+        settings()
+            .with_linger(Duration::ZERO)
+            .with_batch_limits(2, 5 * 1024 * 1024),
+    )
+    .await;
+    let keys = keys_on_shard_0(4);
+    let start = Instant::now();
+    // k0 k1 k2 k3, three times over.
+    let results = p
+        .produce_batch((0..12).map(|i| ProducerRecord::new(keys[i % 4].clone(), format!("v{i}"))))
+        .await;
+    let pair = |a: usize, b: usize| vec![keys[a].clone(), keys[b].clone()];
+    let expected: Vec<(Duration, Vec<String>)> = (0..3u32)
+        .flat_map(|round| {
+            let at = latency * round;
+            [(at, pair(0, 1)), (at, pair(2, 3))]
+        })
+        .collect();
+    assert_eq!(
+        calls(&s.http, start),
+        expected,
+        "two calls of one shard in flight at once, no key in both"
+    );
+    for key in 0..4 {
+        let sequence: Vec<u64> = results
+            .iter()
+            .skip(key)
+            .step_by(4)
+            .map(|r| {
+                r.as_ref()
+                    .unwrap()
+                    .sequence_number()
+                    .as_str()
+                    .parse()
+                    .unwrap()
+            })
+            .collect();
+        assert!(
+            sequence.is_sorted(),
+            "key {key} stored in the order produced: {sequence:?}"
+        );
+    }
     p.shutdown().await;
 }
 

@@ -85,6 +85,8 @@ pub enum Answer {
     /// No answer at all: the request waits (24 hours of virtual time) until the caller's
     /// timeout ends it.
     Hang,
+    /// This answer, after a pause (the service's latency; virtual time under a paused clock).
+    After(Duration, Box<Answer>),
 }
 
 impl Answer {
@@ -130,6 +132,19 @@ impl Answer {
             status,
             serde_json::json!({"__type": code, "message": "scripted"}),
         )
+    }
+
+    /// This answer, given `latency` after the request arrived.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kinesis_testkit::scripted::Answer;
+    ///
+    /// let slow = Answer::ok(serde_json::json!({})).after(Duration::from_millis(50));
+    /// assert!(matches!(slow, Answer::After(d, _) if d == Duration::from_millis(50)));
+    /// ```
+    pub fn after(self, latency: Duration) -> Self {
+        Answer::After(latency, Box::new(self))
     }
 }
 
@@ -365,23 +380,34 @@ impl HttpConnector for Scripted {
             body,
             at: Instant::now(),
         };
-        match self.answer(seen) {
-            Answer::Json(status, body) => {
-                let status = status
-                    .try_into()
-                    .unwrap_or_else(|_| 500u16.try_into().expect("500 is a valid status"));
-                let mut response = HttpResponse::new(status, SdkBody::from(body));
-                response
-                    .headers_mut()
-                    .insert("content-type", "application/x-amz-json-1.1");
-                HttpConnectorFuture::ready(Ok(response))
-            }
-            Answer::Hang => HttpConnectorFuture::new(async {
-                tokio::time::sleep(Duration::from_secs(24 * 3600)).await;
-                panic!("a hanging scripted request was never timed out")
-            }),
-        }
+        respond(self.answer(seen))
     }
+}
+
+/// The HTTP response of an answer, when it is due.
+fn respond(answer: Answer) -> HttpConnectorFuture {
+    match answer {
+        Answer::Json(status, body) => HttpConnectorFuture::ready(Ok(json_response(status, body))),
+        Answer::Hang => HttpConnectorFuture::new(async {
+            tokio::time::sleep(Duration::from_secs(24 * 3600)).await;
+            panic!("a hanging scripted request was never timed out")
+        }),
+        Answer::After(latency, answer) => HttpConnectorFuture::new(async move {
+            tokio::time::sleep(latency).await;
+            respond(*answer).await
+        }),
+    }
+}
+
+fn json_response(status: u16, body: String) -> HttpResponse {
+    let status = status
+        .try_into()
+        .unwrap_or_else(|_| 500u16.try_into().expect("500 is a valid status"));
+    let mut response = HttpResponse::new(status, SdkBody::from(body));
+    response
+        .headers_mut()
+        .insert("content-type", "application/x-amz-json-1.1");
+    response
 }
 
 impl HttpClient for Scripted {

@@ -168,9 +168,10 @@ pub(super) fn producer_report(out: &Output) -> Report {
         ),
         fixed(per_call, 1),
         if per_call.is_some_and(|c| c < 10.0) {
-            ": a full aggregate goes out at once rather than wait for its linger time, and a \
-             shard has one call in flight, so with the sink answering at once a call carries \
-             what filled up while the shard's previous call was out."
+            ": a full aggregate goes out at once rather than wait for its linger time, and while \
+             an aggregate is in flight nothing else of its shard is sent, so with the sink \
+             answering at once a call carries what filled up while the shard's previous call \
+             was out."
         } else {
             "."
         }
@@ -228,9 +229,9 @@ pub(super) fn producer_report(out: &Output) -> Report {
          process, the emulator's threads included. The emulator's work is per Kinesis entry \
          and per call as much as per byte, so aggregates of a few hundred records each cost it \
          far less than as many records sent alone. Without \
-         aggregation, the producer keeps one call in flight per shard (4 here, to keep each \
-         shard's records in order) where the plain loop keeps 24, and its own work per record \
-         competes with the emulator for the same cores."
+         aggregation, a partition key is in one call in flight at a time (to keep its records \
+         in order) where the plain loop sends any record in any of its 24 calls, and the \
+         producer's own work per record competes with the emulator for the same cores."
     );
     if emulator_verdict == NOT_MET {
         let _ = writeln!(

@@ -122,10 +122,15 @@ impl Operation for PutRecords {
                     out.records().len()
                 )));
             }
+            // Results name a few shards many times: one id each, shared.
+            let mut shards: Vec<ShardId> = Vec::new();
             for (index, result) in pending.into_iter().zip(out.records()) {
                 outcomes[index] = Some(match (result.error_code(), result.sequence_number()) {
                     (None, Some(seq)) => PutRecordsResultEntry::Stored(RecordPosition {
-                        shard_id: ShardId::from_service(result.shard_id().unwrap_or_default()),
+                        shard_id: shared_shard_id(
+                            &mut shards,
+                            result.shard_id().unwrap_or_default(),
+                        ),
                         sequence_number: SequenceNumber::from_service(seq)?,
                     }),
                     // Nothing counts as stored without a sequence number.
@@ -158,6 +163,20 @@ impl Operation for PutRecords {
         }
         Err(Error::partial_failure(Self::NAME, output))
     }
+}
+
+/// The id `id` from `shards` if there, else added to it.
+fn shared_shard_id(shards: &mut Vec<ShardId>, id: &str) -> ShardId {
+    if let Some(known) = shards.iter().find(|s| s.as_str() == id) {
+        return known.clone();
+    }
+    let new = ShardId::from_service(id);
+    // A PutRecords call reaches at most 500 shards; a short list is searched faster than hashed
+    // while it stays short.
+    if shards.len() < 64 {
+        shards.push(new.clone());
+    }
+    new
 }
 
 // === GetShardIterator ===

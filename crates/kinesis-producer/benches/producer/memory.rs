@@ -50,9 +50,9 @@ pub(crate) fn run() -> Result<()> {
              reset (/proc/self/clear_refs) and {MEMORY_RECORDS} records of {RECORD_BYTES} \
              bytes ({} MiB of payload) written as in part 1, every handle awaited, into the \
              sink of part 1 holding back each answer for {} ms (a network round trip; its work \
-             is done at once), so that the producer's buffer fills up: the producer keeps one \
-             call in flight per shard, so at most 4 calls of 500 entries per {} ms get through \
-             without aggregation. baseline = VmRSS before writing; peak = VmHWM after; growth \
+             is done at once), so that records wait in the producer: at most 24 calls of 500 \
+             entries per {} ms get through, fewer without aggregation when a partition key is \
+             in a call in flight (a key is in one call at a time). baseline = VmRSS before writing; peak = VmHWM after; growth \
              = peak - baseline; the peak is also read once each quarter of the records was \
              accepted. The sink keeps nothing, so growth is what the writer holds. \
              \"outstanding\": the most records accepted by the producer and not yet answered \

@@ -3,9 +3,11 @@
 //! within the service's limits and the per-shard throttle, keeps calls in flight, retries what
 //! failed for a retryable reason, and answers every record exactly once.
 //!
-//! Order: entries of one shard leave in the order they were accepted, and a shard has at most
-//! one call in flight, so records of one partition key are stored in order unless a retry
-//! intervenes.
+//! Order: entries of one shard leave in the order they were accepted, except that a record
+//! whose partition key is in a call in flight waits for that call's answer while records of
+//! other keys go ahead; so the records of one partition key are stored in order unless a retry
+//! intervenes, and a shard can have several calls in flight. An aggregate holds many keys: while
+//! one is in flight, nothing else of its shard is sent.
 
 mod accepted;
 mod buffer;
@@ -72,6 +74,10 @@ pub(crate) struct Engine {
     queued_entries: usize,
     queued_bytes: usize,
     in_flight: JoinSet<(Batch, Result<PutRecordsOutput, kinesis_client::Error>)>,
+    /// The partition keys of single records in calls in flight.
+    keys_in_flight: KeysInFlight,
+    /// The number of the next call.
+    next_call: u64,
     flushes: Vec<Flush>,
     spare: Spare,
     /// Buffer space of the records answered since it was last given back: records, bytes.
@@ -103,6 +109,7 @@ impl std::fmt::Debug for Engine {
             .field("stream", &self.stream)
             .field("queued_entries", &self.queued_entries)
             .field("in_flight", &self.in_flight.len())
+            .field("keys_in_flight", &self.keys_in_flight.len())
             .finish_non_exhaustive()
     }
 }
@@ -140,6 +147,8 @@ impl Engine {
             queued_entries: 0,
             queued_bytes: 0,
             in_flight: JoinSet::new(),
+            keys_in_flight: KeysInFlight::default(),
+            next_call: 0,
             flushes: Vec::new(),
             outstanding: 0,
             spare: Spare::default(),
@@ -395,13 +404,7 @@ impl Engine {
         } else {
             now + self.settings.linger
         };
-        let entry = Entry {
-            entry: record.entry(),
-            members: vec![record],
-            aggregated: false,
-            not_before,
-            retry_pause: retry,
-        };
+        let entry = Entry::single(record, not_before, retry);
         self.queued_entries += 1;
         self.queued_bytes += entry.size();
         let queue = &mut self.queues[slot];
@@ -424,17 +427,13 @@ impl Engine {
         let encoded = builder.finish_and_clear();
         spare.put_builder(builder);
         if members.len() == 1 {
-            return Entry {
-                entry: members[0].entry(),
-                members,
-                aggregated: false,
-                not_before,
-                retry_pause: false,
-            };
+            let record = members.into_iter().next().expect("checked");
+            return Entry::single(record, not_before, false);
         }
         let entry = encoded.expect("an open aggregate has members").into_entry();
         Entry {
-            entry,
+            size: entry.size(),
+            entry: Some(entry),
             members,
             aggregated: true,
             not_before,
@@ -469,7 +468,7 @@ impl Engine {
         // call of theirs is in flight (then the next map deals with them).
         let (stale, kept): (Vec<ShardQueue>, Vec<ShardQueue>) = std::mem::take(&mut self.queues)
             .into_iter()
-            .partition(|q| !q.busy && q.key.as_ref().is_none_or(|s| !self.map.is_open(s)));
+            .partition(|q| q.calls == 0 && q.key.as_ref().is_none_or(|s| !self.map.is_open(s)));
         self.queues = kept;
         self.index_queues();
         let mut records = Vec::new();
@@ -504,7 +503,7 @@ impl Engine {
             wake = Some(wake.map_or(t, |w| w.min(t)));
         };
         for queue in &self.queues {
-            if queue.busy {
+            if queue.aggregate_calls > 0 {
                 continue;
             }
             if let Some(open) = &queue.open {
@@ -523,7 +522,11 @@ impl Engine {
                 if let Some(shard) = &queue.key {
                     at = at.max(self.throttles.ready_at(shard, now, head.size()));
                 }
-                consider(at);
+                // With calls of the queue in flight, what is due and still here waits for a
+                // key in flight (or a free slot): their answers wake the loop.
+                if queue.calls == 0 || at > now {
+                    consider(at);
+                }
             }
         }
         // Nothing to send while every call slot is taken: completions wake the loop.
@@ -559,17 +562,25 @@ impl Engine {
             || self.queued_bytes >= self.settings.max_batch_bytes;
 
         while self.in_flight.len() < self.settings.max_in_flight {
+            let call = self.next_call;
             let mut batch = Batch {
                 entries: Vec::new(),
+                queues: Vec::new(),
             };
             let mut bytes = 0;
+            let mut blocked = KeySet::default();
             for queue in &mut self.queues {
-                let key = &queue.key;
-                if queue.busy {
+                if queue.aggregate_calls > 0 {
                     continue;
                 }
+                // Other calls of this queue are in flight: records of their keys wait, and so
+                // do later records of those keys (`blocked`); an aggregate waits for them all.
+                let shared = queue.calls > 0;
+                blocked.clear();
                 let mut took = false;
-                while let Some(head) = queue.entries.front() {
+                let mut took_aggregate = false;
+                let mut index = 0;
+                while let Some(head) = queue.entries.get(index) {
                     let due = if head.retry_pause {
                         head.not_before <= now
                     } else {
@@ -581,24 +592,48 @@ impl Engine {
                     {
                         break;
                     }
-                    if let Some(shard) = key {
+                    match head.single_key() {
+                        None if shared || index > 0 => break,
+                        Some(key)
+                            if blocked.contains(&key)
+                                || !self.keys_in_flight.free_for(key, call) =>
+                        {
+                            blocked.insert(key);
+                            index += 1;
+                            if blocked.len() >= self.settings.max_batch_entries {
+                                break;
+                            }
+                            continue;
+                        }
+                        _ => {}
+                    }
+                    if let Some(shard) = &queue.key {
                         if self.throttles.ready_at(shard, now, head.size()) > now {
                             break;
                         }
                         self.throttles.take(shard, now, head.size());
                     }
-                    let entry = queue.entries.pop_front().expect("checked");
+                    let entry = queue.entries.remove(index).expect("checked");
+                    match entry.single_key() {
+                        Some(key) => self.keys_in_flight.add(key, call),
+                        None => took_aggregate = true,
+                    }
                     bytes += entry.size();
-                    batch.entries.push((key.clone(), entry));
+                    batch.entries.push((queue.key.clone(), entry));
                     took = true;
                 }
                 if took {
-                    queue.busy = true;
+                    queue.calls += 1;
+                    if took_aggregate {
+                        queue.aggregate_calls += 1;
+                    }
+                    batch.queues.push((queue.key.clone(), took_aggregate));
                 }
             }
             if batch.entries.is_empty() {
                 break;
             }
+            self.next_call += 1;
             self.send(batch, bytes);
         }
     }
@@ -625,7 +660,7 @@ impl Engine {
                 }
                 user_records += e.members.len();
                 self.metrics.entry_sent(e.size());
-                e.entry.clone()
+                e.take_entry()
             })
             .collect();
         self.metrics.put_records_call(entries.len(), bytes);
@@ -662,9 +697,18 @@ impl Engine {
     ) {
         let now = Instant::now();
         self.pauses.next_call();
-        for (key, _) in &batch.entries {
+        for (key, aggregate) in &batch.queues {
             if let Some(&slot) = self.slots.get(key) {
-                self.queues[slot].busy = false;
+                let queue = &mut self.queues[slot];
+                queue.calls -= 1;
+                if *aggregate {
+                    queue.aggregate_calls -= 1;
+                }
+            }
+        }
+        for (_, entry) in &batch.entries {
+            if let Some(key) = entry.single_key() {
+                self.keys_in_flight.remove(key);
             }
         }
         let outcomes: Vec<PutRecordsResultEntry> = match result {

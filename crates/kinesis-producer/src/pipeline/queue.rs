@@ -1,9 +1,10 @@
-//! Per-shard queues of entries (single records or aggregates), the batches taken from them, and
-//! the buffers kept for the next aggregates.
+//! Per-shard queues of entries (single records or aggregates), the batches taken from them, the
+//! partition keys in flight, and the buffers kept for the next aggregates.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 
-use kinesis_client::{PutRecordsEntry, ShardId};
+use kinesis_client::{HashKey, PutRecordsEntry, ShardId};
 use kinesis_kcl_compat::aggregation::AggregateBuilder;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
@@ -13,7 +14,11 @@ use super::*;
 /// A Kinesis entry waiting in a shard's queue: one record, or an aggregate of several.
 #[derive(Debug)]
 pub(super) struct Entry {
-    pub(super) entry: PutRecordsEntry,
+    /// The aggregate's Kinesis record; `None` for a single record, whose entry is made from
+    /// its member when it is sent (no copy waits in the queue).
+    pub(super) entry: Option<PutRecordsEntry>,
+    /// The size Kinesis counts: payload plus partition key.
+    pub(super) size: usize,
     pub(super) members: Vec<Accepted>,
     pub(super) aggregated: bool,
     /// Not sent before this (the end of its linger time; a retry's pause).
@@ -23,8 +28,30 @@ pub(super) struct Entry {
 }
 
 impl Entry {
+    /// A single record.
+    pub(super) fn single(record: Accepted, not_before: Instant, retry_pause: bool) -> Self {
+        Self {
+            entry: None,
+            size: record.data.len() + record.key.byte_len(),
+            members: vec![record],
+            aggregated: false,
+            not_before,
+            retry_pause,
+        }
+    }
+
     pub(super) fn size(&self) -> usize {
-        self.entry.size()
+        self.size
+    }
+
+    /// The partition key's hash of a single record; `None` for an aggregate.
+    pub(super) fn single_key(&self) -> Option<HashKey> {
+        (!self.aggregated).then(|| self.members[0].hash)
+    }
+
+    /// The Kinesis record to send; taken out of the entry.
+    pub(super) fn take_entry(&mut self) -> PutRecordsEntry {
+        self.entry.take().unwrap_or_else(|| self.members[0].entry())
     }
 }
 
@@ -42,8 +69,11 @@ pub(super) struct ShardQueue {
     pub(super) key: QueueKey,
     pub(super) entries: VecDeque<Entry>,
     pub(super) open: Option<OpenAggregate>,
-    /// Calls in flight that carry entries of this shard.
-    pub(super) busy: bool,
+    /// Calls in flight that carry entries of this queue.
+    pub(super) calls: usize,
+    /// Of those, calls that carry an aggregate of this queue: while one is in flight, nothing
+    /// else of the queue is sent (an aggregate holds many partition keys).
+    pub(super) aggregate_calls: usize,
 }
 
 /// The key of a queue: the predicted shard, or none when the map has no shard for the key.
@@ -52,6 +82,69 @@ pub(super) type QueueKey = Option<ShardId>;
 /// A `PutRecords` call's entries, by queue.
 pub(super) struct Batch {
     pub(super) entries: Vec<(QueueKey, Entry)>,
+    /// The queues it carries entries of, each once, and whether with an aggregate.
+    pub(super) queues: Vec<(QueueKey, bool)>,
+}
+
+/// The partition keys (by hash) of single records in calls in flight: a key is in at most one
+/// call at a time, so the records of a key are stored in the order they were accepted while
+/// other keys of the same shard go in other calls.
+#[derive(Debug, Default)]
+pub(super) struct KeysInFlight {
+    /// Per key: its records in flight, and the call that took the last of them.
+    keys: HashMap<HashKey, (u32, u64), BuildHasherDefault<HashKeyHasher>>,
+}
+
+impl KeysInFlight {
+    /// Whether call `call` may carry a record of `key`: no other call in flight has one.
+    pub(super) fn free_for(&self, key: HashKey, call: u64) -> bool {
+        self.keys.get(&key).is_none_or(|&(_, last)| last == call)
+    }
+
+    /// Call `call` carries a record of `key`.
+    pub(super) fn add(&mut self, key: HashKey, call: u64) {
+        let slot = self.keys.entry(key).or_insert((0, call));
+        slot.0 += 1;
+        slot.1 = call;
+    }
+
+    /// A record of `key` was answered.
+    pub(super) fn remove(&mut self, key: HashKey) {
+        if let Some(slot) = self.keys.get_mut(&key) {
+            slot.0 -= 1;
+            if slot.0 == 0 {
+                self.keys.remove(&key);
+            }
+        }
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.keys.len()
+    }
+}
+
+/// A set of partition keys, by hash.
+pub(super) type KeySet = HashSet<HashKey, BuildHasherDefault<HashKeyHasher>>;
+
+/// A hasher for hash keys, which are MD5 digests already: their low bits are the hash.
+#[derive(Debug, Default)]
+pub(super) struct HashKeyHasher(u64);
+
+impl Hasher for HashKeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Not used by `HashKey` (it writes one u128); kept correct for any other input.
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+
+    fn write_u128(&mut self, n: u128) {
+        self.0 = (n as u64) ^ ((n >> 64) as u64);
+    }
 }
 
 impl ShardQueue {
@@ -60,7 +153,8 @@ impl ShardQueue {
             key,
             entries: VecDeque::new(),
             open: None,
-            busy: false,
+            calls: 0,
+            aggregate_calls: 0,
         }
     }
 }
