@@ -6,8 +6,11 @@
 //! KCL's rule, which this workspace keeps). Scanning at the take interval alone, that takes
 //! between one and two take intervals after the stop (20 to 40 s with the KCL's defaults).
 //!
-//! Between scans, the coordinator reads one lease of each other owner (one `GetItem` each)
-//! every two renew intervals: a live owner renews at least once in that time. When a probed
+//! Between scans, the coordinator reads one lease of each of the [`RING`] owners that follow it
+//! in the order of worker ids, wrapping around (one `GetItem` each), every two renew intervals:
+//! a live owner renews at least once in that time. So every owner is watched by the [`RING`]
+//! workers before it, and a fleet makes `RING` probes per worker per period however large it
+//! is, not one per pair of workers. When a probed
 //! counter has not moved, its owner has probably stopped: the coordinator scans at once (so
 //! that every lease's current counter is seen from now on), and runs a take pass once the
 //! failover time has passed since that scan, when the stopped owner's leases have expired by
@@ -22,6 +25,9 @@ use tokio::time::{Instant, MissedTickBehavior};
 
 use super::{Shared, State};
 use crate::strategy::LeaseView;
+
+/// How many other owners a worker probes: the ones after it in the order of worker ids.
+pub(super) const RING: usize = 2;
 
 /// The margin added to the failover time before the follow-up take pass.
 const MARGIN: std::time::Duration = std::time::Duration::from_millis(50);
@@ -38,8 +44,9 @@ pub(super) struct Probe {
     stale: bool,
 }
 
-/// Chooses, after a scan, one open lease per other owner whose lease has not expired in this
-/// worker's view; keeps the probes whose lease and counter are unchanged.
+/// Chooses, after a scan, one open lease of each of the [`RING`] other owners after this worker
+/// whose lease has not expired in this worker's view; keeps the probes whose lease and counter
+/// are unchanged.
 pub(super) fn plan(st: &mut State, me: &str, leases: &[Lease], now: Instant, shared: &Shared) {
     let mut probes: HashMap<String, Probe> = HashMap::new();
     let mut open: Vec<&Lease> = leases
@@ -80,6 +87,18 @@ pub(super) fn plan(st: &mut State, me: &str, leases: &[Lease], now: Instant, sha
             },
         );
     }
+    // The ring: the owners after this worker's id, then from the first, RING of them.
+    let mut owners: Vec<&String> = probes.keys().collect();
+    owners.sort();
+    let start = owners.partition_point(|o| o.as_str() < me);
+    let watched: Vec<String> = owners
+        .iter()
+        .cycle()
+        .skip(start)
+        .take(RING.min(owners.len()))
+        .map(|o| (*o).clone())
+        .collect();
+    probes.retain(|owner, _| watched.contains(owner));
     st.probes = probes;
 }
 

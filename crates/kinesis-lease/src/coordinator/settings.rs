@@ -62,10 +62,11 @@ pub struct CoordinatorSettings {
     /// at once. Default 20, the KCL's `maxLeaseRenewalThreads`. Takes and creations run one at
     /// a time, as in the KCL's taker.
     pub max_concurrent_writes: usize,
-    /// Whether to read one lease of each other owner every two renew intervals, to notice a
-    /// stopped owner (a Java KCL worker leaves its leases owned when it stops) and take its
-    /// leases as soon as they expire instead of up to two take intervals later. Costs one
-    /// `GetItem` per other worker per period. Default true.
+    /// Whether to read one lease of each of the two owners after this worker (in the order of
+    /// worker ids) every two renew intervals, to notice a stopped owner (a Java KCL worker
+    /// leaves its leases owned when it stops) and take its leases as soon as they expire
+    /// instead of up to two take intervals later. Costs at most two `GetItem`s per worker per
+    /// period, whatever the size of the fleet. Default true.
     pub expiry_probes: bool,
     /// The lease protocol: [`LeaseProtocol::Kcl2`] (the default) or [`LeaseProtocol::Kcl3`]
     /// (an elected leader assigns every lease; see [`crate::kcl3`]).
