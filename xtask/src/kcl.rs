@@ -160,24 +160,24 @@ pub(crate) fn kpl_classpath() -> Result<String> {
     .classpath)
 }
 
-/// Builds the Java harness and returns the variables the scenarios read.
-pub(crate) fn harness_env() -> Result<Vec<(String, String)>> {
+/// The KCL worker harness (`interop/kcl-worker`: `KclWorker`) on KCL `version`, built; its
+/// classpath.
+pub(crate) fn kcl_worker_classpath(version: &str) -> Result<String> {
     require_tools()?;
     let folder = util::workspace_root().join("interop/kcl-worker");
-    let worker_pom = folder.join("pom.xml");
-    let worker_src = folder.join("src/main/java");
-    let kcl2 = build(
-        &format!("kcl-{KCL2_VERSION}"),
-        &worker_pom,
-        &[("kcl.version", KCL2_VERSION)],
-        Some(&worker_src),
-    )?;
-    let kcl3 = build(
-        &format!("kcl-{KCL3_VERSION}"),
-        &worker_pom,
-        &[("kcl.version", KCL3_VERSION)],
-        Some(&worker_src),
-    )?;
+    Ok(build(
+        &format!("kcl-{version}"),
+        &folder.join("pom.xml"),
+        &[("kcl.version", version)],
+        Some(&folder.join("src/main/java")),
+    )?
+    .classpath)
+}
+
+/// Builds the Java harness and returns the variables the scenarios read.
+pub(crate) fn harness_env() -> Result<Vec<(String, String)>> {
+    let kcl2 = kcl_worker_classpath(KCL2_VERSION)?;
+    let kcl3 = kcl_worker_classpath(KCL3_VERSION)?;
     let kpl = kpl_classpath()?;
     let multilang = build(
         &format!("multilang-{MULTILANG_VERSION}"),
@@ -186,8 +186,8 @@ pub(crate) fn harness_env() -> Result<Vec<(String, String)>> {
         None,
     )?;
     Ok(vec![
-        ("KCL_FLEET_KCL2_CLASSPATH".into(), kcl2.classpath),
-        ("KCL_FLEET_KCL3_CLASSPATH".into(), kcl3.classpath),
+        ("KCL_FLEET_KCL2_CLASSPATH".into(), kcl2),
+        ("KCL_FLEET_KCL3_CLASSPATH".into(), kcl3),
         ("KCL_FLEET_KPL_CLASSPATH".into(), kpl),
         ("MULTILANG_JAVA_CLASSPATH".into(), multilang.classpath),
         (

@@ -43,10 +43,12 @@ benchmarks:
              kinesis-producer --bench producer; about three minutes plus the first release
              build)
   peers      the producer next to the real KPL, aws-kinesis-agg + boto3 and a plain SDK loop,
-             each a process of its own writing to the test kit's instant Kinesis server over
-             TLS, 3 rounds round-robin: records/s, CPU per million records, peak RSS (builds the
-             KPL harness with Maven and a Python venv on first use; --records N per run,
-             default 500000; about five minutes)
+             and the consumer next to Java KCL 2.x and 3.x workers, each a process of its own
+             on the test kit's instant Kinesis server (leases in the external emulators'
+             DynamoDB), 3 rounds round-robin: records/s, CPU per million records, peak RSS, and
+             for consumers the time to the first and last record (builds the Java harnesses
+             with Maven, a Python venv and the external emulators on first use; --records N
+             per run, default 500000; about ten minutes)
 
 Builds the benchmark in release mode, runs it once, and writes its figures, each next to its
 target, to its own section of docs/benchmarks.md (other sections are kept). Nothing is written
@@ -364,10 +366,41 @@ mod tests {
                 )));
             }
         }
+        for (contender, rate, first, cpu, rss) in [
+            ("consumer", 200_000.0, 0.3, 2.0, 20.0),
+            ("kcl2", 150_000.0, 10.0, 10.0, 300.0),
+            ("kcl3", 250_000.0, 40.0, 3.0, 500.0),
+        ] {
+            for (metric, value) in [
+                ("rate", rate),
+                ("first", first),
+                ("last", first + 1.0),
+                ("cpu_per_million", cpu),
+                ("rss", rss),
+            ] {
+                assert!(out.take_line(&format!(
+                    r#"{{"metric":"consumers.{contender}.{metric}","value":{value},"unit":"x"}}"#
+                )));
+            }
+        }
         let report = peers_report(&out);
         let verdicts: Vec<&str> = report.summary.iter().map(|l| l.verdict).collect();
-        // 6x >= 3x; 15x >= 10x; 5x >= 4x; 2.4x < 3x.
-        assert_eq!(verdicts, [MET, MET, MET, NOT_MET]);
+        // Producers: 6x >= 3x; 15x >= 10x; 5x >= 4x; 2.4x < 3x. Consumers against KCL 2.x:
+        // 1.33x >= 1x, 5x >= 2x, 15x >= 4x, 33x >= 5x; against KCL 3.x: 0.8x < 1x, 1.5x < 2x,
+        // 25x >= 4x, 133x >= 5x.
+        assert_eq!(
+            verdicts,
+            [
+                MET, MET, MET, NOT_MET, MET, MET, MET, MET, NOT_MET, NOT_MET, MET, MET
+            ]
+        );
+        assert!(
+            report
+                .body
+                .contains("| Java KCL 2.7.2, polling | - / - / - | 150,000 | 10.00 s | 11.00 s | 10.00 | 300.0 MiB |"),
+            "{}",
+            report.body
+        );
         assert!(
             report
                 .body

@@ -31,6 +31,7 @@ mod deaggregation;
 mod fixture;
 mod handover;
 mod memory;
+mod peer;
 mod throughput;
 
 use std::time::Duration;
@@ -67,6 +68,17 @@ fn main() {
             "the consumer benchmark runs under `cargo bench` (or `cargo xtask bench consumer`)"
         );
         return;
+    }
+    if args.first().map(String::as_str) == Some("--peer-child") {
+        let arg = |i: usize| args.get(i).map_or("", String::as_str);
+        let records = arg(5).parse().unwrap_or(0);
+        let run = peer::child(arg(1), arg(2), arg(3), arg(4), records);
+        if let Err(e) = runtime().block_on(run) {
+            eprintln!("peer consumer: {e}");
+            std::process::exit(1);
+        }
+        // Shard tasks are still polling: leave without waiting for them.
+        std::process::exit(0);
     }
     if args.first().map(String::as_str) == Some("--memory-child") {
         let case = args.get(1).cloned().unwrap_or_default();

@@ -1,6 +1,7 @@
 // One worker of a KCL application (the real Java KCL, 2.x or 3.x: this file compiles against
 // either), journaling every record, checkpoint and lease event as a JSON line. It stops
-// gracefully on a line "stop" on stdin or at the end of stdin. See ../../../README.md.
+// gracefully on a line "stop" on stdin or at the end of stdin. With --expect N (a benchmark run)
+// it journals no records, counts them, and exits once N arrived. See ../../../README.md.
 
 import java.io.BufferedReader;
 import java.io.FileOutputStream;
@@ -16,6 +17,7 @@ import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
@@ -48,6 +50,10 @@ public final class KclWorker {
 
     private static Journal journal;
     private static long checkpointEvery;
+    /** With --expect: the records to count before exiting (0: not a benchmark run). */
+    private static long expect;
+    private static final AtomicLong counted = new AtomicLong();
+    private static volatile long firstMillis;
 
     private KclWorker() {}
 
@@ -76,6 +82,7 @@ public final class KclWorker {
         long idleMillis = number(args, "idle-millis", 200);
         long shardSyncMillis = number(args, "shard-sync-millis", 2_000);
         checkpointEvery = Math.max(1, number(args, "checkpoint-every", 10));
+        expect = number(args, "expect", 0);
         journal = new Journal(output, workerId);
         String kclVersion = kclVersion();
         // The client version of KCL 3.x: the 2.x-compatible one unless told otherwise.
@@ -243,6 +250,10 @@ public final class KclWorker {
 
         @Override
         public void processRecords(ProcessRecordsInput input) {
+            if (expect > 0) {
+                count(input.records().size());
+                return;
+            }
             for (KinesisClientRecord r : input.records()) {
                 Map<String, Object> f = shardFields();
                 f.put("sequence", r.sequenceNumber());
@@ -313,6 +324,29 @@ public final class KclWorker {
     }
 
     /** JSON lines appended to a file, each flushed when written; shared by every thread. */
+    /** A benchmark run: counts records; prints the result and exits once all arrived. */
+    private static void count(int records) {
+        if (records == 0) {
+            return;
+        }
+        long before = counted.getAndAdd(records);
+        if (before == 0) {
+            firstMillis = System.currentTimeMillis();
+        }
+        if (before < expect && before + records >= expect) {
+            long last = System.currentTimeMillis();
+            System.out.println("{\"peer\":\"kcl\",\"records\":" + (before + records)
+                    + ",\"first_ms\":" + firstMillis + ",\"last_ms\":" + last + "}");
+            System.out.flush();
+            try {
+                journal.close();
+            } catch (IOException e) {
+                System.err.println("cannot close the journal: " + e);
+            }
+            Runtime.getRuntime().halt(0);
+        }
+    }
+
     private static final class Journal {
         private final OutputStream out;
         private final String worker;

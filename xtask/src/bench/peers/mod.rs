@@ -1,7 +1,7 @@
-//! `cargo xtask bench peers`: this workspace's producer next to the producers people run today,
-//! each in a process of its own, round-robin in one run, all writing to the test kit's instant
-//! Kinesis server (`instant-kinesis`, over TLS) so that the contenders, not the server, are
-//! measured.
+//! `cargo xtask bench peers`: this workspace's producer and consumer next to the producers and
+//! consumers people run today, each in a process of its own, round-robin in one run, all on the
+//! test kit's instant Kinesis server (`instant-kinesis`) so that the contenders, not the server,
+//! are measured. The consumers are in [`consumers`].
 //!
 //! Contenders (100-byte records, the producer benchmark's records and partition keys):
 //!
@@ -26,6 +26,8 @@ use std::time::{Duration, Instant};
 
 use super::*;
 use crate::emulators;
+
+mod consumers;
 
 /// Records per run, unless `--records` says otherwise.
 pub(super) const DEFAULT_RECORDS: u64 = 500_000;
@@ -138,14 +140,17 @@ pub(super) fn measure(records: u64) -> Result<Output> {
         "--bin",
         "instant-kinesis",
     ]))?;
-    let bench_exe = bench_executable()?;
+    let bench_exe = bench_executable("kinesis-producer", "producer")?;
     let kpl_classpath = crate::kcl::kpl_classpath()?;
     let python = crate::interop::venv(
         "peers-venv",
         &util::workspace_root().join("interop/peers/requirements.txt"),
     )?;
+    let consumer_exe = bench_executable("kinesis-consumer", "consumer")?;
+    let kcl2_classpath = crate::kcl::kcl_worker_classpath(crate::kcl::KCL2_VERSION)?;
+    let kcl3_classpath = crate::kcl::kcl_worker_classpath(crate::kcl::KCL3_VERSION)?;
     let server_exe = util::workspace_root().join("target/release/instant-kinesis");
-    let mut server = InstantServer::start(&server_exe, &leaf, &key)?;
+    let mut server = InstantServer::start(&server_exe, &leaf, &key, STREAM, true)?;
     let setup = Setup {
         bench_exe,
         kpl_classpath,
@@ -211,6 +216,21 @@ pub(super) fn measure(records: u64) -> Result<Output> {
             "MiB",
         );
     }
+    consumers::measure(
+        &mut out,
+        &consumers::Inputs {
+            cfg: &cfg,
+            server_exe: &server_exe,
+            leaf: &leaf,
+            key: &key,
+            ca: &setup.ca,
+            producer_exe: &setup.bench_exe,
+            consumer_exe,
+            kcl2_classpath,
+            kcl3_classpath,
+            records,
+        },
+    )?;
     let versions = format!(
         "java: {}; python: {}",
         first_line(Command::new("java").arg("-version"), true),
@@ -229,15 +249,15 @@ fn emit(out: &mut Output, metric: &str, value: f64, unit: &str) {
     ));
 }
 
-/// The release executable of the producer benchmark.
-fn bench_executable() -> Result<PathBuf> {
+/// The release executable of the benchmark `bench` of `package`.
+fn bench_executable(package: &str, bench: &str) -> Result<PathBuf> {
     let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .args([
             "bench",
             "-p",
-            "kinesis-producer",
+            package,
             "--bench",
-            "producer",
+            bench,
             "--no-run",
             "--message-format=json-render-diagnostics",
         ])
@@ -246,18 +266,21 @@ fn bench_executable() -> Result<PathBuf> {
         .output()
         .map_err(|e| Error::new(format!("cannot run cargo bench --no-run: {e}")))?;
     if !output.status.success() {
-        return Err(Error::new("building the producer benchmark failed"));
+        return Err(Error::new(format!("building the {bench} benchmark failed")));
     }
+    let name = format!(r#""name":"{bench}""#);
     String::from_utf8_lossy(&output.stdout)
         .lines()
-        .filter(|l| {
-            l.contains(r#""reason":"compiler-artifact""#) && l.contains(r#""name":"producer""#)
-        })
+        .filter(|l| l.contains(r#""reason":"compiler-artifact""#) && l.contains(&name))
         .find_map(|l| {
             let rest = &l[l.find(r#""executable":""#)? + 14..];
             Some(PathBuf::from(&rest[..rest.find('"')?]))
         })
-        .ok_or_else(|| Error::new("cargo did not name the producer benchmark's executable"))
+        .ok_or_else(|| {
+            Error::new(format!(
+                "cargo did not name the {bench} benchmark's executable"
+            ))
+        })
 }
 
 /// The first line a command prints (on stderr when `stderr`).
@@ -269,16 +292,65 @@ fn first_line(cmd: &mut Command, stderr: bool) -> String {
         .unwrap_or_else(|| "unknown".to_owned())
 }
 
-/// Runs one contender to its end; its figures.
+/// Runs one producer to its end; its figures.
 fn run_one(setup: &Setup, contender: &str) -> Result<Run> {
+    let finished = run_process(setup.command(contender))?;
+    let (Some(done), Some(secs)) = (finished.number("records"), finished.number("secs")) else {
+        return Err(Error::new(format!(
+            "result without records or secs: {}",
+            finished.line
+        )));
+    };
+    if done as u64 != setup.records {
+        return Err(Error::new(format!(
+            "stored {done} of {} records: {}",
+            setup.records, finished.line
+        )));
+    }
+    Ok(Run {
+        rate: done / secs,
+        cpu_secs: finished.cpu_secs,
+        peak_rss_mib: finished.peak_rss_mib,
+    })
+}
+
+/// A contender's process that ended well.
+struct Finished {
+    /// Its result line (`{"peer":...}`), and its fields.
+    line: String,
+    fields: BTreeMap<String, Json>,
+    /// User + system seconds of its process tree.
+    cpu_secs: f64,
+    /// The most its process tree held at once.
+    peak_rss_mib: f64,
+    /// When it was started, in milliseconds since the epoch.
+    spawned_ms: f64,
+}
+
+impl Finished {
+    fn number(&self, key: &str) -> Option<f64> {
+        match self.fields.get(key) {
+            Some(Json::Num(v)) => Some(*v),
+            _ => None,
+        }
+    }
+}
+
+/// Runs a contender's process to its end (killing it after [`RUN_LIMIT`]), measuring its tree's
+/// CPU time and peak RSS; its result line.
+fn run_process(mut command: Command) -> Result<Finished> {
     let before = children_cpu_secs()?;
-    let mut child = setup
-        .command(contender)
-        .stdin(Stdio::null())
+    let spawned_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_millis() as f64);
+    let mut child = command
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| Error::new(format!("cannot start: {e}")))?;
+    // Held open until the process ends: a KCL worker of the harness stops when its stdin ends.
+    let _stdin = child.stdin.take();
     let stdout = child.stdout.take();
     let stderr = child.stderr.take();
     let reader = std::thread::spawn(move || {
@@ -328,28 +400,16 @@ fn run_one(setup: &Setup, contender: &str) -> Result<Run> {
     let line = stdout
         .lines()
         .find(|l| l.starts_with(r#"{"peer""#))
-        .ok_or_else(|| Error::new(format!("printed no result line; stdout: {stdout}")))?;
+        .ok_or_else(|| Error::new(format!("printed no result line; stdout: {stdout}")))?
+        .to_owned();
     let fields =
-        parse_flat_json(line).ok_or_else(|| Error::new(format!("unreadable result {line}")))?;
-    let number = |k: &str| match fields.get(k) {
-        Some(Json::Num(v)) => Some(*v),
-        _ => None,
-    };
-    let (Some(done), Some(secs)) = (number("records"), number("secs")) else {
-        return Err(Error::new(format!(
-            "result without records or secs: {line}"
-        )));
-    };
-    if done as u64 != setup.records {
-        return Err(Error::new(format!(
-            "stored {done} of {} records: {line}",
-            setup.records
-        )));
-    }
-    Ok(Run {
-        rate: done / secs,
+        parse_flat_json(&line).ok_or_else(|| Error::new(format!("unreadable result {line}")))?;
+    Ok(Finished {
+        line,
+        fields,
         cpu_secs,
         peak_rss_mib: peak_kib as f64 / 1024.0,
+        spawned_ms,
     })
 }
 
@@ -417,23 +477,23 @@ fn tree_rss_kib(root: u32) -> u64 {
 /// or on drop.
 struct InstantServer {
     child: Option<Child>,
+    http_port: u16,
     tls_port: u16,
 }
 
 impl InstantServer {
-    fn start(exe: &Path, cert: &Path, key: &Path) -> Result<Self> {
-        let mut child = Command::new(exe)
-            .args(["--port", "0", "--tls-port", "0", "--cert"])
+    /// A server with a `SHARDS`-shard stream `stream` that keeps its records unless `discard`.
+    fn start(exe: &Path, cert: &Path, key: &Path, stream: &str, discard: bool) -> Result<Self> {
+        let mut cmd = Command::new(exe);
+        cmd.args(["--port", "0", "--tls-port", "0", "--cert"])
             .arg(cert)
             .arg("--key")
             .arg(key)
-            .args([
-                "--stream",
-                &format!("{STREAM}:{SHARDS}"),
-                "--discard",
-                "--threads",
-                "1",
-            ])
+            .args(["--stream", &format!("{stream}:{SHARDS}"), "--threads", "1"]);
+        if discard {
+            cmd.arg("--discard");
+        }
+        let mut child = cmd
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -443,6 +503,7 @@ impl InstantServer {
         let mut lines = BufReader::new(stdout).lines();
         let mut server = Self {
             child: Some(child),
+            http_port: 0,
             tls_port: 0,
         };
         for line in lines.by_ref().take(2).map_while(std::result::Result::ok) {
@@ -451,10 +512,15 @@ impl InstantServer {
                 .and_then(|p| p.parse().ok())
             {
                 server.tls_port = port;
+            } else if let Some(port) = line
+                .strip_prefix("http=http://127.0.0.1:")
+                .and_then(|p| p.parse().ok())
+            {
+                server.http_port = port;
             }
         }
-        if server.tls_port == 0 {
-            return Err(Error::new("instant-kinesis did not print its TLS endpoint"));
+        if server.tls_port == 0 || server.http_port == 0 {
+            return Err(Error::new("instant-kinesis did not print its endpoints"));
         }
         // Its last line (`records=`) is not needed; the rest of stdout is drained.
         std::thread::spawn(move || for _ in lines {});
@@ -556,10 +622,11 @@ pub(super) fn peers_report(out: &Output) -> Report {
     if let Some(versions) = out.note("producers.versions") {
         let _ = writeln!(b, "\nRuntimes: {versions}.");
     }
+    consumers::report(out, &mut r, &mut b);
     let _ = writeln!(
         b,
-        "\nNot measured yet: consumers (this consumer next to the Java KCL 2.x and 3.x on the \
-         instant server), and the external emulator tier as a second server."
+        "\nNot measured yet: this consumer with enhanced fan-out (the instant server has no \
+         SubscribeToShard), and the external emulator tier as a second server."
     );
     r.body = b;
     r
