@@ -4,8 +4,8 @@
 //!
 //! It is not an emulator: no limits, no throttling, no resharding, no enhanced fan-out, no
 //! checks of signatures; streams are ACTIVE the moment they are created, with equal hash-key
-//! ranges. It speaks the JSON 1.1 protocol (the Rust SDK, boto3, the KPL; for the Java SDK set
-//! `AWS_CBOR_DISABLED=true`) over HTTP/1.1 and HTTP/2, on a plain port (HTTP/2 with prior
+//! ranges. It speaks the JSON 1.1 protocol (the Rust SDK, boto3, the KPL; the Java SDK with
+//! `-Daws.cborEnabled=false`) over HTTP/1.1 and HTTP/2, on a plain port (HTTP/2 with prior
 //! knowledge) and, given a certificate, a TLS port (ALPN `h2` and `http/1.1`). Operations:
 //! PutRecords, PutRecord, GetShardIterator, GetRecords, ListShards, DescribeStreamSummary,
 //! DescribeStream, CreateStream, DeleteStream, ListStreams, DescribeLimits. Any other is
