@@ -163,4 +163,13 @@ async fn three_kcl3_workers_elect_a_leader_split_the_shards_and_fail_over() {
     for w in workers {
         w.shutdown().await;
     }
+    // The workers that shut down deleted their reports (a leader no longer counts them as
+    // active); the crashed one's is left.
+    let scan = repo.scan_fleet().await.unwrap();
+    let left: Vec<&str> = scan
+        .worker_metrics
+        .iter()
+        .map(|w| w.worker_id.as_str())
+        .collect();
+    assert_eq!(left, [first.as_str()], "reports left after shutdown");
 }

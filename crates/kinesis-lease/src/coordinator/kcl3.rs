@@ -251,6 +251,28 @@ impl Shared {
         }
     }
 
+    /// On shutdown, after the leases are released: deletes this worker's report, so that a
+    /// leader (Rust or Java) stops counting the worker as active at once, rather than once the
+    /// report is older than two report intervals (60 s), meanwhile assigning it leases that
+    /// wait for their expiry.
+    pub(super) async fn withdraw_report(&self) {
+        let (Some(_), Ok(fleet)) = (self.kcl3_state(), self.fleet()) else {
+            return;
+        };
+        let report = RowCondition::Equals(vec![(
+            kinesis_kcl_compat::lease::attr::ENTITY_TYPE,
+            kinesis_kcl_compat::lease::EntityType::WorkerMetricStats
+                .as_str()
+                .to_owned(),
+        )]);
+        match fleet.delete_row(&self.worker_id, report).await {
+            Ok(()) => tracing::debug!(worker_id = %self.worker_id, "worker metrics report deleted"),
+            Err(e) => {
+                tracing::warn!(worker_id = %self.worker_id, error = %e, "deleting the worker metrics report failed; a leader counts this worker as active until the report is two report intervals old")
+            }
+        }
+    }
+
     async fn check_migration(&self) {
         let (Some(k), Ok(fleet)) = (self.kcl3_state(), self.fleet()) else {
             return;

@@ -393,6 +393,7 @@ impl LeaseCoordinator {
         for (k, g) in rest {
             shared.end_held(&k, g, LeaseStatus::Released);
         }
+        shared.withdraw_report().await;
     }
 }
 
