@@ -11,8 +11,8 @@ use kinesis_client::layer::RateLimits;
 use kinesis_client::{ClientConfig, RetryConfig};
 use kinesis_kcl_compat::hash::partition_key_hash;
 use kinesis_producer::{
-    AggregationSettings, ProduceErrorKind, Producer, ProducerRecord, ProducerSettings,
-    ThrottleSettings,
+    AggregationSettings, ProduceError, ProduceErrorKind, ProduceResult, Producer, ProducerRecord,
+    ProducerSettings, ThrottleSettings,
 };
 use kinesis_testkit::scripted::{Answer, Scripted, Seen};
 use serde_json::{Value, json};
@@ -143,6 +143,17 @@ async fn producer(s: &Setup, settings: ProducerSettings) -> Producer<String> {
     .build()
     .await
     .unwrap()
+}
+
+/// The sequence number of a stored record (the fake's are numbers).
+fn sequence_of(result: &Result<ProduceResult, ProduceError>) -> u64 {
+    result
+        .as_ref()
+        .unwrap()
+        .sequence_number()
+        .as_str()
+        .parse()
+        .unwrap()
 }
 
 /// The PutRecords calls: when, and their entries' partition keys.
@@ -596,17 +607,7 @@ async fn a_key_s_records_are_stored_in_the_order_produced() {
     let results = p
         .produce_batch((0..10).map(|i| ProducerRecord::new("same-key", format!("v{i}"))))
         .await;
-    let sequence: Vec<u64> = results
-        .iter()
-        .map(|r| {
-            r.as_ref()
-                .unwrap()
-                .sequence_number()
-                .as_str()
-                .parse()
-                .unwrap()
-        })
-        .collect();
+    let sequence: Vec<u64> = results.iter().map(sequence_of).collect();
     let mut sorted = sequence.clone();
     sorted.sort();
     assert_eq!(sequence, sorted, "stored in the order produced");
@@ -650,14 +651,7 @@ async fn a_key_is_in_one_call_at_a_time_while_other_keys_of_its_shard_go_alongsi
             .iter()
             .skip(key)
             .step_by(4)
-            .map(|r| {
-                r.as_ref()
-                    .unwrap()
-                    .sequence_number()
-                    .as_str()
-                    .parse()
-                    .unwrap()
-            })
+            .map(sequence_of)
             .collect();
         assert!(
             sequence.is_sorted(),

@@ -541,6 +541,28 @@ impl Drop for InstantServer {
     }
 }
 
+/// A target "`label`: measured >= `target`x", the measured ratio shown with `decimals` places.
+fn ratio_target(r: &mut Report, label: &str, measured: Option<f64>, target: f64, decimals: usize) {
+    r.target(
+        label,
+        format!("{}x", fixed(measured, decimals)),
+        Target::AtLeast(target),
+        &format!(">= {target}x"),
+        measured,
+    );
+}
+
+/// The records/s of each round of `prefix` (`producers.aggregated`, say), "a / b / c".
+fn rounds_cell(out: &Output, prefix: &str) -> String {
+    (1..=ROUNDS)
+        .map(|i| {
+            out.value(&format!("{prefix}.rate.round{i}"))
+                .map_or("-".to_owned(), thousands)
+        })
+        .collect::<Vec<_>>()
+        .join(" / ")
+}
+
 /// The report of `cargo xtask bench peers`.
 pub(super) fn peers_report(out: &Output) -> Report {
     let mut r = Report::default();
@@ -549,37 +571,33 @@ pub(super) fn peers_report(out: &Output) -> Report {
     let rss = |c: &str| out.value(&format!("producers.{c}.rss"));
     let ratio = |a: Option<f64>, b: Option<f64>| a.zip(b).map(|(a, b)| a / b);
 
-    let speed = ratio(rate("aggregated"), rate("kpl-agg"));
-    r.target(
+    ratio_target(
+        &mut r,
         "producers: records/s, this producer / KPL (aggregating)",
-        format!("{}x", fixed(speed, 2)),
-        Target::AtLeast(KPL_SPEED_TARGET),
-        &format!(">= {KPL_SPEED_TARGET}x"),
-        speed,
+        ratio(rate("aggregated"), rate("kpl-agg")),
+        KPL_SPEED_TARGET,
+        2,
     );
-    let cpu_ratio = ratio(cpu("kpl-agg"), cpu("aggregated"));
-    r.target(
+    ratio_target(
+        &mut r,
         "producers: CPU per record, KPL / this producer",
-        format!("{}x", fixed(cpu_ratio, 1)),
-        Target::AtLeast(KPL_CPU_TARGET),
-        &format!(">= {KPL_CPU_TARGET}x"),
-        cpu_ratio,
+        ratio(cpu("kpl-agg"), cpu("aggregated")),
+        KPL_CPU_TARGET,
+        1,
     );
-    let memory = ratio(rss("kpl-agg"), rss("aggregated"));
-    r.target(
+    ratio_target(
+        &mut r,
         "producers: peak RSS, KPL / this producer",
-        format!("{}x", fixed(memory, 1)),
-        Target::AtLeast(KPL_MEMORY_TARGET),
-        &format!(">= {KPL_MEMORY_TARGET}x"),
-        memory,
+        ratio(rss("kpl-agg"), rss("aggregated")),
+        KPL_MEMORY_TARGET,
+        1,
     );
-    let boto3 = ratio(rate("aggregated"), rate("boto3-agg"));
-    r.target(
+    ratio_target(
+        &mut r,
         "producers: records/s, this producer / aws-kinesis-agg + boto3",
-        format!("{}x", fixed(boto3, 1)),
-        Target::AtLeast(BOTO3_SPEED_TARGET),
-        &format!(">= {BOTO3_SPEED_TARGET}x"),
-        boto3,
+        ratio(rate("aggregated"), rate("boto3-agg")),
+        BOTO3_SPEED_TARGET,
+        1,
     );
 
     let mut b = String::new();
@@ -604,16 +622,10 @@ pub(super) fn peers_report(out: &Output) -> Report {
         "| contender | records/s (rounds) | records/s | CPU s per million | peak RSS |\n|---|---|---:|---:|---:|"
     );
     for (key, label) in CONTENDERS {
-        let rounds: Vec<String> = (1..=ROUNDS)
-            .map(|i| {
-                out.value(&format!("producers.{key}.rate.round{i}"))
-                    .map_or("-".to_owned(), thousands)
-            })
-            .collect();
         let _ = writeln!(
             b,
             "| {label} | {} | {} | {} | {} MiB |",
-            rounds.join(" / "),
+            rounds_cell(out, &format!("producers.{key}")),
             rate(key).map_or("-".to_owned(), thousands),
             fixed(cpu(key), 2),
             fixed(rss(key), 1)
