@@ -287,8 +287,12 @@ pub(super) fn report(out: &Output, r: &mut Report, b: &mut String) {
          {ROUNDS} rounds, every contender once per round in a rotated order; medians. \"first\" \
          and \"last\": seconds from the process's start to its first and to its last record \
          (JVM start, lease table creation and lease taking included). records/s: from the first \
-         record to the last. CPU and peak RSS as for the producers, the whole run included.\n",
-        thousands(records)
+         record to the last: both sides pace `GetRecords` to 5 calls per second per shard (the \
+         Kinesis limit), so both stay near {SHARDS} shards x 5 x 10,000 = {} records/s, and \
+         CPU, memory and the start are what tell them apart. CPU and peak RSS as for the \
+         producers, the whole run included.\n",
+        thousands(records),
+        thousands((SHARDS * 5 * 10_000) as f64)
     );
     let _ = writeln!(
         b,
