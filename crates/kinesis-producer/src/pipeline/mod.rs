@@ -434,7 +434,7 @@ impl Engine {
         Entry {
             size: entry.size(),
             entry: Some(entry),
-            members,
+            members: Members::from_vec(members),
             aggregated: true,
             not_before,
             retry_pause: false,
@@ -558,10 +558,11 @@ impl Engine {
         }
         self.queued_entries += sealed;
         self.queued_bytes += sealed_bytes;
-        let volume = self.queued_entries >= self.settings.max_batch_entries
-            || self.queued_bytes >= self.settings.max_batch_bytes;
-
         while self.in_flight.len() < self.settings.max_in_flight {
+            // Enough is queued to fill a call: records go before their linger ends. What is
+            // left after the full calls waits for more or for its linger (no call of a few).
+            let volume = self.queued_entries >= self.settings.max_batch_entries
+                || self.queued_bytes >= self.settings.max_batch_bytes;
             let call = self.next_call;
             let mut batch = Batch {
                 entries: Vec::new(),
@@ -784,7 +785,9 @@ impl Engine {
                         }
                         self.succeed(record, &position, aggregated.then_some(i), now);
                     }
-                    self.spare.put_members(members);
+                    if members.spilled() {
+                        self.spare.put_members(members.into_vec());
+                    }
                 }
                 PutRecordsResultEntry::Failed {
                     error_code,

@@ -19,7 +19,7 @@ pub(super) struct Entry {
     pub(super) entry: Option<PutRecordsEntry>,
     /// The size Kinesis counts: payload plus partition key.
     pub(super) size: usize,
-    pub(super) members: Vec<Accepted>,
+    pub(super) members: Members,
     pub(super) aggregated: bool,
     /// Not sent before this (the end of its linger time; a retry's pause).
     pub(super) not_before: Instant,
@@ -33,7 +33,7 @@ impl Entry {
         Self {
             entry: None,
             size: record.data.len() + record.key.byte_len(),
-            members: vec![record],
+            members: smallvec::smallvec![record],
             aggregated: false,
             not_before,
             retry_pause,
@@ -54,6 +54,9 @@ impl Entry {
         self.entry.take().unwrap_or_else(|| self.members[0].entry())
     }
 }
+
+/// The user records of an entry: a single record is held in place (no allocation per record).
+pub(super) type Members = smallvec::SmallVec<[Accepted; 1]>;
 
 /// An aggregate being filled for one shard.
 #[derive(Debug)]
