@@ -277,7 +277,10 @@ impl Error {
             }
             SdkError::ResponseError(r) => {
                 let status = r.raw().http_status();
-                let class = if status.is_some_and(|s| s >= 500) {
+                // A body that stopped coming (the connection broke, or stalled below the SDK's
+                // minimum throughput) is a network failure, not a malformed answer.
+                let cut_off = status.is_some() && body_cut_off(&err);
+                let class = if cut_off || status.is_some_and(|s| s >= 500) {
                     RetryClass::Transient
                 } else {
                     RetryClass::Fatal
@@ -288,6 +291,9 @@ impl Error {
                     ErrorKind::MalformedResponse
                 };
                 let what = match status {
+                    Some(status) if cut_off => {
+                        format!("response cut off while it was read (HTTP {status}){cause}")
+                    }
                     Some(status) => format!("unreadable response (HTTP {status}){cause}"),
                     None => format!("unreadable event-stream message{cause}"),
                 };
@@ -515,6 +521,24 @@ fn connection_refused(err: &(dyn StdError + 'static)) -> bool {
 }
 
 #[cfg(feature = "sdk")]
+/// Whether reading a response's body failed on the way (an I/O error, or the SDK's stalled
+/// stream protection: a body below its minimum throughput) rather than on its content.
+fn body_cut_off(err: &(dyn StdError + 'static)) -> bool {
+    let mut next = Some(err);
+    while let Some(e) = next {
+        // The SDK's throughput error type is private: its message is what identifies it.
+        if e.downcast_ref::<std::io::Error>().is_some()
+            || e.to_string()
+                .starts_with("minimum throughput was specified")
+        {
+            return true;
+        }
+        next = e.source();
+    }
+    false
+}
+
+#[cfg(feature = "sdk")]
 /// Whether one `PutRecords` entry failure is worth sending again.
 pub(crate) fn entry_code_is_retryable(code: &str) -> bool {
     classify_code(code, None).1 != RetryClass::Fatal
@@ -601,6 +625,47 @@ mod tests {
         assert!(!Error::from_code("KMSAccessDeniedException", "", Some(400)).is_retryable());
         assert!(Error::from_code("ExpiredIteratorException", "", Some(400)).is_expired_iterator());
         assert!(!Error::from_code("ResourceNotFoundException", "", Some(400)).is_retryable());
+    }
+
+    /// An error with a cause, as the SDK's body errors chain them.
+    #[derive(Debug)]
+    struct Chained(&'static str, Option<Box<dyn StdError + Send + Sync>>);
+
+    impl fmt::Display for Chained {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+
+    impl StdError for Chained {
+        fn source(&self) -> Option<&(dyn StdError + 'static)> {
+            self.1.as_deref().map(|e| e as &(dyn StdError + 'static))
+        }
+    }
+
+    #[test]
+    #[cfg(feature = "sdk")]
+    fn a_body_that_stopped_coming_is_told_from_one_that_came_malformed() {
+        let reset = Chained(
+            "response body",
+            Some(Box::new(std::io::Error::from(
+                std::io::ErrorKind::ConnectionReset,
+            ))),
+        );
+        assert!(body_cut_off(&reset));
+        let stalled = Chained(
+            "response body",
+            Some(Box::new(Chained(
+                "minimum throughput was specified at 1 B/s, but throughput of 0 B/s was observed",
+                None,
+            ))),
+        );
+        assert!(body_cut_off(&stalled));
+        let malformed = Chained(
+            "failed to parse the response",
+            Some(Box::new(Chained("expected value at line 1 column 1", None))),
+        );
+        assert!(!body_cut_off(&malformed));
     }
 
     #[test]
