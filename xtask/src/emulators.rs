@@ -160,6 +160,11 @@ impl Config {
         self.dir.join("certs")
     }
 
+    /// The port of kinesis-local's TLS listener.
+    pub(crate) fn kinesis_tls_port(&self) -> u16 {
+        self.kinesis_tls_port
+    }
+
     /// The CA that signed kinesis-local's TLS certificate.
     pub(crate) fn ca_pem(&self) -> PathBuf {
         self.certs_dir().join("ca.pem")

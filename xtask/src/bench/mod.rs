@@ -383,7 +383,37 @@ mod tests {
                 )));
             }
         }
+        // On kinesis-local: this producer 16,000/s at 5 CPU s per million and 50 MiB, the KPL
+        // 8,000/s at 100 s and 500 MiB; the KPL without aggregation failed.
+        assert!(out.take_line(r#"{"metric":"emulator.records","value":20000,"unit":"records"}"#));
+        for (contender, rate, cpu, rss) in [
+            ("aggregated", 16_000.0, 5.0, 50.0),
+            ("kpl-agg", 8_000.0, 100.0, 500.0),
+        ] {
+            for (metric, value) in [("rate", rate), ("cpu_per_million", cpu), ("rss", rss)] {
+                assert!(out.take_line(&format!(
+                    r#"{{"metric":"emulator.{contender}.{metric}","value":{value},"unit":"x"}}"#
+                )));
+            }
+        }
+        assert!(out.take_line(
+            r#"{"note":"emulator.kpl.failed","text":"round 1: not finished after 180s; killed"}"#
+        ));
         let report = peers_report(&out);
+        assert!(
+            report.body.contains(
+                "| KPL 0.15.12, aggregation | - / - / - | 8,000 | 100.00 | 500.0 MiB | 2.0x | 20.0x | 10.0x |"
+            ),
+            "{}",
+            report.body
+        );
+        assert!(
+            report.body.contains(
+                "| KPL 0.15.12, no aggregation | failed: round 1: not finished after 180s; killed |"
+            ),
+            "{}",
+            report.body
+        );
         let verdicts: Vec<&str> = report.summary.iter().map(|l| l.verdict).collect();
         // Producers: 6x >= 3x; 15x >= 10x; 5x >= 4x; 2.4x < 3x. Consumers against KCL 2.x:
         // 1.33x >= 1x, 5x >= 2x, 15x >= 4x, 33x >= 5x; against KCL 3.x: 0.8x < 1x, 1.5x < 2x,

@@ -28,6 +28,7 @@ use super::*;
 use crate::emulators;
 
 mod consumers;
+mod emulator;
 
 /// Records per run, unless `--records` says otherwise.
 pub(super) const DEFAULT_RECORDS: u64 = 500_000;
@@ -68,6 +69,8 @@ struct Setup {
     endpoint: String,
     tls_port: u16,
     records: u64,
+    /// A run not finished after this long is killed and reported as failed.
+    limit: Duration,
 }
 
 impl Setup {
@@ -159,6 +162,7 @@ pub(super) fn measure(records: u64) -> Result<Output> {
         endpoint: format!("https://localhost:{}", server.tls_port),
         tls_port: server.tls_port,
         records,
+        limit: RUN_LIMIT,
     };
     eprintln!(
         "  ready in {}; instant server at {} ({SHARDS} shards), {records} records per run",
@@ -167,55 +171,10 @@ pub(super) fn measure(records: u64) -> Result<Output> {
     );
 
     let mut out = Output::default();
-    let mut runs: BTreeMap<&str, Vec<Run>> = BTreeMap::new();
-    for round in 0..ROUNDS {
-        for i in 0..CONTENDERS.len() {
-            let (contender, _) = CONTENDERS[(i + round) % CONTENDERS.len()];
-            let run = run_one(&setup, contender)
-                .map_err(|e| Error::new(format!("{contender}, round {}: {e}", round + 1)))?;
-            eprintln!(
-                "  round {} {contender:<11} {:>10} records/s  {:>7.2} CPU s per million  {:>7.1} MiB",
-                round + 1,
-                thousands(run.rate),
-                run.cpu_secs / records as f64 * 1e6,
-                run.peak_rss_mib
-            );
-            emit(
-                &mut out,
-                &format!("producers.{contender}.rate.round{}", round + 1),
-                run.rate,
-                "records/s",
-            );
-            runs.entry(contender).or_default().push(run);
-        }
-    }
+    producer_rounds(&setup, &mut out, "producers", false)?;
     server.stop();
     emit(&mut out, "producers.records", records as f64, "records");
-    for (contender, runs) in &runs {
-        let median = |f: fn(&Run) -> f64| {
-            let mut v: Vec<f64> = runs.iter().map(f).collect();
-            v.sort_by(f64::total_cmp);
-            v[v.len() / 2]
-        };
-        emit(
-            &mut out,
-            &format!("producers.{contender}.rate"),
-            median(|r| r.rate),
-            "records/s",
-        );
-        emit(
-            &mut out,
-            &format!("producers.{contender}.cpu_per_million"),
-            median(|r| r.cpu_secs) / records as f64 * 1e6,
-            "s",
-        );
-        emit(
-            &mut out,
-            &format!("producers.{contender}.rss"),
-            median(|r| r.peak_rss_mib),
-            "MiB",
-        );
-    }
+    emulator::measure(&mut out, &cfg, &setup)?;
     consumers::measure(
         &mut out,
         &consumers::Inputs {
@@ -241,6 +200,83 @@ pub(super) fn measure(records: u64) -> Result<Output> {
         util::json_string(&versions)
     ));
     Ok(out)
+}
+
+/// Runs every producer [`ROUNDS`] times on `setup`'s server and adds the figures to `out` under
+/// `prefix` (`producers.<contender>.rate`, ...). A contender that fails stops the benchmark, or
+/// with `tolerate`, is reported (`<prefix>.<contender>.failed`) and left out of later rounds.
+fn producer_rounds(setup: &Setup, out: &mut Output, prefix: &str, tolerate: bool) -> Result<()> {
+    let mut runs: BTreeMap<&str, Vec<Run>> = BTreeMap::new();
+    let mut failed: BTreeMap<&str, String> = BTreeMap::new();
+    for round in 0..ROUNDS {
+        for i in 0..CONTENDERS.len() {
+            let (contender, _) = CONTENDERS[(i + round) % CONTENDERS.len()];
+            if failed.contains_key(contender) {
+                continue;
+            }
+            let run = match run_one(setup, contender) {
+                Ok(run) => run,
+                Err(e) if tolerate => {
+                    let reason = format!("round {}: {e}", round + 1);
+                    eprintln!("  round {} {contender:<11} failed: {e}", round + 1);
+                    failed.insert(contender, reason);
+                    continue;
+                }
+                Err(e) => {
+                    return Err(Error::new(format!("{contender}, round {}: {e}", round + 1)));
+                }
+            };
+            eprintln!(
+                "  round {} {contender:<11} {:>10} records/s  {:>7.2} CPU s per million  {:>7.1} MiB",
+                round + 1,
+                thousands(run.rate),
+                run.cpu_secs / setup.records as f64 * 1e6,
+                run.peak_rss_mib
+            );
+            emit(
+                out,
+                &format!("{prefix}.{contender}.rate.round{}", round + 1),
+                run.rate,
+                "records/s",
+            );
+            runs.entry(contender).or_default().push(run);
+        }
+    }
+    for (contender, reason) in &failed {
+        out.take_line(&format!(
+            r#"{{"note":"{prefix}.{contender}.failed","text":{}}}"#,
+            util::json_string(reason)
+        ));
+    }
+    for (contender, runs) in &runs {
+        if failed.contains_key(contender) {
+            continue;
+        }
+        let median = |f: fn(&Run) -> f64| {
+            let mut v: Vec<f64> = runs.iter().map(f).collect();
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        emit(
+            out,
+            &format!("{prefix}.{contender}.rate"),
+            median(|r| r.rate),
+            "records/s",
+        );
+        emit(
+            out,
+            &format!("{prefix}.{contender}.cpu_per_million"),
+            median(|r| r.cpu_secs) / setup.records as f64 * 1e6,
+            "s",
+        );
+        emit(
+            out,
+            &format!("{prefix}.{contender}.rss"),
+            median(|r| r.peak_rss_mib),
+            "MiB",
+        );
+    }
+    Ok(())
 }
 
 fn emit(out: &mut Output, metric: &str, value: f64, unit: &str) {
@@ -294,7 +330,7 @@ fn first_line(cmd: &mut Command, stderr: bool) -> String {
 
 /// Runs one producer to its end; its figures.
 fn run_one(setup: &Setup, contender: &str) -> Result<Run> {
-    let finished = run_process(setup.command(contender))?;
+    let finished = run_process_within(setup.command(contender), setup.limit)?;
     let (Some(done), Some(secs)) = (finished.number("records"), finished.number("secs")) else {
         return Err(Error::new(format!(
             "result without records or secs: {}",
@@ -338,7 +374,12 @@ impl Finished {
 
 /// Runs a contender's process to its end (killing it after [`RUN_LIMIT`]), measuring its tree's
 /// CPU time and peak RSS; its result line.
-fn run_process(mut command: Command) -> Result<Finished> {
+fn run_process(command: Command) -> Result<Finished> {
+    run_process_within(command, RUN_LIMIT)
+}
+
+/// [`run_process`], killing the process after `limit`.
+fn run_process_within(mut command: Command, limit: Duration) -> Result<Finished> {
     let before = children_cpu_secs()?;
     let spawned_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -379,12 +420,10 @@ fn run_process(mut command: Command) -> Result<Finished> {
             break status;
         }
         peak_kib = peak_kib.max(tree_rss_kib(child.id()));
-        if started.elapsed() > RUN_LIMIT {
+        if started.elapsed() > limit {
             let _ = child.kill();
             let _ = child.wait();
-            return Err(Error::new(format!(
-                "not finished after {RUN_LIMIT:?}; killed"
-            )));
+            return Err(Error::new(format!("not finished after {limit:?}; killed")));
         }
         std::thread::sleep(Duration::from_millis(50));
     };
@@ -634,11 +673,12 @@ pub(super) fn peers_report(out: &Output) -> Report {
     if let Some(versions) = out.note("producers.versions") {
         let _ = writeln!(b, "\nRuntimes: {versions}.");
     }
+    emulator::report(out, &mut b);
     consumers::report(out, &mut r, &mut b);
     let _ = writeln!(
         b,
         "\nNot measured yet: this consumer with enhanced fan-out (the instant server has no \
-         SubscribeToShard), and the external emulator tier as a second server."
+         SubscribeToShard)."
     );
     r.body = b;
     r
