@@ -397,7 +397,7 @@ mod tests {
             }
         }
         assert!(out.take_line(
-            r#"{"note":"emulator.kpl.failed","text":"round 1: not finished after 180s; killed"}"#
+            r#"{"note":"emulator.kpl.failed","text":"round 1: not finished after 90s; killed"}"#
         ));
         let report = peers_report(&out);
         assert!(
@@ -409,7 +409,7 @@ mod tests {
         );
         assert!(
             report.body.contains(
-                "| KPL 0.15.12, no aggregation | failed: round 1: not finished after 180s; killed |"
+                "| KPL 0.15.12, no aggregation | failed: round 1: not finished after 90s; killed |"
             ),
             "{}",
             report.body

@@ -16,7 +16,7 @@ use super::*;
 const EMULATOR_RECORDS: u64 = 20_000;
 /// A run on kinesis-local not finished after this long is killed and reported as failed: the
 /// KPL without aggregation has been seen to let most records time out there.
-const LIMIT: Duration = Duration::from_secs(180);
+const LIMIT: Duration = Duration::from_secs(90);
 
 /// Starts the external emulators, makes the stream, runs the producer rounds on kinesis-local
 /// (a contender that fails is reported, not fatal), stops the emulators; adds the figures to
