@@ -523,8 +523,21 @@ impl AggregateBuilder {
         })
     }
 
-    /// Empties the builder, keeping its buffers.
-    fn clear(&mut self) {
+    /// Empties the builder without encoding what it holds, keeping its buffers.
+    ///
+    /// ```
+    /// use kinesis_client::PartitionKey;
+    /// use kinesis_kcl_compat::aggregation::{AggregateBuilder, UserRecord};
+    ///
+    /// let key = PartitionKey::new("k")?;
+    /// let mut builder = AggregateBuilder::new();
+    /// builder.add_record(UserRecord::new(b"one", &key));
+    /// builder.clear();
+    /// assert!(builder.is_empty());
+    /// assert_eq!(builder.finish_and_clear(), None);
+    /// # Ok::<(), kinesis_client::Error>(())
+    /// ```
+    pub fn clear(&mut self) {
         let KeyTable {
             encoded,
             spans,

@@ -23,8 +23,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use kinesis_client::{
-    HashKey, PutRecordsEntry, PutRecordsOutput, PutRecordsResultEntry, RecordPosition, ShardId,
-    StreamId,
+    HashKey, PutRecordsOutput, PutRecordsResultEntry, RecordPosition, ShardId, StreamId,
 };
 use kinesis_kcl_compat::aggregation::AggregateBuilder;
 use tokio::sync::{broadcast, mpsc, oneshot};
@@ -415,8 +414,8 @@ impl Engine {
         }
     }
 
-    /// Turns an open aggregate into an entry: one aggregate record, or the record itself when
-    /// alone (as the KPL does).
+    /// Turns an open aggregate into an entry: one aggregate record (encoded when its call is
+    /// made), or the record itself when alone (as the KPL does).
     fn seal(open: OpenAggregate, linger: std::time::Duration, spare: &mut Spare) -> Entry {
         let not_before = open.opened_at + linger;
         let OpenAggregate {
@@ -424,16 +423,17 @@ impl Engine {
             members,
             ..
         } = open;
-        let encoded = builder.finish_and_clear();
-        spare.put_builder(builder);
         if members.len() == 1 {
+            builder.clear();
+            spare.put_builder(builder);
             let record = members.into_iter().next().expect("checked");
             return Entry::single(record, not_before, false);
         }
-        let entry = encoded.expect("an open aggregate has members").into_entry();
+        // Kinesis counts the aggregate's bytes and its partition key: the first record's.
+        let size = builder.encoded_size() + members[0].key.byte_len();
         Entry {
-            size: entry.size(),
-            entry: Some(entry),
+            size,
+            aggregate: Some(builder),
             members: Members::from_vec(members),
             aggregated: true,
             not_before,
@@ -566,6 +566,7 @@ impl Engine {
             let call = self.next_call;
             let mut batch = Batch {
                 entries: Vec::new(),
+                spent: Vec::new(),
                 queues: Vec::new(),
             };
             let mut bytes = 0;
@@ -646,7 +647,7 @@ impl Engine {
         let kpl = self.kpl.enabled().then(|| self.kpl.clone());
         let mut figures = kpl.as_ref().map(|_| BatchFigures::default());
         let mut user_records = 0;
-        let entries: Vec<PutRecordsEntry> = batch
+        let outgoing: Vec<Outgoing> = batch
             .entries
             .iter_mut()
             .map(|(key, e)| {
@@ -661,17 +662,21 @@ impl Engine {
                 }
                 user_records += e.members.len();
                 self.metrics.entry_sent(e.size());
-                e.take_entry()
+                e.take_outgoing()
             })
             .collect();
-        self.metrics.put_records_call(entries.len(), bytes);
+        self.metrics.put_records_call(outgoing.len(), bytes);
         if let (Some(kpl), Some(figures)) = (&kpl, &figures) {
-            kpl.request(entries.len(), user_records);
+            kpl.request(outgoing.len(), user_records);
             kpl.pending(self.outstanding as u64);
             kpl.report_batch(figures);
         }
         let (client, stream) = (self.clients.puts.clone(), self.stream.clone());
         self.in_flight.spawn(async move {
+            let entries = outgoing
+                .into_iter()
+                .map(|o| o.into_entry(&mut batch.spent))
+                .collect();
             let result = client.put_records(stream, entries).await;
             if let Some(kpl) = kpl {
                 kpl.request_time(now.elapsed());
@@ -682,7 +687,14 @@ impl Engine {
 
     // --- answers ---
 
-    fn complete(&mut self, batch: Batch, result: Result<PutRecordsOutput, kinesis_client::Error>) {
+    fn complete(
+        &mut self,
+        mut batch: Batch,
+        result: Result<PutRecordsOutput, kinesis_client::Error>,
+    ) {
+        for builder in batch.spent.drain(..) {
+            self.spare.put_builder(builder);
+        }
         let mut figures = self.kpl.enabled().then(BatchFigures::default);
         self.answer(batch, result, figures.as_mut());
         if let Some(figures) = figures {

@@ -14,9 +14,11 @@ use super::*;
 /// A Kinesis entry waiting in a shard's queue: one record, or an aggregate of several.
 #[derive(Debug)]
 pub(super) struct Entry {
-    /// The aggregate's Kinesis record; `None` for a single record, whose entry is made from
-    /// its member when it is sent (no copy waits in the queue).
-    pub(super) entry: Option<PutRecordsEntry>,
+    /// An aggregate's records, encoded when its call is made, in the call's task (under a
+    /// multi-thread runtime, on another core than the engine's); `None` for a single record,
+    /// whose Kinesis record is made from its member when it is sent (no copy waits in the
+    /// queue).
+    pub(super) aggregate: Option<AggregateBuilder>,
     /// The size Kinesis counts: payload plus partition key.
     pub(super) size: usize,
     pub(super) members: Members,
@@ -31,7 +33,7 @@ impl Entry {
     /// A single record.
     pub(super) fn single(record: Accepted, not_before: Instant, retry_pause: bool) -> Self {
         Self {
-            entry: None,
+            aggregate: None,
             size: record.data.len() + record.key.byte_len(),
             members: smallvec::smallvec![record],
             aggregated: false,
@@ -49,9 +51,35 @@ impl Entry {
         (!self.aggregated).then(|| self.members[0].hash)
     }
 
-    /// The Kinesis record to send; taken out of the entry.
-    pub(super) fn take_entry(&mut self) -> PutRecordsEntry {
-        self.entry.take().unwrap_or_else(|| self.members[0].entry())
+    /// What to send; an aggregate is taken out of the entry, to be encoded by the call.
+    pub(super) fn take_outgoing(&mut self) -> Outgoing {
+        match self.aggregate.take() {
+            Some(builder) => Outgoing::Aggregate(builder),
+            None => Outgoing::Ready(self.members[0].entry()),
+        }
+    }
+}
+
+/// An entry on its way into a call: a Kinesis record, or an aggregate still to encode.
+#[derive(Debug)]
+pub(super) enum Outgoing {
+    Ready(PutRecordsEntry),
+    Aggregate(AggregateBuilder),
+}
+
+impl Outgoing {
+    /// The Kinesis record; an aggregate's builder is emptied and kept in `spent` for reuse.
+    pub(super) fn into_entry(self, spent: &mut Vec<AggregateBuilder>) -> PutRecordsEntry {
+        match self {
+            Outgoing::Ready(entry) => entry,
+            Outgoing::Aggregate(mut builder) => {
+                let encoded = builder
+                    .finish_and_clear()
+                    .expect("a sealed aggregate has records");
+                spent.push(builder);
+                encoded.into_entry()
+            }
+        }
     }
 }
 
@@ -85,6 +113,8 @@ pub(super) type QueueKey = Option<ShardId>;
 /// A `PutRecords` call's entries, by queue.
 pub(super) struct Batch {
     pub(super) entries: Vec<(QueueKey, Entry)>,
+    /// The emptied builders of the aggregates the call encoded, for the next aggregates.
+    pub(super) spent: Vec<AggregateBuilder>,
     /// The queues it carries entries of, each once, and whether with an aggregate.
     pub(super) queues: Vec<(QueueKey, bool)>,
 }
