@@ -89,7 +89,7 @@ pub(super) fn report(out: &Output, b: &mut String) {
             let _ = writeln!(
                 b,
                 "| {label} | failed: {} | - | - | - | - | - | - |",
-                condensed(&reason)
+                condensed(reason)
             );
             continue;
         }
