@@ -149,6 +149,26 @@ fn calls(repo: &InMemoryLeaseRepository, m: RepositoryMethod) -> u64 {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_start_that_failed_can_be_retried_and_then_runs() {
+    let repo = InMemoryLeaseRepository::new();
+    repo.fail_next(RepositoryMethod::EnsureTable, 1);
+    let c = LeaseCoordinator::builder(Arc::new(repo.clone()), "w1")
+        .settings(settings())
+        .build();
+    c.update_shards((0..2).map(shard));
+    let _acquisitions = c.acquisitions().unwrap();
+    assert!(c.start().await.is_err(), "the table could not be made");
+    assert!(c.held_leases().is_empty());
+    c.start().await.unwrap();
+    assert_eq!(c.held_leases().len(), 2, "the second start took the leases");
+    // Its loops run: the leases are renewed.
+    let renewed = calls(&repo, RepositoryMethod::RenewLease);
+    tokio::time::sleep(RENEW * 2).await;
+    assert!(calls(&repo, RepositoryMethod::RenewLease) > renewed);
+    c.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_single_worker_takes_all_leases_of_new_shards() {
     let repo = InMemoryLeaseRepository::new();
     let shards: Vec<ShardInfo> = (0..4).map(shard).collect();

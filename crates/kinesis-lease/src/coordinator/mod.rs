@@ -255,8 +255,10 @@ impl LeaseCoordinator {
     ///
     /// # Errors
     ///
-    /// The error of [`LeaseRepository::ensure_table`]. Errors of the first pass are logged, not
-    /// returned (the loop retries at the next take tick).
+    /// The error of [`LeaseRepository::ensure_table`] (and, under the KCL 3.x rules, of the
+    /// first writes of this worker's rows); nothing is started then, and `start` may be called
+    /// again. Errors of the first pass are logged, not returned (the loop retries at the next
+    /// take tick).
     ///
     /// # Cancel safety
     ///
@@ -273,9 +275,17 @@ impl LeaseCoordinator {
             return Ok(());
         }
         let shared = &self.handle.shared;
-        shared.repository.ensure_table().await?;
-        if let Some(k) = shared.kcl3_state() {
-            shared.start_kcl3(k).await?;
+        let prepared = async {
+            shared.repository.ensure_table().await?;
+            if let Some(k) = shared.kcl3_state() {
+                shared.start_kcl3(k).await?;
+            }
+            Ok::<(), LeaseError>(())
+        };
+        if let Err(e) = prepared.await {
+            // Nothing runs yet: a later call starts it.
+            self.handle.started.store(false, Ordering::SeqCst);
+            return Err(e);
         }
         let loaded = shared.refresh_and_take().await;
         // As the KCL's renewer loading this worker's leases at start.
