@@ -53,9 +53,9 @@ pub(super) struct Kcl3State {
 #[derive(Default)]
 struct LamMemory {
     /// Per lease: its counter and when the leader saw it change.
-    seen: HashMap<LeaseKey, (u64, Instant)>,
+    seen: BTreeMap<LeaseKey, (u64, Instant)>,
     /// Per lease in hand-over: (new owner, previous owner) and when the hand-over times out.
-    handoffs: HashMap<LeaseKey, ((Option<String>, String), Instant)>,
+    handoffs: BTreeMap<LeaseKey, ((Option<String>, String), Instant)>,
     runs: u32,
     failures: u32,
 }
@@ -669,8 +669,8 @@ impl Shared {
         let (planned, balance) = {
             let mut lam = lock(&k.lam);
             let first_run = lam.seen.is_empty();
-            let mut seen = HashMap::with_capacity(leases.len());
-            let mut handoffs = HashMap::new();
+            let mut seen = BTreeMap::new();
+            let mut handoffs = BTreeMap::new();
             let mut planned = Vec::with_capacity(leases.len());
             for lease in &leases {
                 let changed = match lam.seen.get(&lease.lease_key) {
@@ -738,7 +738,8 @@ impl Shared {
         }
         let started = Instant::now();
         let mut failed = 0;
-        let by_key: HashMap<&LeaseKey, &Lease> = leases.iter().map(|l| (&l.lease_key, l)).collect();
+        let by_key: BTreeMap<&LeaseKey, &Lease> =
+            leases.iter().map(|l| (&l.lease_key, l)).collect();
         for m in moves {
             let Some(lease) = by_key.get(&m.lease_key) else {
                 continue;

@@ -99,7 +99,7 @@ mod settings;
 mod shard_end;
 mod take;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -167,7 +167,9 @@ impl Drop for Handle {
         lock(&self.shared.acq_tx).take();
         // Nothing renews the leases any more: their consumers stop, and their checkpointers
         // refuse writes (a checkpoint would otherwise keep a lease alive without its owner).
-        let held: Vec<Held> = self.shared.state().held.drain().map(|(_, h)| h).collect();
+        let held: Vec<Held> = std::mem::take(&mut self.shared.state().held)
+            .into_values()
+            .collect();
         for h in held {
             h.status.send_replace(LeaseStatus::Lost);
             h.checkpointer.mark_lease_lost();
@@ -444,8 +446,8 @@ impl fmt::Debug for Shared {
 struct State {
     /// Every lease of the last scan: its counter, and when this worker saw it change (`None`:
     /// an unowned lease never seen changing, which the KCL treats as never renewed).
-    seen: HashMap<LeaseKey, Seen>,
-    held: HashMap<LeaseKey, Held>,
+    seen: BTreeMap<LeaseKey, Seen>,
+    held: BTreeMap<LeaseKey, Held>,
     shards: Vec<ShardInfo>,
     owners: BTreeSet<String>,
     /// The unreadable rows already reported.
@@ -458,7 +460,7 @@ struct State {
     /// finished.
     blocked: Vec<AcquiredLease>,
     /// One lease per other owner, read between scans ([`probe`]).
-    probes: HashMap<String, probe::Probe>,
+    probes: BTreeMap<String, probe::Probe>,
     stopping: bool,
 }
 
@@ -630,6 +632,7 @@ impl Shared {
         let key = acquired.lease_key.clone();
         let mut stop = self.stop.subscribe();
         let sent = tokio::select! {
+            biased;
             sent = tx.send(acquired) => sent.is_ok(),
             _ = stop.wait_for(|s| *s) => false,
         };

@@ -17,7 +17,7 @@
 //! the KCL's rule. A false alarm (a renewal late under load) costs one scan and one take pass
 //! that finds nothing to take.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use kinesis_kcl_compat::lease::{Lease, LeaseKey};
@@ -48,7 +48,7 @@ pub(super) struct Probe {
 /// whose lease has not expired in this worker's view; keeps the probes whose lease and counter
 /// are unchanged.
 pub(super) fn plan(st: &mut State, me: &str, leases: &[Lease], now: Instant, shared: &Shared) {
-    let mut probes: HashMap<String, Probe> = HashMap::new();
+    let mut probes: BTreeMap<String, Probe> = BTreeMap::new();
     let mut open: Vec<&Lease> = leases
         .iter()
         .filter(|l| !l.checkpoint.is_shard_end())

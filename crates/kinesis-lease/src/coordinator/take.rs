@@ -137,7 +137,7 @@ impl Shared {
     ) -> (Vec<(LeaseKey, u64)>, Vec<Lease>) {
         let me = self.worker_id.as_str();
         let mut st = self.state();
-        let mut seen = HashMap::with_capacity(leases.len());
+        let mut seen = BTreeMap::new();
         for lease in leases {
             let last_change = match st.seen.get(&lease.lease_key) {
                 Some(prev) if prev.counter == lease.lease_counter => prev.last_change,
@@ -168,7 +168,8 @@ impl Shared {
             self.emit(LeaseEvent::WorkerLeft { id: id.clone() });
         }
 
-        let by_key: HashMap<&LeaseKey, &Lease> = leases.iter().map(|l| (&l.lease_key, l)).collect();
+        let by_key: BTreeMap<&LeaseKey, &Lease> =
+            leases.iter().map(|l| (&l.lease_key, l)).collect();
         let mut lost = Vec::new();
         for (key, held) in &mut st.held {
             match by_key.get(key) {
@@ -273,7 +274,8 @@ impl Shared {
     ) -> (usize, usize) {
         let (mut taken, mut untaken) = (0, 0);
         let sync_scope = metrics::shard_sync_scope(&self.telemetry);
-        let by_key: HashMap<&LeaseKey, &Lease> = leases.iter().map(|l| (&l.lease_key, l)).collect();
+        let by_key: BTreeMap<&LeaseKey, &Lease> =
+            leases.iter().map(|l| (&l.lease_key, l)).collect();
         for lease in new {
             if self.is_stopping() {
                 return (taken, untaken);
