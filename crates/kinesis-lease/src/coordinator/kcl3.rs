@@ -414,8 +414,9 @@ impl Shared {
     ///   consumer is told ([`LeaseStatus::HandedOver`]) and the hand-over ends with its final
     ///   checkpoint or after the hand-over timeout.
     /// - `Keep`: the row could not be read (the next pass tries again), or it still says this
-    ///   worker owns the lease (an earlier attempt of the write had succeeded): the row is
-    ///   adopted.
+    ///   worker owns the lease and its counter moved by one at most (an earlier attempt of the
+    ///   write had succeeded): the row is adopted. Moved by more, the lease was taken away and
+    ///   given back meanwhile: `Lost`.
     /// - `Lost`: anything else, and always under the KCL 2.x rules.
     pub(super) async fn resolve_conflict(
         self: &Arc<Self>,
@@ -440,10 +441,20 @@ impl Shared {
         let mine = row.lease_owner.as_deref() == Some(me);
         if mine && row.checkpoint_owner.is_none() {
             let mut st = self.state();
-            if let Some(held) = st.held.get_mut(key).filter(|h| h.generation == generation)
-                && row.lease_counter >= held.lease.lease_counter
-            {
-                held.lease = row;
+            if let Some(held) = st.held.get_mut(key).filter(|h| h.generation == generation) {
+                // A write of this worker applied with its answer lost moves the counter by one
+                // (writes of one lease are serialised: one at most is in doubt). More means
+                // others wrote it meanwhile: it was moved away and assigned back (while this
+                // worker was stopped, say), and what this worker holds — its checkpoint, its
+                // consumer's position — is stale. It is dropped; the next discovery acquires
+                // it afresh from the checkpoint in the table.
+                if row.lease_counter > held.lease.lease_counter + 1 {
+                    tracing::info!(worker_id = %self.worker_id, lease_key = %key, held_counter = held.lease.lease_counter, counter = row.lease_counter, "the lease was moved away and back meanwhile: dropping the stale hold");
+                    return Conflict::Lost;
+                }
+                if row.lease_counter >= held.lease.lease_counter {
+                    held.lease = row;
+                }
             }
             return Conflict::Keep;
         }
