@@ -19,7 +19,9 @@
 //!
 //! - while no lease has a throughput (a new fleet, idle streams), every lease counts as one unit
 //!   of throughput, so that default workers are balanced by lease count (the KCL divides 0 by 0
-//!   there and keeps whatever split the first assignment made);
+//!   there and keeps whatever split the first assignment made), to within one lease: each holds
+//!   ⌊n/w⌋ or ⌈n/w⌉ of the n leases (a percentage threshold, dampening and a receiver capped
+//!   at the average would leave 2, 2 and 4 of 8 as they are);
 //! - an idle worker comes first (the KCL ranks it below a lightly loaded one, which can leave it
 //!   without leases), and when loads tie the worker with fewer leases does;
 //! - the lease-count strategy gives each expired lease to the worker with the fewest (the KCL
@@ -153,6 +155,9 @@ struct Utilisation<'p, 'a> {
     /// Average throughput per worker: the fleet's over the active workers.
     target: f64,
     leases_per_worker: f64,
+    /// No lease has a throughput: every lease is one unit, and default workers are balanced
+    /// by lease count.
+    uniform: bool,
     moves: Vec<Move>,
 }
 
@@ -247,6 +252,7 @@ impl<'p, 'a> Utilisation<'p, 'a> {
             fleet_average,
             target,
             leases_per_worker,
+            uniform,
             moves: Vec::new(),
         };
         for i in 0..plan.workers.len() {
@@ -305,6 +311,12 @@ impl<'p, 'a> Utilisation<'p, 'a> {
     }
 
     /// How much giving lease `l` adds to metric `m` of a worker.
+    /// When default workers are balanced by lease count (no lease has a throughput) and `m`
+    /// is their metric: the share of one lease, in the metric's unit (percent of the target).
+    fn lease_share(&self, m: &str) -> Option<f64> {
+        (self.uniform && m == THROUGHPUT && self.target > 0.0).then(|| 100.0 / self.target)
+    }
+
     fn increase(&self, l: usize, m: &str) -> f64 {
         let average = self.fleet_average.get(m).copied().unwrap_or(0.0);
         if self.target > 0.0 {
@@ -375,12 +387,21 @@ impl<'p, 'a> Utilisation<'p, 'a> {
             let having: Vec<usize> = (0..self.workers.len())
                 .filter(|w| self.workers[*w].values.contains_key(&m))
                 .collect();
-            let (upper, lower) = (average * (1.0 + threshold), average * (1.0 - threshold));
+            let (mut upper, mut lower) = (average * (1.0 + threshold), average * (1.0 - threshold));
+            if let Some(per_lease) = self.lease_share(&m) {
+                // Lease counts: balanced when every worker holds ⌊target⌋ or ⌈target⌉ leases
+                // (a percentage of a small count would move a lease back and forth, or never).
+                let (most, least) = (self.target.ceil(), self.target.floor());
+                (upper, lower) = ((most + 0.5) * per_lease, (least - 0.5) * per_lease);
+            }
             let mut triggered = false;
             let mut sources = Vec::new();
             for &w in &having {
                 let v = self.workers[w].values[&m];
-                let above_range = v > self.workers[w].ranges.get(&m).copied().unwrap_or(f64::MAX);
+                // A default worker's range is the target (100 %): by lease count, ⌈target⌉ is
+                // within bounds.
+                let above_range = self.lease_share(&m).is_none()
+                    && v > self.workers[w].ranges.get(&m).copied().unwrap_or(f64::MAX);
                 if v > upper || v < lower || above_range {
                     triggered = true;
                 }
@@ -455,6 +476,10 @@ impl<'p, 'a> Utilisation<'p, 'a> {
                 let Some(to) = self.poll() else { break };
                 let overloads = self.workers[to].values.iter().any(|(m, v)| {
                     let after = v + self.increase(l, m);
+                    if let Some(per_lease) = self.lease_share(m) {
+                        // Lease counts: a receiver may reach ⌈target⌉ leases.
+                        return after > self.target.ceil() * per_lease + 1e-9;
+                    }
                     after > self.fleet_average.get(m).copied().unwrap_or(0.0)
                         || after > self.workers[to].ranges.get(m).copied().unwrap_or(f64::MAX)
                 });
@@ -632,6 +657,29 @@ mod tests {
         let mut b = WorkerMetricStats::default_worker("b", 0);
         b.push_value(CPU, 52.0);
         assert!(plan(&planned(&leases), &[&a, &b], &PlanSettings::default()).is_empty());
+    }
+
+    #[test]
+    fn idle_default_workers_end_within_one_lease_of_each_other() {
+        let owners = ["a", "a", "b", "b", "c", "c", "c", "c"];
+        let leases: Vec<Lease> = (0..8).map(|n| lease(n, Some(owners[n]), None)).collect();
+        let (a, b, c) = (
+            WorkerMetricStats::default_worker("a", 0),
+            WorkerMetricStats::default_worker("b", 0),
+            WorkerMetricStats::default_worker("c", 0),
+        );
+        // 2, 2 and 4 of 8: one lease moves off the worker with 4 (its excess, dampened, is
+        // under one lease; the receiver may reach 3, the count's ceiling).
+        let moves = plan(&planned(&leases), &[&a, &b, &c], &PlanSettings::default());
+        assert_eq!(moves.len(), 1, "{moves:?}");
+        let after = counts(&leases, &moves);
+        assert_eq!(after["c"], 3);
+        assert_eq!(after["a"] + after["b"], 5);
+        // 3, 3 and 2: balanced; nothing moves back and forth.
+        let owners = ["a", "a", "a", "b", "b", "b", "c", "c"];
+        let leases: Vec<Lease> = (0..8).map(|n| lease(n, Some(owners[n]), None)).collect();
+        let moves = plan(&planned(&leases), &[&a, &b, &c], &PlanSettings::default());
+        assert!(moves.is_empty(), "{moves:?}");
     }
 
     #[test]
