@@ -33,14 +33,20 @@ use std::fmt::Write as _;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use kinesis_kcl_compat::lease::{Lease, LeaseKey};
+use kinesis_kcl_compat::fleet::WorkerMetricStats;
+use kinesis_kcl_compat::lease::{Item, Lease, LeaseKey};
 use kinesis_kcl_compat::sequence::{Checkpoint, ExtendedSequenceNumber, Sentinel};
 use kinesis_lease::coordinator::{
     AcquiredLease, CoordinatorSettings, LeaseCoordinator, LeaseStatus,
 };
 use kinesis_lease::lineage::{InitialPosition, ShardInfo};
-use kinesis_lease::repository::{BoxFuture, CheckpointUpdate, InMemoryLeaseRepository, LeaseScan};
-use kinesis_lease::{Balanced, LeaseError, LeaseErrorKind, LeaseRepository};
+use kinesis_lease::repository::{
+    BoxFuture, CheckpointUpdate, FleetScan, InMemoryLeaseRepository, Kcl3Repository, LeaseScan,
+    RowCondition,
+};
+use kinesis_lease::{
+    Balanced, Kcl3Settings, LeaseError, LeaseErrorKind, LeaseProtocol, LeaseRepository,
+};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -111,8 +117,9 @@ struct World {
 struct State {
     rng: Rng,
     burst: Option<Burst>,
-    /// Per shard: its owner in the table and since when (changes seen by the wrapper).
-    owners: BTreeMap<String, (Option<String>, Instant)>,
+    /// Per shard: its owner in the table, since when (changes seen by the wrapper), and the
+    /// owner handing it over (`checkpointOwner`, KCL 3.x) if any.
+    owners: BTreeMap<String, (Option<String>, Instant, Option<String>)>,
     /// Per shard: the position of the last checkpoint written (-1: TRIM_HORIZON).
     checkpoints: BTreeMap<String, i64>,
     /// Per worker: when it last woke up from a pause.
@@ -161,14 +168,18 @@ impl World {
     fn note_owner(&self, lease: &Lease) {
         let mut st = self.state();
         let key = lease.lease_key.to_string();
-        let changed = st
-            .owners
-            .get(&key)
-            .is_none_or(|(owner, _)| *owner != lease.lease_owner);
-        if changed {
-            st.owners
-                .insert(key, (lease.lease_owner.clone(), Instant::now()));
-        }
+        let since = match st.owners.get(&key) {
+            Some((owner, since, _)) if *owner == lease.lease_owner => *since,
+            _ => Instant::now(),
+        };
+        st.owners.insert(
+            key,
+            (
+                lease.lease_owner.clone(),
+                since,
+                lease.checkpoint_owner.clone(),
+            ),
+        );
     }
 }
 
@@ -368,7 +379,11 @@ impl LeaseRepository for WorkerTable {
             match &result {
                 Ok(written) => {
                     let at = position(&written.checkpoint);
-                    if before.lease_owner.as_deref() != Some(self.worker.as_str()) {
+                    // The owner, or (KCL 3.x) the owner handing it over, with its last one.
+                    let me = Some(self.worker.as_str());
+                    if before.lease_owner.as_deref() != me
+                        && before.checkpoint_owner.as_deref() != me
+                    {
                         self.world.violation(format!(
                             "{} wrote checkpoint {at} of {key} owned by {:?}",
                             self.worker, before.lease_owner
@@ -411,6 +426,158 @@ impl LeaseRepository for WorkerTable {
         Box::pin(async move {
             self.enter("delete_lease", true).await?;
             self.world.table.delete_lease(lease).await
+        })
+    }
+
+    fn kcl3(&self) -> Option<&dyn Kcl3Repository> {
+        Some(self)
+    }
+}
+
+impl WorkerTable {
+    /// The in-memory table's KCL 3.x rows and writes.
+    fn rows(&self) -> &dyn Kcl3Repository {
+        self.world
+            .table
+            .kcl3()
+            .expect("the in-memory table stores KCL 3.x rows")
+    }
+
+    /// A write without a lease in its answer: applied, then reported failed when its answer
+    /// is lost.
+    fn leave_unit(
+        &self,
+        method: &str,
+        roll: Roll,
+        result: Result<(), LeaseError>,
+    ) -> Result<(), LeaseError> {
+        match (roll, result) {
+            (Roll::LoseAnswer, Ok(())) => Err(LeaseError::new(
+                LeaseErrorKind::Storage,
+                None,
+                format!(
+                    "injected: the answer to {method} of {} was lost",
+                    self.worker
+                ),
+            )),
+            (_, result) => result,
+        }
+    }
+}
+
+/// The KCL 3.x rows and writes, through the same pauses and failures.
+impl Kcl3Repository for WorkerTable {
+    fn ensure_lease_owner_index(&self) -> BoxFuture<'_, Result<bool, LeaseError>> {
+        Box::pin(async move {
+            self.enter("ensure_lease_owner_index", false).await?;
+            self.rows().ensure_lease_owner_index().await
+        })
+    }
+
+    fn lease_keys_of<'a>(
+        &'a self,
+        owner: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<LeaseKey>, LeaseError>> {
+        Box::pin(async move {
+            self.enter("lease_keys_of", false).await?;
+            self.rows().lease_keys_of(owner).await
+        })
+    }
+
+    fn scan_fleet(&self) -> BoxFuture<'_, Result<FleetScan, LeaseError>> {
+        Box::pin(async move {
+            self.enter("scan_fleet", false).await?;
+            self.rows().scan_fleet().await
+        })
+    }
+
+    fn put_worker_metrics<'a>(
+        &'a self,
+        stats: &'a WorkerMetricStats,
+    ) -> BoxFuture<'a, Result<(), LeaseError>> {
+        Box::pin(async move {
+            let roll = self.enter("put_worker_metrics", true).await?;
+            let result = self.rows().put_worker_metrics(stats).await;
+            self.leave_unit("put_worker_metrics", roll, result)
+        })
+    }
+
+    fn assign_lease<'a>(
+        &'a self,
+        lease: &'a Lease,
+        owner: &'a str,
+    ) -> BoxFuture<'a, Result<Lease, LeaseError>> {
+        Box::pin(async move {
+            let roll = self.enter("assign_lease", true).await?;
+            let result = self.rows().assign_lease(lease, owner).await;
+            if result.is_ok() {
+                self.world.trace(format!(
+                    "{} assigned {} to {owner}",
+                    self.worker, lease.lease_key
+                ));
+            }
+            self.leave("assign_lease", roll, result)
+        })
+    }
+
+    fn start_handoff<'a>(
+        &'a self,
+        lease: &'a Lease,
+        to: &'a str,
+    ) -> BoxFuture<'a, Result<Lease, LeaseError>> {
+        Box::pin(async move {
+            let roll = self.enter("start_handoff", true).await?;
+            let result = self.rows().start_handoff(lease, to).await;
+            if result.is_ok() {
+                self.world.trace(format!(
+                    "{} hands {} over to {to}",
+                    self.worker, lease.lease_key
+                ));
+            }
+            self.leave("start_handoff", roll, result)
+        })
+    }
+
+    fn complete_handoff<'a>(
+        &'a self,
+        lease: &'a Lease,
+        from: &'a str,
+    ) -> BoxFuture<'a, Result<Lease, LeaseError>> {
+        Box::pin(async move {
+            let roll = self.enter("complete_handoff", true).await?;
+            let result = self.rows().complete_handoff(lease, from).await;
+            self.leave("complete_handoff", roll, result)
+        })
+    }
+
+    fn get_row<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Item>, LeaseError>> {
+        Box::pin(async move {
+            self.enter("get_row", false).await?;
+            self.rows().get_row(key).await
+        })
+    }
+
+    fn put_row<'a>(
+        &'a self,
+        item: Item,
+        condition: RowCondition,
+    ) -> BoxFuture<'a, Result<(), LeaseError>> {
+        Box::pin(async move {
+            let roll = self.enter("put_row", true).await?;
+            let result = self.rows().put_row(item, condition).await;
+            self.leave_unit("put_row", roll, result)
+        })
+    }
+
+    fn delete_row<'a>(
+        &'a self,
+        key: &'a str,
+        condition: RowCondition,
+    ) -> BoxFuture<'a, Result<(), LeaseError>> {
+        Box::pin(async move {
+            let roll = self.enter("delete_row", true).await?;
+            let result = self.rows().delete_row(key, condition).await;
+            self.leave_unit("delete_row", roll, result)
         })
     }
 }
@@ -590,10 +757,10 @@ async fn process(world: Arc<World>, worker: String, paused: Arc<Gate>, acquired:
 /// know, and keeps the lease until its own view says it expired.
 fn check_owner(world: &World, worker: &str, key: &LeaseKey) {
     let st = world.state();
-    let Some((owner, since)) = st.owners.get(&key.to_string()).cloned() else {
+    let Some((owner, since, handing_over)) = st.owners.get(&key.to_string()).cloned() else {
         return;
     };
-    if owner.as_deref() == Some(worker) {
+    if owner.as_deref() == Some(worker) || handing_over.as_deref() == Some(worker) {
         return;
     }
     let woke = st.woke.get(worker).copied().unwrap_or(world.start);
@@ -623,18 +790,51 @@ struct Outcome {
     counts: Counts,
 }
 
-fn simulate(seed: u64) -> Outcome {
+/// The lease rules the fleet runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Rules {
+    /// The KCL 2.x rules: every worker takes and steals on its own.
+    Kcl2,
+    /// The KCL 3.x rules: an elected leader assigns, and hands leases over after their last
+    /// checkpoint.
+    Kcl3,
+}
+
+impl Rules {
+    fn settings(self) -> CoordinatorSettings {
+        let settings =
+            CoordinatorSettings::default().with_initial_position(InitialPosition::TrimHorizon);
+        match self {
+            Rules::Kcl2 => settings,
+            Rules::Kcl3 => settings.with_protocol(LeaseProtocol::Kcl3(
+                Kcl3Settings::default().with_cpu_metric(false),
+            )),
+        }
+    }
+
+    /// Whether `count` of `n` leases over `w` workers is where the rules leave a worker: ⌊n/w⌋
+    /// or ⌈n/w⌉; under the KCL 3.x leader's (each idle lease one unit of load), that or within
+    /// its rebalance threshold (±10 %) of the average.
+    fn balanced(self, count: usize, n: usize, w: usize) -> bool {
+        if (n / w..=n.div_ceil(w)).contains(&count) {
+            return true;
+        }
+        let average = n as f64 / w as f64;
+        self == Rules::Kcl3 && (average * 0.9..=average * 1.1).contains(&(count as f64))
+    }
+}
+
+fn simulate(seed: u64, rules: Rules) -> Outcome {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .start_paused(true)
         .build()
         .expect("a runtime");
-    runtime.block_on(run(seed))
+    runtime.block_on(run(seed, rules))
 }
 
-async fn run(seed: u64) -> Outcome {
-    let settings =
-        CoordinatorSettings::default().with_initial_position(InitialPosition::TrimHorizon);
+async fn run(seed: u64, rules: Rules) -> Outcome {
+    let settings = rules.settings();
     let world = Arc::new(World {
         table: InMemoryLeaseRepository::new(),
         start: Instant::now(),
@@ -781,6 +981,12 @@ async fn run(seed: u64) -> Outcome {
         .collect();
     let mut counts: BTreeMap<&str, usize> = live.iter().map(|w| (w.as_str(), 0)).collect();
     for lease in &scan.leases {
+        if lease.checkpoint_owner.is_some() {
+            world.violation(format!(
+                "{} still handed over from {:?} after the faults stopped",
+                lease.lease_key, lease.checkpoint_owner
+            ));
+        }
         match lease.lease_owner.as_deref().and_then(|o| counts.get_mut(o)) {
             Some(n) => *n += 1,
             None => world.violation(format!(
@@ -792,8 +998,10 @@ async fn run(seed: u64) -> Outcome {
     if scan.leases.len() != SHARDS {
         world.violation(format!("{} leases of {SHARDS} shards", scan.leases.len()));
     }
-    let (lo, hi) = (SHARDS / live.len(), SHARDS.div_ceil(live.len()));
-    if counts.values().any(|&n| n < lo || n > hi) {
+    if counts
+        .values()
+        .any(|&n| !rules.balanced(n, SHARDS, live.len()))
+    {
         world.violation(format!("not balanced after the faults stopped: {counts:?}"));
     }
     for i in fleet.live() {
@@ -812,13 +1020,23 @@ fn env_u64(name: &str) -> Option<u64> {
 }
 
 #[test]
+fn no_seed_breaks_the_lease_invariants_under_the_kcl2_rules() {
+    sweep(Rules::Kcl2);
+}
+
+#[test]
+fn no_seed_breaks_the_lease_invariants_under_the_kcl3_rules() {
+    sweep(Rules::Kcl3);
+}
+
+/// Runs the seeds of the environment under `rules` (see the module documentation).
 #[allow(
     clippy::disallowed_methods,
     reason = "the wall-clock budget and the report of how long the seeds took"
 )]
-fn no_seed_breaks_the_lease_invariants() {
+fn sweep(rules: Rules) {
     if let Some(seed) = env_u64("SIM_SEED") {
-        let outcome = simulate(seed);
+        let outcome = simulate(seed, rules);
         for line in &outcome.trace {
             println!("{line}");
         }
@@ -831,7 +1049,7 @@ fn no_seed_breaks_the_lease_invariants() {
         return;
     }
     let first = env_u64("SIM_FIRST_SEED").unwrap_or(1);
-    let seeds = env_u64("SIM_SEEDS").unwrap_or(100);
+    let seeds = env_u64("SIM_SEEDS").unwrap_or(50);
     let budget = env_u64("SIM_BUDGET_SECS").map(Duration::from_secs);
     let started = std::time::Instant::now();
     let mut ran = 0;
@@ -842,7 +1060,7 @@ fn no_seed_breaks_the_lease_invariants() {
             break;
         }
         ran += 1;
-        let outcome = simulate(seed);
+        let outcome = simulate(seed, rules);
         let c = outcome.counts;
         total.failed_before += c.failed_before;
         total.ambiguous += c.ambiguous;
@@ -855,13 +1073,13 @@ fn no_seed_breaks_the_lease_invariants() {
         if !outcome.violations.is_empty() {
             let _ = writeln!(
                 failures,
-                "seed {seed} (replay: SIM_SEED={seed}): {:#?}",
+                "{rules:?} seed {seed} (replay: SIM_SEED={seed}): {:#?}",
                 outcome.violations
             );
         }
     }
     println!(
-        "{ran} seeds from {first} in {:.1} s: {total:?}",
+        "{rules:?}: {ran} seeds from {first} in {:.1} s: {total:?}",
         started.elapsed().as_secs_f64()
     );
     assert!(failures.is_empty(), "{failures}");
@@ -871,18 +1089,19 @@ fn no_seed_breaks_the_lease_invariants() {
 fn a_seed_replays_exactly() {
     let seeds = env_u64("SIM_SEED").map_or_else(|| vec![4, 7, 19], |s| vec![s]);
     for seed in seeds {
-        replays_exactly(seed);
+        replays_exactly(seed, Rules::Kcl2);
+        replays_exactly(seed, Rules::Kcl3);
     }
 }
 
-fn replays_exactly(seed: u64) {
-    let (a, b) = (simulate(seed), simulate(seed));
+fn replays_exactly(seed: u64, rules: Rules) {
+    let (a, b) = (simulate(seed, rules), simulate(seed, rules));
     assert!(a.counts.crashes + a.counts.pauses + a.counts.restarts > 0);
     if let Some(i) =
         (0..a.trace.len().max(b.trace.len())).find(|&i| a.trace.get(i) != b.trace.get(i))
     {
         panic!(
-            "seed {seed} did not replay exactly: line {i} is {:?} then {:?}",
+            "{rules:?} seed {seed} did not replay exactly: line {i} is {:?} then {:?}",
             a.trace.get(i),
             b.trace.get(i)
         );
