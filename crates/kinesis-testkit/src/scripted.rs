@@ -87,6 +87,10 @@ pub enum Answer {
     Hang,
     /// This answer, after a pause (the service's latency; virtual time under a paused clock).
     After(Duration, Box<Answer>),
+    /// HTTP 200 with this `application/vnd.amazon.eventstream` body: the frames of a
+    /// `SubscribeToShard` subscription, which ends where the body does (as a session does
+    /// after 5 minutes on AWS). See [`shard::ScriptedShard`] for one made from a shard.
+    EventStream(Vec<u8>),
 }
 
 impl Answer {
@@ -392,6 +396,16 @@ fn respond(answer: Answer) -> HttpConnectorFuture {
             tokio::time::sleep(Duration::from_secs(24 * 3600)).await;
             panic!("a hanging scripted request was never timed out")
         }),
+        Answer::EventStream(frames) => {
+            let mut response = HttpResponse::new(
+                200u16.try_into().expect("200 is a valid status"),
+                SdkBody::from(frames),
+            );
+            response
+                .headers_mut()
+                .insert("content-type", "application/vnd.amazon.eventstream");
+            HttpConnectorFuture::ready(Ok(response))
+        }
         Answer::After(latency, answer) => HttpConnectorFuture::new(async move {
             tokio::time::sleep(latency).await;
             respond(*answer).await

@@ -5,6 +5,12 @@
 //! Shard [`SHARD`] of stream [`STREAM`]; record `i` has sequence number
 //! `FIRST_SEQUENCE_NUMBER + i` ([`sequence_number`]); iterators are `it-<offset>-<request>`.
 //!
+//! `SubscribeToShard` (enhanced fan-out) is answered too: each subscription is a session of
+//! [`SESSION_EVENTS`] events of up to [`EVENT_RECORDS`] records each from its starting
+//! position, then it ends, so that a reader subscribes again from the last continuation
+//! sequence number, as it does every 5 minutes on AWS. At the end of a closed shard the last
+//! event has no continuation sequence number and names the child.
+//!
 //! ```
 //! use kinesis_testkit::scripted::shard::{ScriptedShard, sequence_number};
 //!
@@ -15,6 +21,8 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use aws_smithy_eventstream::frame::write_message_to;
+use aws_smithy_types::event_stream::{Header, HeaderValue, Message};
 use serde_json::{Value, json};
 
 use super::{Answer, Scripted, Seen};
@@ -27,6 +35,11 @@ pub const CHILD: &str = "shardId-000000000002";
 pub const STREAM: &str = "s";
 /// The sequence number of record 0.
 pub const FIRST_SEQUENCE_NUMBER: u64 = 49_000;
+
+/// Records per event of a scripted subscription.
+pub const EVENT_RECORDS: u64 = 4;
+/// Events per scripted subscription, after which it ends.
+pub const SESSION_EVENTS: usize = 3;
 
 /// The sequence number of record `i`.
 pub fn sequence_number(i: u64) -> String {
@@ -79,6 +92,54 @@ impl ScriptedShard {
             .with_responder(move |seen| self.answer(seen, requests.fetch_add(1, Ordering::SeqCst)))
     }
 
+    /// The frames of one subscription from record `offset`: its initial response, then up to
+    /// [`SESSION_EVENTS`] events.
+    fn session(&self, mut offset: u64) -> Vec<u8> {
+        let mut frames = Vec::new();
+        write_frame(&mut frames, "initial-response", &json!({}));
+        for _ in 0..SESSION_EVENTS {
+            let end = (offset + EVENT_RECORDS).min(self.records);
+            let records: Vec<Value> = (offset..end).map(record).collect();
+            let lag = if self.reports_lag {
+                (self.records - end) * 1000
+            } else {
+                0
+            };
+            let mut event = json!({"Records": records, "MillisBehindLatest": lag});
+            let last = end.checked_sub(1).map_or_else(
+                || (FIRST_SEQUENCE_NUMBER.saturating_sub(1)).to_string(),
+                sequence_number,
+            );
+            let finished = self.closed && end == self.records;
+            if finished {
+                event["ChildShards"] = self.children();
+            } else {
+                event["ContinuationSequenceNumber"] = json!(last);
+            }
+            write_frame(&mut frames, "SubscribeToShardEvent", &event);
+            offset = end;
+            if finished {
+                break;
+            }
+        }
+        frames
+    }
+
+    fn children(&self) -> Value {
+        if self.reports_children {
+            json!([{
+                "ShardId": CHILD,
+                "ParentShards": [SHARD],
+                "HashKeyRange": {
+                    "StartingHashKey": "0",
+                    "EndingHashKey": "170141183460469231731687303715884105727"
+                }
+            }])
+        } else {
+            json!([])
+        }
+    }
+
     fn answer(&self, seen: &Seen, n: usize) -> Answer {
         let body = &seen.body;
         match seen.operation.as_str() {
@@ -103,16 +164,7 @@ impl ScriptedShard {
                 let offset: u64 = iterator.split('-').nth(1).unwrap().parse().unwrap();
                 let limit = body["Limit"].as_u64().unwrap();
                 let end = (offset + limit).min(self.records);
-                let records: Vec<Value> = (offset..end)
-                    .map(|i| {
-                        json!({
-                            "SequenceNumber": sequence_number(i),
-                            "Data": "ZGF0YQ==",
-                            "PartitionKey": format!("k{i}"),
-                            "ApproximateArrivalTimestamp": 1.7e9,
-                        })
-                    })
-                    .collect();
+                let records: Vec<Value> = (offset..end).map(record).collect();
                 let lag = if self.reports_lag {
                     (self.records - end) * 1000
                 } else {
@@ -120,24 +172,57 @@ impl ScriptedShard {
                 };
                 let mut out = json!({"Records": records, "MillisBehindLatest": lag});
                 if self.closed && end == self.records {
-                    out["ChildShards"] = if self.reports_children {
-                        json!([{
-                            "ShardId": CHILD,
-                            "ParentShards": [SHARD],
-                            "HashKeyRange": {
-                                "StartingHashKey": "0",
-                                "EndingHashKey": "170141183460469231731687303715884105727"
-                            }
-                        }])
-                    } else {
-                        json!([])
-                    };
+                    out["ChildShards"] = self.children();
                 } else {
                     out["NextShardIterator"] = json!(format!("it-{end}-{n}"));
                 }
                 Answer::ok(out)
             }
+            "SubscribeToShard" => {
+                assert_eq!(body["ShardId"], SHARD);
+                let position = &body["StartingPosition"];
+                let at = || {
+                    let s = position["SequenceNumber"].as_str().unwrap();
+                    s.parse::<u64>().unwrap() - FIRST_SEQUENCE_NUMBER
+                };
+                let offset = match position["Type"].as_str().unwrap() {
+                    "TRIM_HORIZON" => 0,
+                    "LATEST" => self.records,
+                    "AT_SEQUENCE_NUMBER" => at(),
+                    "AFTER_SEQUENCE_NUMBER" => at() + 1,
+                    other => panic!("unexpected starting position {other}"),
+                };
+                Answer::EventStream(self.session(offset))
+            }
             other => panic!("unexpected operation {other} for a scripted shard"),
         }
     }
+}
+
+/// Record `i` of the shard, as the service lists it.
+fn record(i: u64) -> Value {
+    json!({
+        "SequenceNumber": sequence_number(i),
+        "Data": "ZGF0YQ==",
+        "PartitionKey": format!("k{i}"),
+        "ApproximateArrivalTimestamp": 1.7e9,
+    })
+}
+
+/// Appends one event-stream frame: an event of type `event_type` with a JSON payload.
+fn write_frame(frames: &mut Vec<u8>, event_type: &'static str, payload: &Value) {
+    let message = Message::new(payload.to_string().into_bytes())
+        .add_header(Header::new(
+            ":message-type",
+            HeaderValue::String("event".into()),
+        ))
+        .add_header(Header::new(
+            ":event-type",
+            HeaderValue::String(event_type.into()),
+        ))
+        .add_header(Header::new(
+            ":content-type",
+            HeaderValue::String("application/json".into()),
+        ));
+    write_message_to(&message, frames).expect("a small frame is always written");
 }
