@@ -169,6 +169,32 @@ async fn a_start_that_failed_can_be_retried_and_then_runs() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn the_first_renew_pass_skips_a_lease_written_since_the_start() {
+    // Leases 0 and 1 are taken at the start; lease 2, of a shard that appears 2 s later, at
+    // 2 s. The first renew pass (one renew interval after the start) renews 0 and 1; lease 2
+    // was written within that interval, and that write counts as its renewal.
+    let repo = InMemoryLeaseRepository::new();
+    let c = LeaseCoordinator::builder(Arc::new(repo.clone()), "w1")
+        .settings(settings())
+        .build();
+    c.update_shards((0..2).map(shard));
+    let _acquisitions = c.acquisitions().unwrap();
+    c.start().await.unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    c.update_shards((0..3).map(shard));
+    c.take_now().await;
+    assert_eq!(c.held_leases().len(), 3);
+    assert_eq!(calls(&repo, RepositoryMethod::RenewLease), 0);
+    tokio::time::sleep(RENEW - Duration::from_secs(2) + Duration::from_millis(100)).await;
+    assert_eq!(
+        calls(&repo, RepositoryMethod::RenewLease),
+        2,
+        "the lease written at 2 s is not renewed at 3.3 s"
+    );
+    c.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_single_worker_takes_all_leases_of_new_shards() {
     let repo = InMemoryLeaseRepository::new();
     let shards: Vec<ShardInfo> = (0..4).map(shard).collect();
@@ -552,7 +578,9 @@ async fn a_stolen_lease_is_lost_at_the_victims_next_renewal() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_worker_restarted_with_the_same_id_resumes_its_leases_without_a_write() {
+async fn a_worker_restarted_with_the_same_id_resumes_its_leases_renewing_each_first() {
+    // To the others its leases may look expired by then: each is renewed (a conditional write)
+    // before it is handed to the consumer, so that one taken meanwhile is not processed twice.
     let repo = InMemoryLeaseRepository::new();
     let shards: Vec<ShardInfo> = (0..3).map(shard).collect();
     let w = worker(&repo, "w1", 1, &shards).await;
@@ -564,19 +592,25 @@ async fn a_worker_restarted_with_the_same_id_resumes_its_leases_without_a_write(
     tokio::task::yield_now().await;
     assert_eq!(w.held(), (0..3).map(key).collect::<Vec<_>>());
     assert_eq!(w.got.lock().unwrap().len(), 3);
+    assert_eq!(calls(&repo, RepositoryMethod::RenewLease), 3);
     for m in [
         RepositoryMethod::CreateLease,
         RepositoryMethod::TakeLease,
-        RepositoryMethod::RenewLease,
         RepositoryMethod::UpdateCheckpoint,
         RepositoryMethod::ReleaseLease,
     ] {
         assert_eq!(calls(&repo, m), 0, "{m}");
     }
-    assert_eq!(table(&repo).await, before);
-    // And it renews them from then on.
+    let after = table(&repo).await;
+    for (k, lease) in &after {
+        assert_eq!(lease.lease_owner.as_deref(), Some("w1"));
+        assert_eq!(lease.lease_counter, before[k].lease_counter + 1, "{k}");
+        assert_eq!(lease.checkpoint, before[k].checkpoint);
+    }
+    // And it renews them from then on (the first pass comes a whole interval after the
+    // resumption, so that write does not stand in for it).
     tokio::time::sleep(RENEW + RENEW / 2).await;
-    assert_eq!(calls(&repo, RepositoryMethod::RenewLease), 3);
+    assert_eq!(calls(&repo, RepositoryMethod::RenewLease), 6);
     w.coordinator.shutdown().await;
 }
 

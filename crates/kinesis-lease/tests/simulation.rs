@@ -775,8 +775,9 @@ fn check_owner(world: &World, worker: &str, key: &LeaseKey) {
     let unwritten = now - written.max(woke);
     if late > world.renew + STEP && unwritten > world.failover + world.renew + STEP {
         world.violation(format!(
-            "{worker} processed {key} {:.1} s after {owner:?} owned it",
-            late.as_secs_f64()
+            "{worker} processed {key} {:.1} s after {owner:?} owned it (its last write of it {:.1} s ago)",
+            late.as_secs_f64(),
+            unwritten.as_secs_f64()
         ));
     }
 }

@@ -20,7 +20,7 @@
 //!   counter was last seen to change (on this worker's monotonic clock, as the KCL's
 //!   `lastCounterIncrementNanos`), drops held leases whose owner changed, resumes leases the
 //!   table says this worker owns but it does not hold (a restart with the same worker id:
-//!   no write), then asks the strategy for an [`Assignment`] and carries it out: creates leases
+//!   each is renewed first, so that one taken meanwhile is not processed twice), then asks the strategy for an [`Assignment`] and carries it out: creates leases
 //!   for shards ready to consume (conditional puts; losing the race is normal), takes free or
 //!   expired leases, steals, releases.
 //!

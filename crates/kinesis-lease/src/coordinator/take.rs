@@ -45,8 +45,21 @@ impl Shared {
             self.end_held(&key, generation, LeaseStatus::Lost);
         }
         for lease in resumed {
-            let acquired = self.register(lease, now);
-            self.deliver_when_ready(acquired, &leases).await;
+            // This worker wrote nothing of it since it restarted: to the others it may look
+            // expired and be taken any moment. Renewed first (conditional on the counter just
+            // read), it is held only while it is still this worker's.
+            match self.repository.renew_lease(&lease).await {
+                Ok(stored) => {
+                    let acquired = self.register(stored, Instant::now());
+                    self.deliver_when_ready(acquired, &leases).await;
+                }
+                Err(e) if e.is_lease_lost() => {
+                    tracing::info!(worker_id = %self.worker_id, lease_key = %lease.lease_key, "a lease this worker owned before it restarted was taken meanwhile");
+                }
+                Err(e) => {
+                    tracing::warn!(worker_id = %self.worker_id, lease_key = %lease.lease_key, error = %e, "renewing a lease to resume it failed; trying again at the next pass");
+                }
+            }
         }
         self.deliver_unblocked(&leases).await;
         if self.is_stopping() || runs_3x {
