@@ -53,8 +53,12 @@ use tokio::time::Instant;
 
 /// Shards of the stream.
 const SHARDS: usize = 8;
-/// How long each simulation runs (virtual time).
+/// How long each simulation runs (virtual time) under the KCL 2.x rules.
 const RUN: Duration = Duration::from_secs(600);
+/// Under the KCL 3.x rules: the leader balances every third run (a minute) and moves a
+/// dampened share of the excess each time, so a fleet takes minutes to even out after a
+/// worker comes back.
+const RUN_KCL3: Duration = Duration::from_secs(900);
 /// No fault starts after this; the rest of the run is for the fleet to settle.
 const CALM: Duration = Duration::from_secs(420);
 /// A consumer's processing step: ten records of its shard.
@@ -813,6 +817,14 @@ impl Rules {
         }
     }
 
+    /// How long a simulation under these rules runs.
+    fn run(self) -> Duration {
+        match self {
+            Rules::Kcl2 => RUN,
+            Rules::Kcl3 => RUN_KCL3,
+        }
+    }
+
     /// Whether `count` of `n` leases over `w` workers is where the rules leave a worker: ⌊n/w⌋
     /// or ⌈n/w⌉; under the KCL 3.x leader's (each idle lease one unit of load), that or within
     /// its rebalance threshold (±10 %) of the average.
@@ -903,7 +915,7 @@ async fn run(seed: u64, rules: Rules) -> Outcome {
                 pending_restarts.push((at, i));
             }
         }
-        if now >= world.start + RUN {
+        if now >= world.start + rules.run() {
             break;
         }
         if now >= next_fault && now < calm {
