@@ -326,7 +326,7 @@ impl Servers {
     }
 }
 
-async fn serve_killable(
+pub(crate) async fn serve_killable(
     name: &'static str,
     listener: TcpListener,
     router: Router,

@@ -1,7 +1,10 @@
-//! Server-side fault injection for the embedded Kinesis emulator.
+//! Fault injection: the rules, and how a request that matches one is answered. The embedded
+//! Kinesis applies them on the server ([`middleware`]); the [`FaultProxy`](crate::FaultProxy)
+//! applies them in front of any server ([`apply`]).
 
 use std::collections::HashMap;
 use std::fmt;
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -14,8 +17,8 @@ use axum::response::{IntoResponse, Response};
 
 use crate::conn::ConnHandle;
 
-const TARGET_PREFIX: &str = "Kinesis_20131202.";
 const CONTENT_TYPE_JSON: &str = "application/x-amz-json-1.1";
+const CONTENT_TYPE_JSON_1_0: &str = "application/x-amz-json-1.0";
 const CONTENT_TYPE_CBOR: &str = "application/x-amz-cbor-1.1";
 
 /// What an injected fault does to a matching request.
@@ -46,6 +49,23 @@ pub enum Fault {
     /// `SdkError::DispatchFailure`, whose `ConnectorError::is_io()` is true. The emulator does
     /// not process the request.
     DropConnection,
+    /// Hold the request this long without passing it on, then reset the connection: a request
+    /// that timed out before it reached the server. It is never applied. A client whose own
+    /// timeout is shorter gives up first.
+    Timeout(Duration),
+    /// Pass the request on, wait for the server's whole answer, then reset the connection
+    /// instead of answering: the request is applied and its answer is lost, the ambiguous case
+    /// a client must report as unknown.
+    AnswerLost,
+    /// For `PutRecords` in JSON: each entry fails with probability `share` (drawn from the
+    /// rules' seeded generator, see [`Faults::seed`]). A failed entry is not passed on, so it
+    /// is not written, and its result is `ProvisionedThroughputExceededException` with
+    /// `FailedRecordCount` counting it, as Kinesis answers a partial failure. Other operations
+    /// and CBOR requests pass through unchanged.
+    PartialFailure {
+        /// The probability that one entry fails, from 0 to 1.
+        share: f64,
+    },
 }
 
 impl Fault {
@@ -120,6 +140,29 @@ impl Fault {
     pub fn drop_connection() -> Self {
         Fault::DropConnection
     }
+
+    /// Hold the request for `after`, never apply it, then reset the connection.
+    pub fn timeout(after: Duration) -> Self {
+        Fault::Timeout(after)
+    }
+
+    /// Apply the request, then reset the connection instead of answering.
+    pub fn answer_lost() -> Self {
+        Fault::AnswerLost
+    }
+
+    /// Fail each entry of a `PutRecords` with probability `share`.
+    ///
+    /// # Panics
+    ///
+    /// If `share` is not within 0 to 1.
+    pub fn partial_failure(share: f64) -> Self {
+        assert!(
+            (0.0..=1.0).contains(&share),
+            "a partial failure's share is from 0 to 1, got {share}"
+        );
+        Fault::PartialFailure { share }
+    }
 }
 
 /// When a [`Fault`] applies: to which operation, after how many requests, how many times.
@@ -143,29 +186,51 @@ pub struct FaultRule {
     fault: Fault,
     times: Option<u64>,
     after: u64,
+    probability: f64,
 }
 
 impl FaultRule {
-    /// A rule for one Kinesis operation, named as in the `X-Amz-Target` header without the
-    /// `Kinesis_20131202.` prefix: `GetRecords`, `PutRecords`, `SubscribeToShard`, ...
-    /// It fires on every matching request until limited with [`times`](Self::times).
+    /// A rule for one operation, named as in the `X-Amz-Target` header without the service
+    /// prefix: `GetRecords`, `PutRecords`, `SubscribeToShard`, and through the
+    /// [`FaultProxy`](crate::FaultProxy) DynamoDB's `UpdateItem`, `Scan`, ... or CloudWatch's
+    /// `PutMetricData`. It fires on every matching request until limited with
+    /// [`times`](Self::times).
     pub fn new(operation: impl Into<String>, fault: Fault) -> Self {
         Self {
             operation: Some(operation.into()),
             fault,
             times: None,
             after: 0,
+            probability: 1.0,
         }
     }
 
-    /// A rule for every Kinesis operation.
+    /// A rule for every operation.
     pub fn any_operation(fault: Fault) -> Self {
         Self {
             operation: None,
             fault,
             times: None,
             after: 0,
+            probability: 1.0,
         }
+    }
+
+    /// Fire on each request that reaches the rule with probability `p` only (drawn from the
+    /// rules' seeded generator, see [`Faults::seed`]); a request it spares goes on to later
+    /// rules. Counts ([`times`](Self::times), [`after`](Self::after)) apply to the requests it
+    /// would fire on.
+    ///
+    /// # Panics
+    ///
+    /// If `p` is not within 0 to 1.
+    pub fn with_probability(mut self, p: f64) -> Self {
+        assert!(
+            (0.0..=1.0).contains(&p),
+            "a rule's probability is from 0 to 1, got {p}"
+        );
+        self.probability = p;
+        self
     }
 
     /// Fire at most `n` times.
@@ -200,6 +265,7 @@ struct ActiveRule {
     action: Action,
     remaining: Option<u64>,
     skip: u64,
+    probability: f64,
     shared: Arc<RuleShared>,
 }
 
@@ -215,15 +281,62 @@ struct RuleShared {
     fired: AtomicU64,
 }
 
-#[derive(Default)]
 struct FaultState {
     next_id: u64,
     rules: Vec<ActiveRule>,
     calls: HashMap<String, u64>,
+    random: SplitMix64,
+}
+
+impl Default for FaultState {
+    fn default() -> Self {
+        Self {
+            next_id: 0,
+            rules: Vec::new(),
+            calls: HashMap::new(),
+            random: SplitMix64(DEFAULT_SEED),
+        }
+    }
+}
+
+/// The seed of a [`Faults`] whose [`seed`](Faults::seed) was never set.
+const DEFAULT_SEED: u64 = 0x005E_ED0F_FA17;
+
+/// The rules' random draws: SplitMix64, small and the same on every platform, so that a seed
+/// gives the same faults for the same sequence of requests.
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// A draw from [0, 1).
+    fn unit(&mut self) -> f64 {
+        // The top 53 bits make an exact f64 fraction.
+        #[allow(clippy::cast_precision_loss, reason = "53 bits are exact in an f64")]
+        let fraction = (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+        fraction
+    }
+
+    /// True with probability `p`; a certain outcome draws nothing.
+    fn chance(&mut self, p: f64) -> bool {
+        if p >= 1.0 {
+            return true;
+        }
+        if p <= 0.0 {
+            return false;
+        }
+        self.unit() < p
+    }
 }
 
 /// The fault-injection handle of an embedded Kinesis emulator (see
-/// [`TestEnv::faults`](crate::TestEnv::faults)).
+/// [`TestEnv::faults`](crate::TestEnv::faults)) or of a [`FaultProxy`](crate::FaultProxy).
 ///
 /// It is cheap to clone; every clone controls the same server. Rules take effect on the next
 /// request. The handle also counts, per operation, every request that reached the server,
@@ -280,6 +393,7 @@ impl Faults {
         action: Action,
         times: Option<u64>,
         after: u64,
+        probability: f64,
     ) -> RuleHandle {
         let mut state = self.lock();
         state.next_id += 1;
@@ -292,6 +406,7 @@ impl Faults {
             action,
             remaining: times,
             skip: after,
+            probability,
             shared: Arc::clone(&shared),
         });
         RuleHandle {
@@ -307,7 +422,15 @@ impl Faults {
             Action::Fault(rule.fault),
             rule.times,
             rule.after,
+            rule.probability,
         )
+    }
+
+    /// Restarts the rules' random draws ([`FaultRule::with_probability`],
+    /// [`Fault::partial_failure`]) from `seed`: the same seed and the same requests in the same
+    /// order give the same faults.
+    pub fn seed(&self, seed: u64) {
+        self.lock().random = SplitMix64(seed);
     }
 
     /// Rewrites the JSON body of every successful `operation` response with `rewrite` (for
@@ -326,6 +449,7 @@ impl Faults {
             Action::Rewrite(Arc::new(rewrite)),
             None,
             0,
+            1.0,
         )
     }
 
@@ -360,7 +484,8 @@ impl Faults {
     }
 
     fn decide(&self, operation: &str) -> Decision {
-        let mut state = self.lock();
+        let mut guard = self.lock();
+        let state = &mut *guard;
         *state.calls.entry(operation.to_owned()).or_default() += 1;
         let mut decision = Decision {
             fault: None,
@@ -376,7 +501,10 @@ impl Faults {
                     decision.rewrites.push(Arc::clone(rewrite));
                 }
                 Action::Fault(fault) => {
-                    if decision.fault.is_some() || rule.remaining == Some(0) {
+                    if decision.fault.is_some()
+                        || rule.remaining == Some(0)
+                        || !state.random.chance(rule.probability)
+                    {
                         continue;
                     }
                     if rule.skip > 0 {
@@ -393,15 +521,26 @@ impl Faults {
         }
         decision
     }
+
+    /// Which entries of a `PutRecords` of `count` entries fail, each with probability `share`.
+    fn failing_entries(&self, count: usize, share: f64) -> Vec<bool> {
+        let mut state = self.lock();
+        (0..count).map(|_| state.random.chance(share)).collect()
+    }
 }
 
-/// The `Kinesis_20131202.<Op>` operation of a request, if any.
-fn operation(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get("x-amz-target")?
-        .to_str()
-        .ok()?
-        .strip_prefix(TARGET_PREFIX)
+/// The operation of a request, if it names one: `<Service>.<Op>` in `X-Amz-Target` (Kinesis,
+/// DynamoDB, awsJson CloudWatch), or `/service/<Service>/operation/<Op>` (Smithy RPC v2 CBOR,
+/// as aws-sdk-cloudwatch sends `PutMetricData`).
+fn operation<'a>(headers: &'a HeaderMap, path: &'a str) -> Option<&'a str> {
+    if let Some(target) = headers.get("x-amz-target").and_then(|v| v.to_str().ok()) {
+        return target
+            .rsplit_once('.')
+            .map(|(_, op)| op)
+            .filter(|op| !op.is_empty());
+    }
+    let (_, op) = path.split_once("/operation/")?;
+    (!op.is_empty() && !op.contains('/')).then_some(op)
 }
 
 fn media_type(headers: &HeaderMap) -> &str {
@@ -420,7 +559,12 @@ fn request_id() -> String {
 }
 
 /// An error response in the Kinesis wire format (JSON, or CBOR for a CBOR request).
-fn error_response(status: StatusCode, code: &str, message: &str, cbor: bool) -> Response {
+pub(crate) fn error_response(
+    status: StatusCode,
+    code: &str,
+    message: &str,
+    cbor: bool,
+) -> Response {
     let (content_type, body) = if cbor {
         let value = ciborium::Value::Map(vec![
             ("__type".into(), code.into()),
@@ -452,11 +596,27 @@ pub(crate) async fn middleware(
     request: Request,
     next: Next,
 ) -> Response {
-    let Some(operation) = operation(request.headers()).map(str::to_owned) else {
-        return next.run(request).await;
+    apply(&faults, request, |request| next.run(request)).await
+}
+
+/// Answers `request` as the first of `faults`' rules that fires says, passing it on with
+/// `forward` where the fault lets it through (or where no rule fires), then applies the
+/// response rewrites. A request that names no operation is passed on untouched.
+pub(crate) async fn apply<F, Fut>(faults: &Faults, request: Request, forward: F) -> Response
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: Future<Output = Response>,
+{
+    let Some(operation) = operation(request.headers(), request.uri().path()).map(str::to_owned)
+    else {
+        return forward(request).await;
     };
     let decision = faults.decide(&operation);
-    match decision.fault {
+    let conn = request
+        .extensions()
+        .get::<ConnectInfo<ConnHandle>>()
+        .map(|ConnectInfo(conn)| conn.clone());
+    let response = match decision.fault {
         Some(Fault::ServiceError {
             status,
             code,
@@ -467,25 +627,162 @@ pub(crate) async fn middleware(
             return error_response(status, &code, &message, cbor);
         }
         Some(Fault::DropConnection) => {
-            if let Some(ConnectInfo(conn)) = request.extensions().get::<ConnectInfo<ConnHandle>>() {
-                conn.kill();
-            }
-            // Never delivered: the connection fails on the first write of this response.
-            return error_response(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "InternalFailure",
-                "connection dropped by kinesis-testkit",
-                false,
-            );
+            return reset(conn.as_ref(), "connection dropped by kinesis-testkit");
         }
-        Some(Fault::Latency(delay)) => tokio::time::sleep(delay).await,
-        None => {}
-    }
-    let response = next.run(request).await;
+        Some(Fault::Timeout(after)) => {
+            tokio::time::sleep(after).await;
+            return reset(conn.as_ref(), "request held and dropped by kinesis-testkit");
+        }
+        Some(Fault::AnswerLost) => {
+            let response = forward(request).await;
+            // The server has answered, so it has applied the request; the answer is dropped.
+            let _ = axum::body::to_bytes(response.into_body(), usize::MAX).await;
+            return reset(conn.as_ref(), "answer dropped by kinesis-testkit");
+        }
+        Some(Fault::Latency(delay)) => {
+            tokio::time::sleep(delay).await;
+            forward(request).await
+        }
+        Some(Fault::PartialFailure { share })
+            if operation == "PutRecords"
+                && matches!(
+                    media_type(request.headers()),
+                    CONTENT_TYPE_JSON | CONTENT_TYPE_JSON_1_0
+                ) =>
+        {
+            partial_put_records(faults, request, share, forward).await
+        }
+        Some(Fault::PartialFailure { .. }) | None => forward(request).await,
+    };
     if decision.rewrites.is_empty() {
         return response;
     }
     rewrite(response, &decision.rewrites).await
+}
+
+/// Resets the request's connection; the response returned is never delivered (the connection
+/// fails on its first write).
+fn reset(conn: Option<&ConnHandle>, why: &str) -> Response {
+    if let Some(conn) = conn {
+        conn.kill();
+    }
+    error_response(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "InternalFailure",
+        why,
+        false,
+    )
+}
+
+/// The result of an entry failed by [`Fault::PartialFailure`].
+fn failed_entry() -> serde_json::Value {
+    serde_json::json!({
+        "ErrorCode": "ProvisionedThroughputExceededException",
+        "ErrorMessage": "Rate exceeded for shard (partial failure injected by kinesis-testkit).",
+    })
+}
+
+/// A `PutRecords` whose failing entries are taken out before it is passed on, and put back as
+/// failed results in the answer.
+async fn partial_put_records<F, Fut>(
+    faults: &Faults,
+    request: Request,
+    share: f64,
+    forward: F,
+) -> Response
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: Future<Output = Response>,
+{
+    let (mut parts, body) = request.into_parts();
+    let bytes = match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(bytes) => bytes,
+        Err(err) => {
+            return error_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "InternalFailure",
+                &format!("kinesis-testkit could not read the PutRecords request: {err}"),
+                false,
+            );
+        }
+    };
+    let parsed = serde_json::from_slice::<serde_json::Value>(&bytes).ok();
+    let Some((mut value, count)) = parsed.and_then(|value| {
+        let count = value.get("Records")?.as_array()?.len();
+        Some((value, count))
+    }) else {
+        // Not a PutRecords the test kit understands: the server says what is wrong with it.
+        return forward(Request::from_parts(parts, Body::from(bytes))).await;
+    };
+    let failing = faults.failing_entries(count, share);
+    let injected = failing.iter().filter(|f| **f).count();
+    if injected == 0 {
+        return forward(Request::from_parts(parts, Body::from(bytes))).await;
+    }
+    if injected == count {
+        let body = serde_json::json!({
+            "FailedRecordCount": count,
+            "Records": vec![failed_entry(); count],
+        });
+        let mut response = Response::new(Body::from(body.to_string()));
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(CONTENT_TYPE_JSON),
+        );
+        return response;
+    }
+    if let Some(entries) = value.get_mut("Records").and_then(|r| r.as_array_mut()) {
+        let mut fails = failing.iter();
+        entries.retain(|_| !fails.next().copied().unwrap_or(false));
+    }
+    parts.headers.remove(header::CONTENT_LENGTH);
+    let response = forward(Request::from_parts(parts, Body::from(value.to_string()))).await;
+    if !response.status().is_success() {
+        // The whole call failed: nothing of it was written, as the client is told.
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let answer = match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(bytes) => bytes,
+        Err(err) => {
+            return reset(
+                None,
+                &format!("kinesis-testkit could not read the PutRecords answer: {err}"),
+            );
+        }
+    };
+    let Ok(mut answer_value) = serde_json::from_slice::<serde_json::Value>(&answer) else {
+        return Response::from_parts(parts, Body::from(answer));
+    };
+    let upstream: Vec<serde_json::Value> = answer_value
+        .get_mut("Records")
+        .and_then(|r| r.as_array_mut())
+        .map(std::mem::take)
+        .unwrap_or_default();
+    let upstream_failed = answer_value
+        .get("FailedRecordCount")
+        .and_then(serde_json::Value::as_u64)
+        .unwrap_or(0);
+    let mut upstream = upstream.into_iter();
+    let merged: Vec<serde_json::Value> = failing
+        .iter()
+        .map(|fails| {
+            if *fails {
+                failed_entry()
+            } else {
+                upstream.next().unwrap_or_else(failed_entry)
+            }
+        })
+        .collect();
+    if let Some(map) = answer_value.as_object_mut() {
+        map.insert("Records".to_owned(), merged.into());
+        map.insert(
+            "FailedRecordCount".to_owned(),
+            (upstream_failed + injected as u64).into(),
+        );
+    }
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(answer_value.to_string()))
 }
 
 async fn rewrite(response: Response, rewrites: &[Rewrite]) -> Response {
@@ -581,19 +878,57 @@ mod tests {
     }
 
     #[test]
-    fn operation_is_read_from_the_target_header() {
+    fn operation_is_read_from_the_target_header_or_the_path() {
         let mut headers = HeaderMap::new();
-        assert_eq!(operation(&headers), None);
+        assert_eq!(operation(&headers, "/"), None);
+        assert_eq!(
+            operation(
+                &headers,
+                "/service/GraniteServiceVersion20100801/operation/PutMetricData"
+            ),
+            Some("PutMetricData")
+        );
         headers.insert(
             "x-amz-target",
             HeaderValue::from_static("Kinesis_20131202.GetRecords"),
         );
-        assert_eq!(operation(&headers), Some("GetRecords"));
+        assert_eq!(operation(&headers, "/"), Some("GetRecords"));
         headers.insert(
             "x-amz-target",
             HeaderValue::from_static("DynamoDB_20120810.GetItem"),
         );
-        assert_eq!(operation(&headers), None);
+        assert_eq!(operation(&headers, "/"), Some("GetItem"));
+    }
+
+    #[test]
+    fn probabilities_and_partial_failures_follow_the_seed() {
+        let draw = |seed: u64| {
+            let faults = Faults::default();
+            faults.seed(seed);
+            faults.add(FaultRule::new("GetRecords", Fault::throttle()).with_probability(0.3));
+            let fired: Vec<bool> = (0..200)
+                .map(|_| faults.decide("GetRecords").fault.is_some())
+                .collect();
+            (fired, faults.failing_entries(500, 0.1))
+        };
+        let (fired, failing) = draw(7);
+        assert_eq!((fired.clone(), failing.clone()), draw(7));
+        assert_ne!(fired, draw(8).0);
+        let hits = fired.iter().filter(|f| **f).count();
+        assert!((30..=90).contains(&hits), "{hits} of 200 at p = 0.3");
+        let failed = failing.iter().filter(|f| **f).count();
+        assert!((20..=80).contains(&failed), "{failed} of 500 at 0.1");
+    }
+
+    #[test]
+    fn a_rule_spared_by_its_probability_leaves_the_request_to_the_next_rule() {
+        let faults = Faults::default();
+        faults.add(FaultRule::any_operation(Fault::throttle()).with_probability(0.0));
+        faults.add(FaultRule::any_operation(Fault::internal_failure()));
+        assert_eq!(
+            faults.decide("PutRecords").fault,
+            Some(Fault::internal_failure())
+        );
     }
 
     #[test]

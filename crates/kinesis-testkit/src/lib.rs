@@ -196,8 +196,12 @@
 //! # }
 //! ```
 //!
-//! DynamoDB faults are not available on the server side (dynoxide's router is private);
-//! inject those through your own client layers.
+//! Any other server (the embedded DynamoDB and CloudWatch, kinesis-local, moto) gets the same
+//! rules through a [`FaultProxy`] in front of it, which also injects what only a proxy can: a
+//! request held until the client gives up ([`Fault::timeout`]), a request applied whose answer
+//! is lost ([`Fault::answer_lost`]), and `PutRecords` entries failed one by one
+//! ([`Fault::partial_failure`]). Rules can fire with a probability, drawn from a seed
+//! ([`FaultRule::with_probability`], [`Faults::seed`]), so a run with faults repeats.
 //!
 //! # Virtual time: a scripted connection
 //!
@@ -251,6 +255,7 @@ mod faults;
 pub mod instant;
 mod local;
 mod names;
+mod proxy;
 pub mod scripted;
 mod sdk;
 
@@ -263,3 +268,4 @@ pub use env::{StartError, TestEnv, TestEnvBuilder};
 pub use faults::{Fault, FaultRule, Faults, RuleHandle};
 pub use local::{DEFAULT_PORTS, LocalServers, LocalServersBuilder};
 pub use names::unique_name;
+pub use proxy::FaultProxy;
