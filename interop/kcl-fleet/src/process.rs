@@ -170,6 +170,33 @@ impl Process {
         }
     }
 
+    /// Its process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// Freezes it (SIGSTOP): it keeps its leases in memory while the others see them expire.
+    /// Returns whether the signal was sent.
+    pub fn pause(&self) -> bool {
+        self.signal("-STOP")
+    }
+
+    /// Wakes it after [`pause`](Self::pause) (SIGCONT). Returns whether the signal was sent.
+    pub fn resume(&self) -> bool {
+        self.signal("-CONT")
+    }
+
+    fn signal(&self, signal: &str) -> bool {
+        let Some(pid) = self.pid() else {
+            return false;
+        };
+        Command::new("kill")
+            .arg(signal)
+            .arg(pid.to_string())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
     /// Kills it at once (SIGKILL: a crash, nothing is released) and reaps it.
     pub fn kill(&mut self) {
         self.stdin.take();

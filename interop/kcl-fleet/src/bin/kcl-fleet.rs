@@ -7,12 +7,15 @@
 //!   10000] --output FILE`: one consumer worker of application `A` (under the
 //!   KCL 2.x or 3.x lease rules). Every record it processes, every
 //!   shard start, checkpoint, shard end and lease change is a line of the journal `FILE` (see
-//!   [`kcl_fleet::journal`]). It checkpoints every N records of a shard; it stops gracefully
+//!   [`kcl_fleet::journal`]). It checkpoints every N records of a shard, and takes
+//!   `--handler-delay-millis` (0 by default) over each record; it stops gracefully
 //!   (checkpoints what it processed and releases its leases) when it reads `stop` on stdin or
 //!   stdin ends.
 //! - `kcl-fleet produce --stream S --count N [--keys K] [--prefix P] [--aggregate true|false]
 //!   [--metrics-level NONE|SUMMARY|DETAILED] [--metrics-buffer-millis 60000] --output FILE`: writes records `P-0` .. `P-(N-1)` with partition keys `key-(n % K)`
-//!   through the producer (KPL aggregation on by default) and journals each result.
+//!   through the producer (KPL aggregation on by default) and journals each result as soon as
+//!   it is known. With `--rate R` it sends R records a second and also stops (sending what it
+//!   buffered) when it reads `stop` on stdin or stdin ends.
 //!
 //! Endpoints, region and credentials come from the standard AWS environment variables.
 
@@ -113,6 +116,7 @@ async fn worker(args: Args) -> Result<(), Failure> {
     let failover = Duration::from_millis(args.number("failover-millis", 10_000)?);
     let checkpoint_every = args.number("checkpoint-every", 10)?.max(1);
     let poll = Duration::from_millis(args.number("poll-millis", 200)?);
+    let handler_delay = Duration::from_millis(args.number("handler-delay-millis", 0)?);
     let protocol = match args.0.get("protocol").map(String::as_str) {
         None | Some("kcl2") => LeaseProtocol::Kcl2,
         // As a Java KCL 3.x worker off EC2, ECS and EKS: no CPU metric, balanced by throughput.
@@ -184,6 +188,9 @@ async fn worker(args: Args) -> Result<(), Failure> {
                             "data": record.data(),
                         }),
                     );
+                    if !handler_delay.is_zero() {
+                        tokio::time::sleep(handler_delay).await;
+                    }
                     shard.checkpointer().stage(record.position());
                     since_checkpoint += 1;
                     if since_checkpoint >= checkpoint_every {
@@ -211,6 +218,21 @@ async fn worker(args: Args) -> Result<(), Failure> {
     reader.abort();
     journal.write("stopped", json!({}));
     Ok(())
+}
+
+/// Resolves when `stop` is read on stdin or stdin ends; never when `watch` is false.
+async fn stop_requested(watch: bool) {
+    if !watch {
+        return std::future::pending().await;
+    }
+    let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+    loop {
+        match lines.next_line().await {
+            Ok(Some(line)) if line.trim() == "stop" => return,
+            Ok(Some(_)) => {}
+            Ok(None) | Err(_) => return,
+        }
+    }
 }
 
 fn checkpoint_fields(shard: &str, checkpoint: &Checkpoint) -> serde_json::Value {
@@ -321,38 +343,65 @@ async fn produce(args: Args) -> Result<(), Failure> {
         );
     }
     let producer: Producer<String> = builder.build().await?;
-    let mut handles = Vec::new();
-    for n in 0..count {
-        let key = format!("key-{}", n % keys);
-        let handle = producer
-            .send(ProducerRecord::new(key.clone(), format!("{prefix}-{n}")))
-            .await?;
-        handles.push((n, key, handle));
-    }
-    let mut failed = 0u64;
-    for (n, key, handle) in handles {
-        match handle.await {
-            Ok(result) => journal.write(
-                "put",
-                json!({
-                    "n": n,
-                    "partition_key": key,
-                    "shard": result.shard_id().to_string(),
-                    "sequence": result.sequence_number().to_string(),
-                    "subsequence": result.sub_sequence_number(),
-                    "attempts": result.attempts(),
-                }),
-            ),
-            Err(e) => {
-                failed += 1;
-                journal.write("put_failed", json!({"n": n, "error": e.to_string()}));
+    let rate = args.number("rate", 0)?;
+    // Each result is journaled as soon as it is known, so that a producer killed at any moment
+    // leaves a line for every record it saw acknowledged.
+    let mut results = tokio::task::JoinSet::new();
+    let stop = stop_requested(rate > 0);
+    tokio::pin!(stop);
+    let started = tokio::time::Instant::now();
+    let mut sent = 0u64;
+    'sending: for n in 0..count {
+        if rate > 0 {
+            // `rate` records a second, in steps of a tenth of a second.
+            let due = started + Duration::from_millis(n * 1000 / rate);
+            tokio::select! {
+                () = tokio::time::sleep_until(due) => {}
+                () = &mut stop => break 'sending,
             }
         }
+        let key = format!("key-{}", n % keys);
+        let data = format!("{prefix}-{n}");
+        let handle = producer
+            .send(ProducerRecord::new(key.clone(), data.clone()))
+            .await?;
+        sent += 1;
+        let journal = journal.clone();
+        results.spawn(async move {
+            match handle.await {
+                Ok(result) => {
+                    journal.write(
+                        "put",
+                        json!({
+                            "n": n,
+                            "data": data,
+                            "partition_key": key,
+                            "shard": result.shard_id().to_string(),
+                            "sequence": result.sequence_number().to_string(),
+                            "subsequence": result.sub_sequence_number(),
+                            "attempts": result.attempts(),
+                        }),
+                    );
+                    true
+                }
+                Err(e) => {
+                    journal.write("put_failed", json!({"n": n, "error": e.to_string()}));
+                    false
+                }
+            }
+        });
     }
+    // Shutdown sends what is buffered and completes every record's result.
     producer.shutdown().await;
-    journal.write("done", json!({"count": count, "failed": failed}));
+    let mut failed = 0u64;
+    while let Some(ok) = results.join_next().await {
+        if !matches!(ok, Ok(true)) {
+            failed += 1;
+        }
+    }
+    journal.write("done", json!({"count": sent, "failed": failed}));
     if failed > 0 {
-        return Err(format!("{failed} of {count} records failed").into());
+        return Err(format!("{failed} of {sent} records failed").into());
     }
     Ok(())
 }

@@ -1,0 +1,373 @@
+//! The invariants of a run, checked from every process's journal and the lease table's
+//! history.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::Duration;
+
+use kcl_fleet::fleet::{Accounting, double_processing_ms};
+use kcl_fleet::journal::Entry;
+use serde_json::{Value, json};
+
+use crate::plan::millis;
+use crate::watch::Seen;
+
+/// How much later than the new owner's start a journal line may carry its time and still be
+/// read as written before it: two processes write their lines a few milliseconds after what
+/// they record.
+const JOURNAL_SLACK: Duration = Duration::from_millis(100);
+/// What the old owner may take beyond one renew interval to stop delivering: one poll of its
+/// fetcher and one scheduling delay.
+const DELIVERY_SLACK: Duration = Duration::from_millis(500);
+
+/// What a run observed.
+#[derive(Debug)]
+pub struct Observed {
+    /// Every line of every worker and producer journal.
+    pub entries: Vec<Entry>,
+    /// Per lease key, every change of owner, counter or checkpoint seen.
+    pub history: BTreeMap<String, Vec<Seen>>,
+    /// Per lease key, its parent shards.
+    pub parents: BTreeMap<String, Vec<String>>,
+    /// Per worker id, when it was woken from a freeze (ms since the epoch).
+    pub resumed: BTreeMap<String, Vec<u64>>,
+    /// The workers' renew interval.
+    pub renew_interval: Duration,
+    /// When the faults stopped (ms since the epoch).
+    pub quiet_at_ms: u64,
+    /// How long after that every open lease had a running owner, if it came to that.
+    pub owned_after_quiet: Option<Duration>,
+    /// The bound on that: failover time plus one take interval.
+    pub owned_bound: Duration,
+    /// Per process (name and incarnation), the largest resident set seen, in KiB.
+    pub rss_kib: BTreeMap<String, u64>,
+    /// The bound on every process's resident set, in KiB.
+    pub rss_bound_kib: u64,
+    /// Workers that did not stop cleanly when asked to at the end.
+    pub unclean_stops: Vec<String>,
+}
+
+/// What the checks found.
+#[derive(Debug, Default)]
+pub struct Findings {
+    /// Records the producers saw acknowledged.
+    pub acknowledged: usize,
+    /// Acknowledged records no worker consumed.
+    pub lost: Vec<String>,
+    /// Consumptions beyond the first of a record.
+    pub duplicates: usize,
+    /// Redeliveries of a record its first consumer had checkpointed before the redelivering
+    /// worker started the shard: not explained by the checkpoints.
+    pub unexplained_duplicates: Vec<String>,
+    /// Records consumed that no producer saw acknowledged (written by a producer killed before
+    /// the answer, or whose answer was lost): of unknown outcome to the producer, not errors.
+    pub unacknowledged_consumed: usize,
+    /// Records the producers reported failed to their caller.
+    pub producer_failures: usize,
+    /// First consumptions out of a shard's order, or of a parent's record after a child's
+    /// record of the same partition key.
+    pub order_violations: Vec<String>,
+    /// Checkpoints seen to move backwards in the lease table.
+    pub checkpoint_regressions: Vec<String>,
+    /// Checkpoints a worker wrote after another worker had started the shard.
+    pub stale_checkpoints: Vec<String>,
+    /// Records an old owner delivered more than one renew interval after a new owner started
+    /// the shard (counted from its wake-up for a frozen worker).
+    pub late_deliveries: Vec<String>,
+    /// The longest time a former owner kept delivering, per shard (ms).
+    pub double_processing_ms: BTreeMap<String, u64>,
+    /// Leases left without a running owner for longer than the bound once faults stopped.
+    pub unowned: Vec<String>,
+    /// Processes whose resident set went past the bound.
+    pub memory: Vec<String>,
+    /// Workers that did not stop cleanly.
+    pub unclean_stops: Vec<String>,
+    /// Shard starts that continued from another holding.
+    pub handovers: usize,
+}
+
+impl Findings {
+    /// How many invariant violations were found.
+    pub fn violations(&self) -> usize {
+        self.lost.len()
+            + self.unexplained_duplicates.len()
+            + self.order_violations.len()
+            + self.checkpoint_regressions.len()
+            + self.stale_checkpoints.len()
+            + self.late_deliveries.len()
+            + self.unowned.len()
+            + self.memory.len()
+            + self.unclean_stops.len()
+    }
+
+    /// The findings as JSON (lists cut to their first 50 items, with their full counts).
+    pub fn to_json(&self) -> Value {
+        fn list(items: &[String]) -> Value {
+            json!({"count": items.len(), "first": items.iter().take(50).collect::<Vec<_>>()})
+        }
+        json!({
+            "violations": self.violations(),
+            "acknowledged": self.acknowledged,
+            "lost": list(&self.lost),
+            "duplicates": self.duplicates,
+            "unexplained_duplicates": list(&self.unexplained_duplicates),
+            "unacknowledged_consumed": self.unacknowledged_consumed,
+            "producer_failures": self.producer_failures,
+            "order_violations": list(&self.order_violations),
+            "checkpoint_regressions": list(&self.checkpoint_regressions),
+            "stale_checkpoints": list(&self.stale_checkpoints),
+            "late_deliveries": list(&self.late_deliveries),
+            "double_processing_ms": self.double_processing_ms,
+            "unowned": list(&self.unowned),
+            "memory": list(&self.memory),
+            "unclean_stops": list(&self.unclean_stops),
+            "handovers": self.handovers,
+        })
+    }
+
+    /// One paragraph for the console.
+    pub fn summary(&self) -> String {
+        format!(
+            "acknowledged {}, lost {}, duplicates {} (unexplained {}), consumed without acknowledgement {}, producer failures {}, order violations {}, checkpoint regressions {}, stale checkpoints {}, late deliveries {} (longest double processing {} ms), unowned {}, memory {}, unclean stops {}, hand-overs {}",
+            self.acknowledged,
+            self.lost.len(),
+            self.duplicates,
+            self.unexplained_duplicates.len(),
+            self.unacknowledged_consumed,
+            self.producer_failures,
+            self.order_violations.len(),
+            self.checkpoint_regressions.len(),
+            self.stale_checkpoints.len(),
+            self.late_deliveries.len(),
+            self.double_processing_ms.values().max().copied().unwrap_or(0),
+            self.unowned.len(),
+            self.memory.len(),
+            self.unclean_stops.len(),
+            self.handovers,
+        )
+    }
+}
+
+/// Checks every invariant.
+pub fn check(observed: &Observed) -> Findings {
+    let acknowledged: Vec<String> = observed
+        .entries
+        .iter()
+        .filter(|e| e.event == "put")
+        .filter_map(|e| e.str("data").map(str::to_owned))
+        .collect();
+    let accounting = Accounting::of(&acknowledged, &observed.entries);
+    let mut findings = Findings {
+        acknowledged: acknowledged.len(),
+        lost: accounting.missing.clone(),
+        duplicates: accounting.duplicates,
+        unexplained_duplicates: accounting.redelivered_after_checkpoint.clone(),
+        unacknowledged_consumed: accounting.unexpected.len(),
+        producer_failures: observed
+            .entries
+            .iter()
+            .filter(|e| e.event == "put_failed")
+            .count(),
+        order_violations: accounting.shard_order_violations.clone(),
+        double_processing_ms: double_processing_ms(&observed.entries),
+        unclean_stops: observed.unclean_stops.clone(),
+        handovers: accounting.handovers,
+        ..Findings::default()
+    };
+    findings
+        .order_violations
+        .extend(lineage_order(&observed.entries, &observed.parents));
+    findings.checkpoint_regressions = checkpoint_regressions(&observed.history);
+    findings.stale_checkpoints = stale_checkpoints(&observed.entries, &observed.resumed);
+    findings.late_deliveries = late_deliveries(
+        &observed.entries,
+        &observed.resumed,
+        observed.renew_interval + DELIVERY_SLACK,
+    );
+    match observed.owned_after_quiet {
+        Some(took) if took <= observed.owned_bound => {}
+        Some(took) => findings.unowned.push(format!(
+            "every open lease had a running owner {} ms after the faults stopped, past the bound of {} ms",
+            millis(took),
+            millis(observed.owned_bound)
+        )),
+        None => findings.unowned.push(format!(
+            "some open lease still had no running owner when the run ended (faults stopped at {})",
+            observed.quiet_at_ms
+        )),
+    }
+    for (process, kib) in &observed.rss_kib {
+        if *kib > observed.rss_bound_kib {
+            findings.memory.push(format!(
+                "{process}: {} MiB resident, past the bound of {} MiB",
+                kib / 1024,
+                observed.rss_bound_kib / 1024
+            ));
+        }
+    }
+    findings
+}
+
+/// The ancestors of every shard, from the lease table's parents.
+fn ancestors(parents: &BTreeMap<String, Vec<String>>) -> HashMap<String, BTreeSet<String>> {
+    let mut out = HashMap::new();
+    for shard in parents.keys() {
+        let mut seen = BTreeSet::new();
+        let mut todo: Vec<&String> = parents.get(shard).into_iter().flatten().collect();
+        while let Some(p) = todo.pop() {
+            if seen.insert(p.clone()) {
+                todo.extend(parents.get(p).into_iter().flatten());
+            }
+        }
+        out.insert(shard.clone(), seen);
+    }
+    out
+}
+
+/// Per partition key, a first consumption of a record from a parent shard after one from its
+/// child: the consumer must finish a parent before it starts the children.
+fn lineage_order(entries: &[Entry], parents: &BTreeMap<String, Vec<String>>) -> Vec<String> {
+    let ancestors = ancestors(parents);
+    let mut records: Vec<&Entry> = entries.iter().filter(|e| e.event == "record").collect();
+    records.sort_by_key(|e| e.time_ms);
+    let mut seen = BTreeSet::new();
+    let mut last_shard: HashMap<&str, &str> = HashMap::new();
+    let mut out = Vec::new();
+    for e in records {
+        let (Some(data), Some(shard), Some(key)) =
+            (e.str("data"), e.shard.as_deref(), e.str("partition_key"))
+        else {
+            continue;
+        };
+        if !seen.insert(data) {
+            continue;
+        }
+        if let Some(last) = last_shard.get(key)
+            && *last != shard
+            && ancestors.get(*last).is_some_and(|a| a.contains(shard))
+        {
+            out.push(format!(
+                "{key}: {data} from {shard} consumed after a record of its descendant {last}"
+            ));
+        }
+        last_shard.insert(key, shard);
+    }
+    out
+}
+
+/// Checkpoints that moved backwards between two scans of the table.
+fn checkpoint_regressions(history: &BTreeMap<String, Vec<Seen>>) -> Vec<String> {
+    let mut out = Vec::new();
+    for (key, changes) in history {
+        for pair in changes.windows(2) {
+            if pair[1].checkpoint < pair[0].checkpoint {
+                out.push(format!(
+                    "{key}: checkpoint {} (owner {:?}, counter {}) after {} (owner {:?}, counter {})",
+                    pair[1].checkpoint.kcl_checkpoint(),
+                    pair[1].owner,
+                    pair[1].counter,
+                    pair[0].checkpoint.kcl_checkpoint(),
+                    pair[0].owner,
+                    pair[0].counter,
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// Whether `worker` was woken from a freeze within `(from, to]`: its journal times in that
+/// span may lag what they record by the length of the freeze.
+fn woken_between(resumed: &BTreeMap<String, Vec<u64>>, worker: &str, from: u64, to: u64) -> bool {
+    resumed
+        .get(worker)
+        .is_some_and(|times| times.iter().any(|t| *t > from && *t <= to))
+}
+
+/// Per shard, every `initialized` line: (time, worker).
+fn starts(entries: &[Entry]) -> HashMap<&str, Vec<(u64, &str)>> {
+    let mut out: HashMap<&str, Vec<(u64, &str)>> = HashMap::new();
+    for e in entries.iter().filter(|e| e.event == "initialized") {
+        if let (Some(shard), Some(worker)) = (e.shard.as_deref(), e.worker.as_deref()) {
+            out.entry(shard).or_default().push((e.time_ms, worker));
+        }
+    }
+    for list in out.values_mut() {
+        list.sort_unstable();
+    }
+    out
+}
+
+/// Successful checkpoints by a worker after another worker started the shard (and before it
+/// started the shard again itself).
+fn stale_checkpoints(entries: &[Entry], resumed: &BTreeMap<String, Vec<u64>>) -> Vec<String> {
+    let starts = starts(entries);
+    let slack = millis(JOURNAL_SLACK);
+    let mut out = Vec::new();
+    for e in entries.iter().filter(|e| e.event == "checkpoint") {
+        let (Some(shard), Some(worker)) = (e.shard.as_deref(), e.worker.as_deref()) else {
+            continue;
+        };
+        let Some(&(started, by)) = starts
+            .get(shard)
+            .and_then(|list| list.iter().rev().find(|(t, _)| *t <= e.time_ms))
+        else {
+            continue;
+        };
+        if by != worker
+            && started + slack < e.time_ms
+            && !woken_between(resumed, worker, started, e.time_ms)
+        {
+            out.push(format!(
+                "{shard}: {worker} checkpointed {} at {} although {by} had started the shard at {started}",
+                e.str("sequence").unwrap_or("?"),
+                e.time_ms
+            ));
+        }
+    }
+    out
+}
+
+/// Records an old owner delivered more than `bound` after a new owner started the shard, or
+/// after the old owner woke from a freeze, whichever is later.
+fn late_deliveries(
+    entries: &[Entry],
+    resumed: &BTreeMap<String, Vec<u64>>,
+    bound: Duration,
+) -> Vec<String> {
+    let starts = starts(entries);
+    let bound = millis(bound);
+    let mut out = Vec::new();
+    for e in entries.iter().filter(|e| e.event == "record") {
+        let (Some(shard), Some(worker)) = (e.shard.as_deref(), e.worker.as_deref()) else {
+            continue;
+        };
+        let Some(list) = starts.get(shard) else {
+            continue;
+        };
+        // The latest start of the shard before this delivery.
+        let Some(&(started, by)) = list.iter().rev().find(|(t, _)| *t <= e.time_ms) else {
+            continue;
+        };
+        if by == worker {
+            continue;
+        }
+        let woke = resumed
+            .get(worker)
+            .and_then(|times| times.iter().copied().filter(|t| *t <= e.time_ms).max())
+            .unwrap_or(0);
+        let from = started.max(woke);
+        if e.time_ms > from + bound {
+            out.push(format!(
+                "{shard}: {worker} delivered {} {} ms after {by} started the shard{}",
+                e.str("data").unwrap_or("?"),
+                e.time_ms - started,
+                if woke > started {
+                    format!(" ({} ms after it woke)", e.time_ms - woke)
+                } else {
+                    String::new()
+                }
+            ));
+        }
+    }
+    out
+}
