@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use crate::util::{self, Error, Result};
-use crate::{deps, features, fuzz, test};
+use crate::{chaos, deps, features, fuzz, test};
 
 const USAGE: &str = "\
 usage: cargo xtask ci [--tier ...] [-- <cargo test args>]
@@ -16,6 +16,7 @@ Runs, in order (a failing step does not stop the later ones):
   cargo xtask deps                            (unused dependencies, licenses, duplicate versions)
   cargo package --workspace                   (every library crate packages and builds on its own)
   cargo xtask test [--tier ...] [-- ...]     (default: all tiers)
+  cargo xtask chaos --seconds 60 --seed 1     (processes under faults; skipped when --tier is given)
   cargo xtask fuzz --seconds 20               (every fuzz target; skipped when --tier is given)
 ";
 
@@ -83,6 +84,8 @@ pub(crate) fn main(args: &[String]) -> Result<()> {
             "--exclude",
             "kcl-fleet",
             "--exclude",
+            "kinesis-chaos",
+            "--exclude",
             "kinesis-examples",
             "--exclude",
             "multilang-interop",
@@ -95,6 +98,14 @@ pub(crate) fn main(args: &[String]) -> Result<()> {
         .take_while(|a| *a != "--")
         .any(|a| a.starts_with("--tier"));
     if !tier_given {
+        step("chaos (60 s, seed 1)", &mut || {
+            chaos::run(&[
+                "--seconds".to_owned(),
+                chaos::CI_SECONDS.to_owned(),
+                "--seed".to_owned(),
+                chaos::CI_SEED.to_owned(),
+            ])
+        });
         step("fuzz smoke", &mut || {
             let targets: Vec<String> = fuzz::TARGETS.iter().map(|t| t.to_string()).collect();
             fuzz::run(&targets, CI_FUZZ_SECONDS)

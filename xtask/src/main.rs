@@ -1,7 +1,7 @@
 //! Project automation, run as `cargo xtask <command>` (alias in `.cargo/config.toml`).
 //!
-//! Standard library only, so it builds in seconds. Each command lives in its own module; add new ones (chaos,
-//! ...) as a module plus a line in [`main`] and in [`USAGE`].
+//! Standard library only, so it builds in seconds. Each command lives in its own module; add new ones as a
+//! module plus a line in [`main`] and in [`USAGE`].
 
 #![allow(
     clippy::disallowed_methods,
@@ -9,6 +9,7 @@
 )]
 
 mod bench;
+mod chaos;
 mod ci;
 mod deps;
 mod emulators;
@@ -33,6 +34,9 @@ commands:
   deps                      unused dependencies, licenses and duplicate versions (offline)
   features                  cargo check of every feature combination of every crate
   fuzz [--seconds N] [T..]  run the cargo-fuzz targets for N seconds each (default 60)
+  chaos [--seconds N] [--seed S]
+                            workers and producers as processes under kills, freezes,
+                            resharding and faults; every acknowledged record accounted for
   bench consumer|producer   run a benchmark once (release) and write docs/benchmarks.md
   emulators up|down|status  kinesis-local + moto + CloudWatch CBOR shim on 127.0.0.1 (no Docker)
   localstack up|down        LocalStack via docker/docker-compose.yml (needs a Docker engine)
@@ -53,6 +57,7 @@ fn main() -> ExitCode {
             Ok(())
         }
         "bench" => bench::main(rest),
+        "chaos" => chaos::main(rest),
         "ci" => ci::main(rest),
         "test" => test::main(rest),
         "deps" => deps::run(),

@@ -55,6 +55,9 @@ pub struct Findings {
     pub lost: Vec<String>,
     /// Consumptions beyond the first of a record.
     pub duplicates: usize,
+    /// Of those, consumptions of a second copy of a record the producer wrote twice (it
+    /// retried a call whose answer was lost).
+    pub written_twice: usize,
     /// Redeliveries of a record its first consumer had checkpointed before the redelivering
     /// worker started the shard: not explained by the checkpoints.
     pub unexplained_duplicates: Vec<String>,
@@ -109,6 +112,7 @@ impl Findings {
             "acknowledged": self.acknowledged,
             "lost": list(&self.lost),
             "duplicates": self.duplicates,
+            "written_twice": self.written_twice,
             "unexplained_duplicates": list(&self.unexplained_duplicates),
             "unacknowledged_consumed": self.unacknowledged_consumed,
             "producer_failures": self.producer_failures,
@@ -127,10 +131,11 @@ impl Findings {
     /// One paragraph for the console.
     pub fn summary(&self) -> String {
         format!(
-            "acknowledged {}, lost {}, duplicates {} (unexplained {}), consumed without acknowledgement {}, producer failures {}, order violations {}, checkpoint regressions {}, stale checkpoints {}, late deliveries {} (longest double processing {} ms), unowned {}, memory {}, unclean stops {}, hand-overs {}",
+            "acknowledged {}, lost {}, duplicates {} (written twice {}, unexplained {}), consumed without acknowledgement {}, producer failures {}, order violations {}, checkpoint regressions {}, stale checkpoints {}, late deliveries {} (longest double processing {} ms), unowned {}, memory {}, unclean stops {}, hand-overs {}",
             self.acknowledged,
             self.lost.len(),
             self.duplicates,
+            self.written_twice,
             self.unexplained_duplicates.len(),
             self.unacknowledged_consumed,
             self.producer_failures,
@@ -138,7 +143,11 @@ impl Findings {
             self.checkpoint_regressions.len(),
             self.stale_checkpoints.len(),
             self.late_deliveries.len(),
-            self.double_processing_ms.values().max().copied().unwrap_or(0),
+            self.double_processing_ms
+                .values()
+                .max()
+                .copied()
+                .unwrap_or(0),
             self.unowned.len(),
             self.memory.len(),
             self.unclean_stops.len(),
@@ -160,6 +169,7 @@ pub fn check(observed: &Observed) -> Findings {
         acknowledged: acknowledged.len(),
         lost: accounting.missing.clone(),
         duplicates: accounting.duplicates,
+        written_twice: accounting.written_twice,
         unexplained_duplicates: accounting.redelivered_after_checkpoint.clone(),
         unacknowledged_consumed: accounting.unexpected.len(),
         producer_failures: observed
@@ -370,4 +380,108 @@ fn late_deliveries(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use kinesis_kcl_compat::sequence::Checkpoint;
+
+    use super::*;
+
+    fn entry(event: &str, worker: &str, shard: &str, time_ms: u64, fields: Value) -> Entry {
+        Entry {
+            event: event.into(),
+            worker: Some(worker.into()),
+            shard: Some(shard.into()),
+            time_ms,
+            fields,
+        }
+    }
+
+    fn started(worker: &str, shard: &str, at: u64) -> Entry {
+        entry("initialized", worker, shard, at, json!({}))
+    }
+
+    fn record(worker: &str, shard: &str, at: u64, data: &str, key: &str) -> Entry {
+        entry(
+            "record",
+            worker,
+            shard,
+            at,
+            json!({"data": data, "partition_key": key, "sequence": "1"}),
+        )
+    }
+
+    #[test]
+    fn a_checkpoint_by_a_former_owner_is_stale_unless_it_just_woke() {
+        let entries = vec![
+            started("a", "s", 0),
+            started("b", "s", 1_000),
+            entry("checkpoint", "a", "s", 1_050, json!({"sequence": "9"})),
+            entry("checkpoint", "a", "s", 2_000, json!({"sequence": "10"})),
+            entry("checkpoint", "b", "s", 2_100, json!({"sequence": "11"})),
+        ];
+        let none = BTreeMap::new();
+        let found = stale_checkpoints(&entries, &none);
+        // Within the journal slack the line may predate the take; a second later it may not.
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].contains("a checkpointed 10"), "{found:?}");
+        let woke = BTreeMap::from([("a".to_owned(), vec![1_900])]);
+        assert!(stale_checkpoints(&entries, &woke).is_empty());
+    }
+
+    #[test]
+    fn a_former_owner_may_deliver_for_one_renew_interval_after_the_take_or_its_wake_up() {
+        let entries = vec![
+            started("a", "s", 0),
+            started("b", "s", 1_000),
+            record("a", "s", 1_500, "r-1", "k"),
+            record("a", "s", 2_500, "r-2", "k"),
+        ];
+        let bound = Duration::from_millis(1_000);
+        let found = late_deliveries(&entries, &BTreeMap::new(), bound);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].contains("r-2"), "{found:?}");
+        let woke = BTreeMap::from([("a".to_owned(), vec![2_000])]);
+        assert!(late_deliveries(&entries, &woke, bound).is_empty());
+    }
+
+    #[test]
+    fn a_parent_record_after_a_child_record_of_the_same_key_is_out_of_order() {
+        let parents = BTreeMap::from([
+            ("child".to_owned(), vec!["parent".to_owned()]),
+            ("parent".to_owned(), vec![]),
+        ]);
+        let entries = vec![
+            record("a", "parent", 1, "r-1", "k"),
+            record("a", "child", 2, "r-2", "k"),
+            record("b", "parent", 3, "r-0", "k"),
+            // Another key may interleave freely.
+            record("b", "parent", 4, "q-0", "other"),
+        ];
+        let found = lineage_order(&entries, &parents);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].contains("r-0"), "{found:?}");
+    }
+
+    #[test]
+    fn a_checkpoint_moving_backwards_is_a_regression() {
+        let seen = |at_ms, checkpoint: &str| Seen {
+            at_ms,
+            owner: Some("a".into()),
+            counter: at_ms,
+            checkpoint: Checkpoint::from_kcl_parts(checkpoint, 0).unwrap(),
+        };
+        let history = BTreeMap::from([(
+            "s".to_owned(),
+            vec![seen(1, "TRIM_HORIZON"), seen(2, "200"), seen(3, "150")],
+        )]);
+        let found = checkpoint_regressions(&history);
+        assert_eq!(found.len(), 1, "{found:?}");
+        let history = BTreeMap::from([(
+            "s".to_owned(),
+            vec![seen(1, "200"), seen(2, "1000"), seen(3, "SHARD_END")],
+        )]);
+        assert!(checkpoint_regressions(&history).is_empty());
+    }
 }

@@ -35,7 +35,9 @@ async fn main() -> ExitCode {
     let out = options.out.clone();
     match kinesis_chaos::run::run(options).await {
         Ok(report) => {
-            let violations = report["findings"]["violations"].as_u64().unwrap_or(u64::MAX);
+            let violations = report["findings"]["violations"]
+                .as_u64()
+                .unwrap_or(u64::MAX);
             println!("{}", report["summary"].as_str().unwrap_or_default());
             println!(
                 "report: {}, picture: {}",
@@ -77,7 +79,10 @@ fn options(args: Vec<String>) -> Result<kinesis_chaos::run::Options, String> {
         })
     };
     let seed = number("seed", 1)?;
-    let protocol = map.get("protocol").cloned().unwrap_or_else(|| "kcl2".into());
+    let protocol = map
+        .get("protocol")
+        .cloned()
+        .unwrap_or_else(|| "kcl2".into());
     if protocol != "kcl2" && protocol != "kcl3" {
         return Err(format!("--protocol is kcl2 or kcl3, got {protocol:?}"));
     }

@@ -90,7 +90,9 @@ impl Action {
                 worker,
                 down,
                 new_id,
-            } => json!({"action": "kill-worker", "worker": worker, "down_ms": millis(*down), "new_id": new_id}),
+            } => {
+                json!({"action": "kill-worker", "worker": worker, "down_ms": millis(*down), "new_id": new_id})
+            }
             Action::FreezeWorker { worker, frozen } => {
                 json!({"action": "freeze-worker", "worker": worker, "frozen_ms": millis(*frozen)})
             }
@@ -180,8 +182,10 @@ mod tests {
             plan(8, Duration::from_secs(120), 3, 2, Duration::from_secs(3))
         );
         assert!(a.len() >= 120 / 6 - 2, "{} actions", a.len());
-        assert!(a.iter().all(|(at, _)| *at >= Duration::from_secs(4)
-            && *at < Duration::from_secs(117)));
+        assert!(
+            a.iter()
+                .all(|(at, _)| *at >= Duration::from_secs(4) && *at < Duration::from_secs(117))
+        );
     }
 
     #[test]

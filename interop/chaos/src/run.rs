@@ -107,7 +107,8 @@ struct Run {
 pub async fn run(options: Options) -> Result<Value, String> {
     let dir = options.out.clone();
     if dir.exists() {
-        std::fs::remove_dir_all(&dir).map_err(|e| format!("cannot clear {}: {e}", dir.display()))?;
+        std::fs::remove_dir_all(&dir)
+            .map_err(|e| format!("cannot clear {}: {e}", dir.display()))?;
     }
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let env = TestEnv::builder()
@@ -235,11 +236,13 @@ pub async fn run(options: Options) -> Result<Value, String> {
         }
     }
     for j in 0..run.producers.len() {
-        if let Some(mut process) = run.producers[j].process.take() {
-            if !process.stop(STOP_TIMEOUT) && !journal_has(process.journal(), "done") {
-                run.unclean_stops
-                    .push(format!("producer {j} did not finish within {STOP_TIMEOUT:?}"));
-            }
+        if let Some(mut process) = run.producers[j].process.take()
+            && !process.stop(STOP_TIMEOUT)
+            && !journal_has(process.journal(), "done")
+        {
+            run.unclean_stops.push(format!(
+                "producer {j} did not finish within {STOP_TIMEOUT:?}"
+            ));
         }
     }
     let failover = run.options.failover;
@@ -278,14 +281,14 @@ pub async fn run(options: Options) -> Result<Value, String> {
     ));
     run.sample_memory();
     for i in 0..run.workers.len() {
-        if let Some(mut process) = run.workers[i].process.take() {
-            if !process.stop(STOP_TIMEOUT) {
-                run.unclean_stops.push(format!(
-                    "worker {} did not stop cleanly within {STOP_TIMEOUT:?}; see {}",
-                    run.workers[i].id,
-                    process.log().display()
-                ));
-            }
+        if let Some(mut process) = run.workers[i].process.take()
+            && !process.stop(STOP_TIMEOUT)
+        {
+            run.unclean_stops.push(format!(
+                "worker {} did not stop cleanly within {STOP_TIMEOUT:?}; see {}",
+                run.workers[i].id,
+                process.log().display()
+            ));
         }
     }
     let ended_ms = now_ms();
@@ -439,7 +442,10 @@ impl Run {
             .args(["--keys", "16"])
             .args(["--prefix", &prefix])
             .args(["--rate", &self.options.rate.to_string()])
-            .args(["--aggregate", if j % 2 == 0 { "true" } else { "false" }])
+            .args([
+                "--aggregate",
+                if j.is_multiple_of(2) { "true" } else { "false" },
+            ])
             .arg("--output")
             .arg(&journal);
         self.producers[j].process = Some(Process::spawn(&prefix, c, &journal, &log));
@@ -469,7 +475,9 @@ impl Run {
                 new_id,
             } => {
                 if !self.can_take_down(*worker) {
-                    self.note(format!("skip kill of worker slot {worker}: not running alone or at all"));
+                    self.note(format!(
+                        "skip kill of worker slot {worker}: not running alone or at all"
+                    ));
                     return;
                 }
                 let slot = &mut self.workers[*worker];
@@ -558,8 +566,9 @@ impl Run {
                 self.start_producer(j);
             }
         }
-        let (ended, going): (Vec<_>, Vec<_>) =
-            std::mem::take(&mut self.bursts).into_iter().partition(|(end, _)| *end <= now);
+        let (ended, going): (Vec<_>, Vec<_>) = std::mem::take(&mut self.bursts)
+            .into_iter()
+            .partition(|(end, _)| *end <= now);
         self.bursts = going;
         for (_, rules) in ended {
             for rule in &rules {
@@ -572,9 +581,11 @@ impl Run {
     fn wake(&mut self, i: usize) {
         let slot = &mut self.workers[i];
         slot.frozen_until = None;
+        // Taken before the signal: the worker may write its first lines before `kill` returns.
+        let woke = now_ms();
         if slot.process.as_ref().is_some_and(Process::resume) {
             let id = slot.id.clone();
-            self.resumed.entry(id.clone()).or_default().push(now_ms());
+            self.resumed.entry(id.clone()).or_default().push(woke);
             self.note(format!("SIGCONT worker {id}"));
         }
     }
@@ -718,8 +729,11 @@ impl Run {
 
     /// Whether every record a producer saw acknowledged has been consumed.
     fn drained(&self) -> bool {
-        let entries: Vec<journal::Entry> =
-            self.journals.iter().flat_map(|p| journal::read(p)).collect();
+        let entries: Vec<journal::Entry> = self
+            .journals
+            .iter()
+            .flat_map(|p| journal::read(p))
+            .collect();
         let consumed: std::collections::HashSet<&str> = entries
             .iter()
             .filter(|e| e.event == "record")

@@ -79,7 +79,11 @@ impl TableWatch {
                                 }
                                 s.parents.insert(
                                     key,
-                                    lease.parent_shard_ids.iter().map(ToString::to_string).collect(),
+                                    lease
+                                        .parent_shard_ids
+                                        .iter()
+                                        .map(ToString::to_string)
+                                        .collect(),
                                 );
                             }
                             s.latest = scan.leases;

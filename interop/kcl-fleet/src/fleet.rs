@@ -438,8 +438,11 @@ pub struct Accounting {
     pub written: usize,
     /// Written records no worker processed.
     pub missing: Vec<String>,
-    /// Processings beyond the first of a record (redeliveries).
+    /// Processings beyond the first of a record (redeliveries, and copies written twice).
     pub duplicates: usize,
+    /// Of those, processings of another copy of the record (another shard or sequence number):
+    /// the producer wrote it twice, as it may when it retries a call whose answer was lost.
+    pub written_twice: usize,
     /// Redeliveries of a record that its first processor had already checkpointed (at or past
     /// it) before the redelivering worker started the shard: that worker should have started
     /// from the checkpoint. What at-least-once processing must never do.
@@ -512,6 +515,15 @@ impl Accounting {
             }
             if !seen.insert(data) {
                 out.duplicates += 1;
+                if let Some(&(_, shard, position)) = first.get(data)
+                    && (e.shard.as_deref() != Some(shard)
+                        || e.str("sequence")
+                            .map(|s| Position::of(s, e.u64("subsequence").unwrap_or(0)))
+                            != Some(position))
+                {
+                    out.written_twice += 1;
+                    continue;
+                }
                 if let Some(&(worker, shard, position)) = first.get(data) {
                     let holding_start = e.worker.as_deref().and_then(|again| {
                         starts
@@ -740,6 +752,24 @@ mod tests {
             time_ms,
             json!({"sequence": sequence, "subsequence": 0}),
         )
+    }
+
+    #[test]
+    fn a_record_written_twice_is_a_duplicate_but_not_a_redelivery() {
+        let written = vec!["r-1".to_owned()];
+        // The producer's retry of a call whose answer was lost wrote r-1 again at 105; A
+        // checkpointed the first copy, B consumes the second after starting from there.
+        let entries = vec![
+            initialized("a", 0),
+            record("a", 1, "r-1", "100"),
+            checkpoint("a", 2, "100"),
+            initialized("b", 3),
+            record("b", 4, "r-1", "105"),
+        ];
+        let account = Accounting::of(&written, &entries);
+        assert_eq!((account.duplicates, account.written_twice), (1, 1));
+        assert!(account.redelivered_after_checkpoint.is_empty());
+        assert!(account.missing.is_empty());
     }
 
     #[test]

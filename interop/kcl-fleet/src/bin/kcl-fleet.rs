@@ -352,9 +352,9 @@ async fn produce(args: Args) -> Result<(), Failure> {
     let started = tokio::time::Instant::now();
     let mut sent = 0u64;
     'sending: for n in 0..count {
-        if rate > 0 {
-            // `rate` records a second, in steps of a tenth of a second.
-            let due = started + Duration::from_millis(n * 1000 / rate);
+        if let Some(step) = (n * 1000).checked_div(rate) {
+            // `rate` records a second, evenly spaced.
+            let due = started + Duration::from_millis(step);
             tokio::select! {
                 () = tokio::time::sleep_until(due) => {}
                 () = &mut stop => break 'sending,
