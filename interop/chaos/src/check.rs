@@ -36,7 +36,10 @@ pub struct Observed {
     pub quiet_at_ms: u64,
     /// How long after that every open lease had a running owner, if it came to that.
     pub owned_after_quiet: Option<Duration>,
-    /// The bound on that: failover time plus one take interval.
+    /// The bound on that, and on the time a shard with records waiting stays unread: the
+    /// failover time plus one take interval (under the KCL 3.x rules, plus the graceful
+    /// hand-off timeout and the failover time: a hand-off whose old owner died holds the
+    /// shard until then, as in the KCL).
     pub owned_bound: Duration,
     /// Per process (name and incarnation), the largest resident set seen, in KiB.
     pub rss_kib: BTreeMap<String, u64>,
@@ -80,6 +83,9 @@ pub struct Findings {
     pub double_processing_ms: BTreeMap<String, u64>,
     /// Leases left without a running owner for longer than the bound once faults stopped.
     pub unowned: Vec<String>,
+    /// Shards with acknowledged records waiting when the faults stopped that no worker read
+    /// within the bound.
+    pub unread: Vec<String>,
     /// Processes whose resident set went past the bound.
     pub memory: Vec<String>,
     /// Workers that did not stop cleanly.
@@ -98,6 +104,7 @@ impl Findings {
             + self.stale_checkpoints.len()
             + self.late_deliveries.len()
             + self.unowned.len()
+            + self.unread.len()
             + self.memory.len()
             + self.unclean_stops.len()
     }
@@ -122,6 +129,7 @@ impl Findings {
             "late_deliveries": list(&self.late_deliveries),
             "double_processing_ms": self.double_processing_ms,
             "unowned": list(&self.unowned),
+            "unread": list(&self.unread),
             "memory": list(&self.memory),
             "unclean_stops": list(&self.unclean_stops),
             "handovers": self.handovers,
@@ -131,7 +139,7 @@ impl Findings {
     /// One paragraph for the console.
     pub fn summary(&self) -> String {
         format!(
-            "acknowledged {}, lost {}, duplicates {} (written twice {}, unexplained {}), consumed without acknowledgement {}, producer failures {}, order violations {}, checkpoint regressions {}, stale checkpoints {}, late deliveries {} (longest double processing {} ms), unowned {}, memory {}, unclean stops {}, hand-overs {}",
+            "acknowledged {}, lost {}, duplicates {} (written twice {}, unexplained {}), consumed without acknowledgement {}, producer failures {}, order violations {}, checkpoint regressions {}, stale checkpoints {}, late deliveries {} (longest double processing {} ms), unowned {}, unread {}, memory {}, unclean stops {}, hand-overs {}",
             self.acknowledged,
             self.lost.len(),
             self.duplicates,
@@ -149,6 +157,7 @@ impl Findings {
                 .copied()
                 .unwrap_or(0),
             self.unowned.len(),
+            self.unread.len(),
             self.memory.len(),
             self.unclean_stops.len(),
             self.handovers,
@@ -205,6 +214,11 @@ pub fn check(observed: &Observed) -> Findings {
             observed.quiet_at_ms
         )),
     }
+    findings.unread = unread(
+        &observed.entries,
+        observed.quiet_at_ms,
+        observed.owned_bound,
+    );
     for (process, kib) in &observed.rss_kib {
         if *kib > observed.rss_bound_kib {
             findings.memory.push(format!(
@@ -215,6 +229,50 @@ pub fn check(observed: &Observed) -> Findings {
         }
     }
     findings
+}
+
+/// Shards with acknowledged records not yet consumed at `quiet_ms` whose next consumption came
+/// later than `bound` after it.
+fn unread(entries: &[Entry], quiet_ms: u64, bound: Duration) -> Vec<String> {
+    let mut first: HashMap<&str, u64> = HashMap::new();
+    for e in entries.iter().filter(|e| e.event == "record") {
+        if let Some(data) = e.str("data") {
+            let t = first.entry(data).or_insert(e.time_ms);
+            *t = (*t).min(e.time_ms);
+        }
+    }
+    // Per shard: whether records were waiting, and its first consumption after `quiet_ms`.
+    let mut waiting: BTreeMap<&str, Option<u64>> = BTreeMap::new();
+    for e in entries.iter().filter(|e| e.event == "put") {
+        let (Some(data), Some(shard)) = (e.str("data"), e.str("shard")) else {
+            continue;
+        };
+        if first.get(data).is_none_or(|t| *t > quiet_ms) {
+            waiting.entry(shard).or_insert(None);
+        }
+    }
+    for e in entries
+        .iter()
+        .filter(|e| e.event == "record" && e.time_ms > quiet_ms)
+    {
+        if let Some(next) = e.shard.as_deref().and_then(|s| waiting.get_mut(s)) {
+            *next = Some(next.map_or(e.time_ms, |t| t.min(e.time_ms)));
+        }
+    }
+    let bound = millis(bound);
+    waiting
+        .into_iter()
+        .filter_map(|(shard, next)| match next {
+            Some(t) if t - quiet_ms <= bound => None,
+            Some(t) => Some(format!(
+                "{shard}: records waiting when the faults stopped, first read {} ms later (bound {bound} ms)",
+                t - quiet_ms
+            )),
+            None => Some(format!(
+                "{shard}: records waiting when the faults stopped, never read"
+            )),
+        })
+        .collect()
 }
 
 /// The ancestors of every shard, from the lease table's parents.
@@ -462,6 +520,29 @@ mod tests {
         let found = lineage_order(&entries, &parents);
         assert_eq!(found.len(), 1, "{found:?}");
         assert!(found[0].contains("r-0"), "{found:?}");
+    }
+
+    #[test]
+    fn a_shard_with_records_waiting_must_be_read_within_the_bound() {
+        let put = |data: &str, shard: &str| Entry {
+            event: "put".into(),
+            worker: None,
+            shard: None,
+            time_ms: 0,
+            fields: json!({"data": data, "shard": shard}),
+        };
+        let entries = vec![
+            put("a-1", "s1"),
+            put("a-2", "s2"),
+            put("a-3", "s3"),
+            record("w", "s1", 500, "a-1", "k"),
+            record("w", "s2", 1_000 + 9_000, "a-2", "k"),
+            record("w", "s3", 1_000 + 2_000, "a-3", "k"),
+        ];
+        // s1 was read before the quiet; s3 within the bound; s2 past it.
+        let found = unread(&entries, 1_000, Duration::from_secs(5));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].starts_with("s2"), "{found:?}");
     }
 
     #[test]

@@ -26,6 +26,9 @@ const TICK: Duration = Duration::from_millis(100);
 const STOP_TIMEOUT: Duration = Duration::from_secs(20);
 /// How long the quiet phase may take to consume every acknowledged record.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(120);
+/// The KCL 3.x graceful hand-off timeout (the workers' default): a hand-off whose old owner
+/// died blocks the lease until it, and the failover time, have passed.
+const KCL3_HANDOFF_TIMEOUT: Duration = Duration::from_secs(30);
 /// The most open shards resharding leaves.
 const MAX_OPEN_SHARDS: usize = 8;
 /// The fewest open shards merging leaves.
@@ -246,7 +249,11 @@ pub async fn run(options: Options) -> Result<Value, String> {
         }
     }
     let failover = run.options.failover;
-    let owned_bound = failover + take_interval(failover);
+    let owned_bound = if run.options.protocol == "kcl3" {
+        failover + take_interval(failover) + KCL3_HANDOFF_TIMEOUT + failover
+    } else {
+        failover + take_interval(failover)
+    };
     let live: Vec<String> = run.workers.iter().map(|w| w.id.clone()).collect();
     let mut owned_after_quiet = None;
     let mut drained_after_quiet = None;
