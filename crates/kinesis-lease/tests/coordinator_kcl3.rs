@@ -241,6 +241,50 @@ async fn a_graceful_handoff_starts_the_new_owner_at_the_last_checkpoint() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_handoff_whose_old_owner_died_moves_after_the_failover_time_not_the_timeout() {
+    let repo = InMemoryLeaseRepository::new();
+    let key: LeaseKey = "shardId-000000000000".parse().unwrap();
+    repo.ensure_table().await.unwrap();
+    // x held the lease and was being asked to hand it to b when it died: nobody renews it.
+    let created = repo
+        .create_lease(&Lease::new(key.clone(), Checkpoint::TRIM_HORIZON))
+        .await
+        .unwrap();
+    let taken = repo.take_lease(&created, "x").await.unwrap();
+    repo.kcl3()
+        .unwrap()
+        .start_handoff(&taken, "b")
+        .await
+        .unwrap();
+    let timeout = Duration::from_secs(300);
+    let starts = Starts::default();
+    let b = worker(
+        &repo,
+        "b",
+        1,
+        kcl3(Balancing::LeaseCount).with_handoff_timeout(timeout),
+        &starts,
+    )
+    .await;
+    // The leader (b) sees the counter stand still for the failover time: x is gone, and the
+    // lease is b's at once, long before the hand-over's timeout.
+    run_for(FAILOVER * 5).await;
+    let lease = repo.get_lease(&key).await.unwrap().unwrap();
+    assert_eq!(lease.lease_owner.as_deref(), Some("b"));
+    assert_eq!(lease.checkpoint_owner, None);
+    assert_eq!(
+        starts
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(w, _, _)| w.as_str())
+            .collect::<Vec<_>>(),
+        ["b"]
+    );
+    b.coordinator.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_worker_without_fresh_reports_gets_no_lease() {
     let repo = InMemoryLeaseRepository::new();
     let starts = Starts::default();

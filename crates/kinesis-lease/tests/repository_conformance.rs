@@ -145,7 +145,7 @@ conformance!(
     kcl3_index_query_finds_an_owners_leases,
     kcl3_assign_moves_the_lease_and_clears_a_handoff,
     kcl3_handoff_keeps_the_counter_until_the_old_owner_completes_it,
-    kcl3_renew_during_a_handoff_is_lease_lost,
+    kcl3_a_renewal_during_a_handoff_needs_the_handoff_as_read,
     kcl3_fleet_rows_are_written_under_their_conditions,
 );
 
@@ -728,14 +728,20 @@ async fn kcl3_handoff_keeps_the_counter_until_the_old_owner_completes_it(f: &Fix
     assert_eq!(done.lease_counter, checkpointed.lease_counter + 1);
 }
 
-async fn kcl3_renew_during_a_handoff_is_lease_lost(f: &Fixture) {
+async fn kcl3_a_renewal_during_a_handoff_needs_the_handoff_as_read(f: &Fixture) {
     let repo = f.ready().await;
     let k3 = repo.kcl3().unwrap();
     let lease = held(repo, 1, "old").await;
     let handing = k3.start_handoff(&lease, "new").await.unwrap();
-    // The old owner's renewal (owner "old", no checkpointOwner expected) fails...
+    // The old owner's renewal (owner "old", no checkpointOwner expected) fails: it reads why...
     assert!(repo.renew_lease(&lease).await.unwrap_err().is_lease_lost());
-    // ...and so does the new owner's until the hand-over completes.
+    // ...then renews the row as it is now, the hand-over in place (as the KCL's renewer does),
+    // so that the leader sees it alive.
+    let renewed = repo.renew_lease(&handing).await.unwrap();
+    assert_eq!(renewed.lease_counter, handing.lease_counter + 1);
+    assert_eq!(renewed.lease_owner.as_deref(), Some("new"));
+    assert_eq!(renewed.checkpoint_owner.as_deref(), Some("old"));
+    // A renewal from a stale read of the hand-over fails too.
     assert!(
         repo.renew_lease(&handing)
             .await

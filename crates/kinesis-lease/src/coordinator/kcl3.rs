@@ -705,7 +705,10 @@ impl Shared {
                 };
                 let expired = lease.lease_owner.is_none()
                     || (!first_run && now.duration_since(changed) > failover);
-                planned.push((expired, blocked));
+                // As in the KCL, an expired lease is never blocked: during a hand-over the old
+                // owner renews it, so a counter that stopped means that owner died, and waiting
+                // for the hand-over's timeout would leave the shard unread.
+                planned.push((expired, blocked && !expired));
             }
             lam.seen = seen;
             lam.handoffs = handoffs;

@@ -130,11 +130,13 @@ impl Shared {
             let Some(held) = st.held.get_mut(key).filter(|h| h.generation == generation) else {
                 return Renewal::Skipped;
             };
-            if held.last_other_write > since || held.handing_over {
-                // Checkpointed (or taken) since the previous pass: that write renewed it. Or
-                // being handed over: the final checkpoint ends it.
+            if held.last_other_write > since {
+                // Checkpointed (or taken) since the previous pass: that write renewed it.
                 return Renewal::Skipped;
             }
+            // A lease being handed over is renewed too, as the KCL does, until the final
+            // checkpoint ends the hand-over: the leader reads a counter that stops moving as
+            // an old owner that died, and gives the lease to the new owner at once.
             let mut lease = held.lease.clone();
             if let Some(t) = self.throughput_for_renewal(held) {
                 lease.throughput_kbps = Some(t);

@@ -91,7 +91,8 @@ pub struct PlannedLease<'a> {
     pub lease: &'a Lease,
     /// Whether its counter has not moved for the failover time, or it has no owner.
     pub expired: bool,
-    /// Whether a hand-over of it is in progress (and has not timed out): it is not moved.
+    /// Whether a hand-over of it is in progress (not timed out, and its old owner still renews
+    /// it): it is not moved.
     pub blocked: bool,
 }
 

@@ -171,12 +171,14 @@ impl Update {
         u
     }
 
-    /// Renew by the owner, unless a KCL 3.x leader has asked for a hand-over
-    /// (`checkpointOwner` set): then the renewal fails and the worker reads why. Writes
-    /// `throughputKBps` when the lease has one.
+    /// Renew by the owner, conditional on `checkpointOwner` as read: when a KCL 3.x leader has
+    /// asked for a hand-over since, the renewal fails and the worker reads why; once the worker
+    /// knows, it renews the lease during the hand-over (as the KCL does), so that the leader
+    /// sees it alive. Writes `throughputKBps` when the lease has one.
     pub(crate) fn renew(lease: &Lease) -> Self {
         let mut u = Self::guarded(lease, true);
-        u.conditions.push(Condition::CheckpointOwnerIs(None));
+        u.conditions
+            .push(Condition::CheckpointOwnerIs(lease.checkpoint_owner.clone()));
         if let Some(t) = lease.throughput_kbps {
             u.set.push((attr::THROUGHPUT_KBPS, t.to_attribute()));
         }
