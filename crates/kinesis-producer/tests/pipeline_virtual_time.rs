@@ -300,6 +300,19 @@ async fn only_the_failed_entries_are_retried_after_a_pause() {
 
 #[tokio::test(start_paused = true)]
 async fn buffer_space_comes_back_when_records_are_answered_stored_or_failed() {
+    space_comes_back(4, 1 << 20, 2).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn buffer_bytes_come_back_when_records_are_answered_stored_or_failed() {
+    // The smallest byte bound (one record of the largest size) holds ten of these 100 KiB
+    // records: the 40 below fit only if every answer gave its bytes back.
+    space_comes_back(1 << 20, 1 << 20, 100 * 1024).await;
+}
+
+/// Four records that fail for good, then 40 of `payload` bytes that are stored, through a buffer
+/// of `records` records and `bytes` bytes.
+async fn space_comes_back(records: usize, bytes: usize, payload: usize) {
     let s = setup().await;
     // The first call's 4 entries fail for good; everything after is stored.
     s.fake
@@ -307,7 +320,7 @@ async fn buffer_space_comes_back_when_records_are_answered_stored_or_failed() {
         .unwrap()
         .plan
         .push_back(vec![Some("KMSAccessDeniedException"); 4]);
-    let p = producer(&s, settings().with_buffer(4, 1 << 20)).await;
+    let p = producer(&s, settings().with_buffer(records, bytes)).await;
     let keys = keys_on_shard_0(4);
     let failed = p
         .produce_batch(
@@ -316,10 +329,10 @@ async fn buffer_space_comes_back_when_records_are_answered_stored_or_failed() {
         )
         .await;
     assert!(failed.iter().all(Result::is_err));
-    // The buffer holds 4 records: 40 more only fit if every answer gave its space back.
+    // 40 more only fit if every answer gave its space back.
     let stored = tokio::time::timeout(
         Duration::from_secs(60),
-        p.produce_batch((0..40).map(|i| ProducerRecord::new(format!("k{i}"), format!("v{i}")))),
+        p.produce_batch((0..40).map(|i| ProducerRecord::new(format!("k{i}"), "v".repeat(payload)))),
     )
     .await
     .expect("space given back: the records fit");
@@ -526,6 +539,78 @@ async fn invalid_records_are_refused_before_anything_is_sent() {
         assert_eq!(e.kind(), ProduceErrorKind::InvalidRecord, "{e}");
     }
     assert!(s.http.seen_for("PutRecords").is_empty());
+    p.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_retry_waits_its_backoff_ceiling_once_the_retry_budget_is_spent() {
+    let mut s = setup().await;
+    // A budget that grants nothing: every pause is its ceiling, 100 ms doubling, no jitter.
+    s.config = ClientConfig::builder()
+        .sdk_config(s.http.sdk_config())
+        .retry(RetryConfig::default().with_budget(Duration::from_secs(1), 0, 0.0))
+        .rate_limits(RateLimits::none())
+        .build()
+        .await
+        .unwrap();
+    s.throttle_next_calls(3);
+    let p = producer(&s, settings().with_linger(Duration::from_millis(10))).await;
+    let start = Instant::now();
+    let result = p
+        .send(ProducerRecord::new("k", "v".to_owned()))
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    assert_eq!(result.attempts(), 4);
+    let at: Vec<Duration> = calls(&s.http, start).into_iter().map(|(t, _)| t).collect();
+    assert_eq!(
+        at,
+        [10, 110, 310, 710].map(Duration::from_millis),
+        "the linger time, then 100, 200 and 400 ms between attempts"
+    );
+    p.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_flush_waits_for_the_records_before_it_not_for_those_after() {
+    let s = setup().await;
+    // The first call's entry is throttled: the record before the flush is stored after its
+    // retry pause; the one sent after the flush goes out alongside and is stored first.
+    s.throttle_next_calls(1);
+    let p = producer(&s, settings().with_linger(Duration::from_millis(10))).await;
+    let start = Instant::now();
+    let before = p
+        .send(ProducerRecord::new("a", "1".to_owned()))
+        .await
+        .unwrap();
+    let flushing = {
+        let p = p.clone();
+        tokio::spawn(async move {
+            p.flush().await.unwrap();
+            Instant::now()
+        })
+    };
+    tokio::task::yield_now().await;
+    let after = p
+        .send(ProducerRecord::new("b", "2".to_owned()))
+        .await
+        .unwrap();
+    after.await.unwrap();
+    let after_stored = Instant::now();
+    before.await.unwrap();
+    let before_stored = Instant::now();
+    let flushed = flushing.await.unwrap();
+    assert!(
+        after_stored < before_stored,
+        "the later record is stored first"
+    );
+    assert!(
+        flushed >= before_stored,
+        "the flush returned at {:?}, before the record it waits for ({:?})",
+        flushed - start,
+        before_stored - start
+    );
     p.shutdown().await;
 }
 

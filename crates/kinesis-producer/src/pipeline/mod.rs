@@ -348,13 +348,13 @@ impl Engine {
 
     // --- routing ---
 
-    /// Puts a record into its predicted shard's queue (aggregating when asked). A retry goes to
-    /// the front of its queue, after a pause.
     /// The pause before a record's next attempt (`attempts` made so far).
     fn retry_pause(&mut self, attempts: u32) -> std::time::Duration {
         self.pauses.pause(self.settings.retry_backoff(), attempts)
     }
 
+    /// Puts a record into its predicted shard's queue (aggregating when asked). A retry goes to
+    /// the front of its queue, after a pause.
     fn route(&mut self, record: Accepted, retry: bool, now: Instant) {
         let slot = self.slot_for(record.hash);
         let aggregate = self
