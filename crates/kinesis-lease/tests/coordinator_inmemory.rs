@@ -1014,3 +1014,101 @@ async fn health_shows_the_leases_held_and_when_storage_stops_answering() {
     assert!(!health.is_ready());
     assert_eq!(health.problems()[0], HealthProblem::ShuttingDown);
 }
+
+/// The in-memory repository whose takes are applied at once and answered `delay` later: a
+/// process stopped while the answer was on its way reads it when it wakes.
+#[derive(Debug)]
+struct LateTakeAnswers {
+    inner: InMemoryLeaseRepository,
+    delay: Duration,
+}
+
+impl LeaseRepository for LateTakeAnswers {
+    fn ensure_table(&self) -> BoxFuture<'_, Result<bool, LeaseError>> {
+        self.inner.ensure_table()
+    }
+    fn list_leases(&self) -> BoxFuture<'_, Result<LeaseScan, LeaseError>> {
+        self.inner.list_leases()
+    }
+    fn get_lease<'a>(
+        &'a self,
+        key: &'a LeaseKey,
+    ) -> BoxFuture<'a, Result<Option<Lease>, LeaseError>> {
+        self.inner.get_lease(key)
+    }
+    fn create_lease<'a>(&'a self, lease: &'a Lease) -> BoxFuture<'a, Result<Lease, LeaseError>> {
+        self.inner.create_lease(lease)
+    }
+    fn take_lease<'a>(
+        &'a self,
+        lease: &'a Lease,
+        owner: &'a str,
+    ) -> BoxFuture<'a, Result<Lease, LeaseError>> {
+        Box::pin(async move {
+            let taken = self.inner.take_lease(lease, owner).await;
+            tokio::time::sleep(self.delay).await;
+            taken
+        })
+    }
+    fn renew_lease<'a>(&'a self, lease: &'a Lease) -> BoxFuture<'a, Result<Lease, LeaseError>> {
+        self.inner.renew_lease(lease)
+    }
+    fn update_checkpoint<'a>(
+        &'a self,
+        lease: &'a Lease,
+        update: CheckpointUpdate,
+    ) -> BoxFuture<'a, Result<Lease, LeaseError>> {
+        self.inner.update_checkpoint(lease, update)
+    }
+    fn release_lease<'a>(&'a self, lease: &'a Lease) -> BoxFuture<'a, Result<Lease, LeaseError>> {
+        self.inner.release_lease(lease)
+    }
+    fn delete_lease<'a>(&'a self, lease: &'a Lease) -> BoxFuture<'a, Result<(), LeaseError>> {
+        self.inner.delete_lease(lease)
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_take_answered_after_the_failover_time_is_not_handed_to_the_consumer() {
+    let inner = InMemoryLeaseRepository::new();
+    inner.ensure_table().await.unwrap();
+    inner
+        .create_lease(&Lease::new(key(0), Checkpoint::TRIM_HORIZON))
+        .await
+        .unwrap();
+    let repo = Arc::new(LateTakeAnswers {
+        inner: inner.clone(),
+        delay: FAILOVER + Duration::from_secs(2),
+    });
+    let c = LeaseCoordinator::builder(repo, "w1")
+        .settings(settings())
+        .build();
+    c.update_shards([shard(0)]);
+    let mut acquisitions = c.acquisitions().unwrap();
+    let mut events = c.events();
+    let start = Instant::now();
+    c.start().await.unwrap();
+    // Meanwhile another worker could have taken the expired lease: the late answer's lease is
+    // let go, never processed. The next take pass finds it still this worker's, renews it, and
+    // only then hands it over.
+    let first = tokio::time::timeout(TAKE * 2, acquisitions.recv())
+        .await
+        .expect("the lease comes back at the next take pass")
+        .unwrap();
+    assert_eq!(first.lease_key, key(0));
+    let delivered_at = Instant::now() - start;
+    let mut seen = Vec::new();
+    while let Ok(e) = events.try_recv() {
+        seen.push(e);
+    }
+    let lost = seen
+        .iter()
+        .position(|e| matches!(e, LeaseEvent::Lost { key: k } if *k == key(0)));
+    assert!(lost.is_some(), "the stale take was let go: {seen:?}");
+    assert!(delivered_at >= FAILOVER + Duration::from_secs(2));
+    assert!(
+        calls(&inner, RepositoryMethod::RenewLease) >= 1,
+        "renewed before it was handed over"
+    );
+    c.shutdown().await;
+}

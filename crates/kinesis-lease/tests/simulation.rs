@@ -273,12 +273,15 @@ impl WorkerTable {
         Ok(Roll::Pass)
     }
 
-    fn leave(
+    /// The answer of a write, seen by the worker once it runs: a worker stopped while its
+    /// answer was on the way reads it when it wakes, however old it is by then.
+    async fn leave(
         &self,
         method: &str,
         roll: Roll,
         result: Result<Lease, LeaseError>,
     ) -> Result<Lease, LeaseError> {
+        self.paused.pass().await;
         if let Ok(lease) = &result {
             self.world.note_owner(lease);
             self.world.state().written.insert(
@@ -335,7 +338,7 @@ impl LeaseRepository for WorkerTable {
         Box::pin(async move {
             let roll = self.enter("create_lease", true).await?;
             let result = self.world.table.create_lease(lease).await;
-            self.leave("create_lease", roll, result)
+            self.leave("create_lease", roll, result).await
         })
     }
 
@@ -351,7 +354,7 @@ impl LeaseRepository for WorkerTable {
                 self.world
                     .trace(format!("{} took {}", self.worker, lease.lease_key));
             }
-            self.leave("take_lease", roll, result)
+            self.leave("take_lease", roll, result).await
         })
     }
 
@@ -359,7 +362,7 @@ impl LeaseRepository for WorkerTable {
         Box::pin(async move {
             let roll = self.enter("renew_lease", true).await?;
             let result = self.world.table.renew_lease(lease).await;
-            self.leave("renew_lease", roll, result)
+            self.leave("renew_lease", roll, result).await
         })
     }
 
@@ -414,7 +417,7 @@ impl LeaseRepository for WorkerTable {
                 }
                 Err(_) => {}
             }
-            self.leave("update_checkpoint", roll, result)
+            self.leave("update_checkpoint", roll, result).await
         })
     }
 
@@ -422,7 +425,7 @@ impl LeaseRepository for WorkerTable {
         Box::pin(async move {
             let roll = self.enter("release_lease", true).await?;
             let result = self.world.table.release_lease(lease).await;
-            self.leave("release_lease", roll, result)
+            self.leave("release_lease", roll, result).await
         })
     }
 
@@ -449,12 +452,13 @@ impl WorkerTable {
 
     /// A write without a lease in its answer: applied, then reported failed when its answer
     /// is lost.
-    fn leave_unit(
+    async fn leave_unit(
         &self,
         method: &str,
         roll: Roll,
         result: Result<(), LeaseError>,
     ) -> Result<(), LeaseError> {
+        self.paused.pass().await;
         match (roll, result) {
             (Roll::LoseAnswer, Ok(())) => Err(LeaseError::new(
                 LeaseErrorKind::Storage,
@@ -502,7 +506,7 @@ impl Kcl3Repository for WorkerTable {
         Box::pin(async move {
             let roll = self.enter("put_worker_metrics", true).await?;
             let result = self.rows().put_worker_metrics(stats).await;
-            self.leave_unit("put_worker_metrics", roll, result)
+            self.leave_unit("put_worker_metrics", roll, result).await
         })
     }
 
@@ -520,7 +524,7 @@ impl Kcl3Repository for WorkerTable {
                     self.worker, lease.lease_key
                 ));
             }
-            self.leave("assign_lease", roll, result)
+            self.leave("assign_lease", roll, result).await
         })
     }
 
@@ -538,7 +542,7 @@ impl Kcl3Repository for WorkerTable {
                     self.worker, lease.lease_key
                 ));
             }
-            self.leave("start_handoff", roll, result)
+            self.leave("start_handoff", roll, result).await
         })
     }
 
@@ -550,7 +554,7 @@ impl Kcl3Repository for WorkerTable {
         Box::pin(async move {
             let roll = self.enter("complete_handoff", true).await?;
             let result = self.rows().complete_handoff(lease, from).await;
-            self.leave("complete_handoff", roll, result)
+            self.leave("complete_handoff", roll, result).await
         })
     }
 
@@ -569,7 +573,7 @@ impl Kcl3Repository for WorkerTable {
         Box::pin(async move {
             let roll = self.enter("put_row", true).await?;
             let result = self.rows().put_row(item, condition).await;
-            self.leave_unit("put_row", roll, result)
+            self.leave_unit("put_row", roll, result).await
         })
     }
 
@@ -581,7 +585,7 @@ impl Kcl3Repository for WorkerTable {
         Box::pin(async move {
             let roll = self.enter("delete_row", true).await?;
             let result = self.rows().delete_row(key, condition).await;
-            self.leave_unit("delete_row", roll, result)
+            self.leave_unit("delete_row", roll, result).await
         })
     }
 }

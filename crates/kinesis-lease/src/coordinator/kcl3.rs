@@ -330,6 +330,7 @@ impl Shared {
         let started = Instant::now();
         let mut discovered = 0;
         for key in new {
+            let read_at = Instant::now();
             let lease = match self.repository.get_lease(&key).await {
                 Ok(Some(lease)) => lease,
                 Ok(None) => continue,
@@ -348,7 +349,7 @@ impl Shared {
             }
             discovered += 1;
             let parents = self.parent_rows(&lease).await;
-            let acquired = self.register(lease, Instant::now());
+            let acquired = self.register(lease, read_at);
             match parents {
                 Ok(parents) => self.deliver_when_ready(acquired, &parents).await,
                 // Unknown whether the parents are finished: wait for the next discovery.

@@ -563,7 +563,9 @@ impl Shared {
         self.held_count.send_replace(processing);
     }
 
-    /// Starts holding `lease` (as stored after this worker's write, or resumed).
+    /// Starts holding `lease` (as stored after this worker's write, or resumed); `now` is when
+    /// the write (or read) that gave it was sent: the lease is valid for the failover time
+    /// from then, as the KCL counts it, not from when the answer arrived.
     fn register(self: &Arc<Self>, lease: Lease, now: Instant) -> AcquiredLease {
         let generation = self.next_generation.fetch_add(1, Ordering::Relaxed);
         let hash_key_range = lease.hash_key_range;
@@ -625,11 +627,27 @@ impl Shared {
         }
     }
 
-    /// Hands an acquisition to the consumer, unless the coordinator stops meanwhile.
+    /// Hands an acquisition to the consumer, unless the coordinator stops meanwhile, or the
+    /// lease's last successful write was sent the failover time ago or longer (the process was
+    /// stopped while the answer was on its way, say): to the others it has expired, and may be
+    /// theirs already. Such a lease is let go as lost; the next take pass finds it again if it
+    /// is still this worker's.
     async fn deliver(&self, acquired: AcquiredLease) {
         let tx = lock(&self.acq_tx).clone();
         let Some(tx) = tx else { return };
         let key = acquired.lease_key.clone();
+        let stale = {
+            let st = self.state();
+            st.held
+                .get(&key)
+                .filter(|h| h.last_success.elapsed() >= self.settings.failover_time())
+                .map(|h| (h.generation, h.last_success.elapsed()))
+        };
+        if let Some((generation, age)) = stale {
+            tracing::warn!(worker_id = %self.worker_id, lease_key = %key, ?age, "the write that gave this lease is older than the failover time (the process was stopped?): not handed to the consumer");
+            self.end_held(&key, generation, LeaseStatus::Lost);
+            return;
+        }
         let mut stop = self.stop.subscribe();
         let sent = tokio::select! {
             biased;

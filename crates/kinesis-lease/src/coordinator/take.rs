@@ -48,9 +48,10 @@ impl Shared {
             // This worker wrote nothing of it since it restarted: to the others it may look
             // expired and be taken any moment. Renewed first (conditional on the counter just
             // read), it is held only while it is still this worker's.
+            let sent = Instant::now();
             match self.repository.renew_lease(&lease).await {
                 Ok(stored) => {
-                    let acquired = self.register(stored, Instant::now());
+                    let acquired = self.register(stored, sent);
                     self.deliver_when_ready(acquired, &leases).await;
                 }
                 Err(e) if e.is_lease_lost() => {
@@ -317,7 +318,7 @@ impl Shared {
                     self.emit(LeaseEvent::Created {
                         key: stored.lease_key.clone(),
                     });
-                    let acquired = self.register(stored, Instant::now());
+                    let acquired = self.register(stored, started);
                     self.deliver_when_ready(acquired, leases).await;
                 }
                 Err(e) if e.kind() == LeaseErrorKind::AlreadyExists => {
@@ -361,7 +362,7 @@ impl Shared {
                             from: from.to_owned(),
                         });
                     }
-                    let acquired = self.register(stored, Instant::now());
+                    let acquired = self.register(stored, started);
                     self.deliver_when_ready(acquired, leases).await;
                 }
                 Err(e) if e.is_lease_lost() => {
