@@ -3,6 +3,7 @@
 //! - [`plan`]: the seeded schedule of kills, freezes, restarts, resharding and fault bursts;
 //! - [`run`]: the servers, proxies and processes, and the plan carried out;
 //! - [`watch`]: the lease table's history over the run;
+//! - [`progress`]: the acknowledged records not consumed yet, followed as the journals grow;
 //! - [`check`]: the invariants, from the journals and the table;
 //! - [`picture`]: the run as an SVG picture.
 
@@ -18,5 +19,6 @@
 pub mod check;
 pub mod picture;
 pub mod plan;
+pub mod progress;
 pub mod run;
 pub mod watch;

@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 use crate::check::{self, Observed};
 use crate::picture;
 use crate::plan::{self, Action, Burst, millis};
+use crate::progress::Progress;
 use crate::watch::TableWatch;
 
 /// How often the driver looks at its plan and its processes.
@@ -206,6 +207,7 @@ pub async fn run(options: Options) -> Result<Value, String> {
         .collect();
     let mut plan = planned.into_iter().peekable();
     let mut last_sample = Instant::now();
+    let mut progress = Progress::default();
     while run.started.elapsed() < length {
         while let Some((at, _)) = plan.peek() {
             if *at > run.started.elapsed() {
@@ -218,6 +220,7 @@ pub async fn run(options: Options) -> Result<Value, String> {
         run.follow_ups();
         if last_sample.elapsed() >= Duration::from_secs(1) {
             run.sample_memory();
+            progress.update(&run.journals);
             last_sample = Instant::now();
         }
         tokio::time::sleep(TICK).await;
@@ -270,7 +273,8 @@ pub async fn run(options: Options) -> Result<Value, String> {
                 owned_after_quiet = Some(Duration::from_millis(at_ms - quiet_at_ms));
             }
         }
-        if drained_after_quiet.is_none() && run.drained() {
+        progress.update(&run.journals);
+        if drained_after_quiet.is_none() && progress.drained() {
             drained_after_quiet = Some(quiet.elapsed());
         }
         if owned_after_quiet.is_some() && drained_after_quiet.is_some() {
@@ -732,25 +736,6 @@ impl Run {
                 *max = (*max).max(kib);
             }
         }
-    }
-
-    /// Whether every record a producer saw acknowledged has been consumed.
-    fn drained(&self) -> bool {
-        let entries: Vec<journal::Entry> = self
-            .journals
-            .iter()
-            .flat_map(|p| journal::read(p))
-            .collect();
-        let consumed: std::collections::HashSet<&str> = entries
-            .iter()
-            .filter(|e| e.event == "record")
-            .filter_map(|e| e.str("data"))
-            .collect();
-        entries
-            .iter()
-            .filter(|e| e.event == "put")
-            .filter_map(|e| e.str("data"))
-            .all(|d| consumed.contains(d))
     }
 }
 
