@@ -401,6 +401,45 @@ async fn a_record_stays_within_its_stated_worst_case() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn retries_stop_when_the_record_s_time_to_live_runs_out() {
+    let s = setup().await;
+    s.throttle_next_calls(50);
+    let p = producer(
+        &s,
+        settings()
+            .with_linger(Duration::ZERO)
+            .with_retry_limits(Duration::from_millis(500), 50),
+    )
+    .await;
+    let e = p
+        .produce(ProducerRecord::new("k", "v".to_owned()))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ProduceErrorKind::RetriesExhausted);
+    assert!(e.attempts() < 50, "{}", e.attempts());
+    assert!(e.to_string().contains("record_ttl ran out"), "{e}");
+    p.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn records_stored_where_predicted_read_the_shard_map_once() {
+    let s = setup().await;
+    let p = producer(&s, settings().with_linger(Duration::from_millis(10))).await;
+    for i in 0..5 {
+        p.produce(ProducerRecord::new(format!("k{i}"), "v".to_owned()))
+            .await
+            .unwrap();
+    }
+    assert_eq!(s.http.seen_for("PutRecords").len(), 5);
+    assert_eq!(
+        s.http.seen_for("ListShards").len(),
+        1,
+        "no shard map read after answers that matched the prediction"
+    );
+    p.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
 async fn retries_stop_at_the_attempt_limit() {
     let s = setup().await;
     s.throttle_next_calls(3);
@@ -419,6 +458,7 @@ async fn retries_stop_at_the_attempt_limit() {
     assert_eq!(e.kind(), ProduceErrorKind::RetriesExhausted);
     assert_eq!(e.attempts(), 3);
     assert_eq!(e.code(), Some("ProvisionedThroughputExceededException"));
+    assert!(e.to_string().contains("max_attempts reached"), "{e}");
     // Exactly 3 calls (none multiplied by the client's own retries), pauses below their
     // ceilings of 100 ms then 200 ms.
     let at: Vec<Duration> = calls(&s.http, start).into_iter().map(|(t, _)| t).collect();
