@@ -434,8 +434,12 @@ impl Shared {
             Ok(Some(row)) => row,
             Ok(None) => return Conflict::Lost,
             Err(e) => {
-                tracing::warn!(worker_id = %self.worker_id, lease_key = %key, error = %e, "reading a lease after a failed write failed; keeping it until the next pass");
-                return Conflict::Keep;
+                // The write's condition failed: another write reached the row. Unable to read
+                // whose, the worker lets the lease go rather than process on what may be
+                // another worker's shard; if it is still this worker's, the next discovery
+                // finds it again.
+                tracing::warn!(worker_id = %self.worker_id, lease_key = %key, error = %e, "reading a lease after a refused write failed; letting it go");
+                return Conflict::Lost;
             }
         };
         let me = self.worker_id.as_str();
@@ -759,6 +763,13 @@ impl Shared {
             let Some(lease) = by_key.get(&m.lease_key) else {
                 continue;
             };
+            if !m.expired
+                && lease.lease_owner.as_deref() == Some(m.to.as_str())
+                && lease.checkpoint_owner.is_none()
+            {
+                // Already that worker's: a hand-over to itself would never end.
+                continue;
+            }
             let graceful = k.settings.graceful_handoff
                 && !m.expired
                 && lease.lease_owner.is_some()

@@ -115,6 +115,16 @@ impl Shared {
         }
     }
 
+    /// Whether the failover time has passed since the last successful write of the lease
+    /// held as `generation`: to the other workers it has expired.
+    fn expired_locally(&self, key: &LeaseKey, generation: u64) -> bool {
+        self.state()
+            .held
+            .get(key)
+            .filter(|h| h.generation == generation)
+            .is_some_and(|h| h.last_success.elapsed() > self.settings.failover_time())
+    }
+
     pub(super) async fn renew_one(
         self: &Arc<Self>,
         key: &LeaseKey,
@@ -151,7 +161,12 @@ impl Shared {
             }
             Err(e) if e.is_lease_lost() => {
                 drop(_serialised);
-                if self.resolve_conflict(key, generation).await == Conflict::Lost {
+                // A conflict that keeps the lease (a hand-over going on, a row that could not be
+                // read) keeps it only until the failover time has passed since the last
+                // successful write, as any failed renewal does: to the others it has expired.
+                if self.resolve_conflict(key, generation).await == Conflict::Lost
+                    || self.expired_locally(key, generation)
+                {
                     self.end_held(key, generation, LeaseStatus::Lost);
                     Renewal::Lost
                 } else {
@@ -164,13 +179,7 @@ impl Shared {
                     key: key.clone(),
                     error: Arc::new(e),
                 });
-                let expired = self
-                    .state()
-                    .held
-                    .get(key)
-                    .filter(|h| h.generation == generation)
-                    .is_some_and(|h| h.last_success.elapsed() > self.settings.failover_time());
-                if expired {
+                if self.expired_locally(key, generation) {
                     self.end_held(key, generation, LeaseStatus::Lost);
                     Renewal::Lost
                 } else {
