@@ -421,7 +421,9 @@ async fn with_a_handover_released_leases_change_hands_in_milliseconds() {
 #[tokio::test(start_paused = true)]
 async fn renewals_in_flight_are_bounded() {
     let inner = InMemoryLeaseRepository::new();
-    let repo = Arc::new(SlowRenewals {
+    let repo = Arc::new(Slow {
+        renewal: Duration::from_millis(100),
+        take_answer: Duration::ZERO,
         inner: inner.clone(),
         in_flight: Arc::default(),
         peak: Arc::default(),
@@ -440,15 +442,19 @@ async fn renewals_in_flight_are_bounded() {
     coordinator.shutdown().await;
 }
 
-/// The in-memory repository with renewals that take 100 ms, counting how many overlap.
+/// The in-memory repository with renewals that take `renewal`, counting how many overlap, and
+/// takes applied at once but answered `take_answer` later (a process stopped while the answer
+/// was on its way reads it when it wakes).
 #[derive(Debug)]
-struct SlowRenewals {
+struct Slow {
     inner: InMemoryLeaseRepository,
+    renewal: Duration,
+    take_answer: Duration,
     in_flight: Arc<Mutex<usize>>,
     peak: Arc<Mutex<usize>>,
 }
 
-impl LeaseRepository for SlowRenewals {
+impl LeaseRepository for Slow {
     fn ensure_table(&self) -> BoxFuture<'_, Result<bool, LeaseError>> {
         self.inner.ensure_table()
     }
@@ -469,7 +475,11 @@ impl LeaseRepository for SlowRenewals {
         lease: &'a Lease,
         owner: &'a str,
     ) -> BoxFuture<'a, Result<Lease, LeaseError>> {
-        self.inner.take_lease(lease, owner)
+        Box::pin(async move {
+            let taken = self.inner.take_lease(lease, owner).await;
+            tokio::time::sleep(self.take_answer).await;
+            taken
+        })
     }
     fn renew_lease<'a>(&'a self, lease: &'a Lease) -> BoxFuture<'a, Result<Lease, LeaseError>> {
         Box::pin(async move {
@@ -479,7 +489,7 @@ impl LeaseRepository for SlowRenewals {
                 let mut peak = self.peak.lock().unwrap();
                 *peak = (*peak).max(*n);
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            tokio::time::sleep(self.renewal).await;
             *self.in_flight.lock().unwrap() -= 1;
             self.inner.renew_lease(lease).await
         })
@@ -1015,59 +1025,6 @@ async fn health_shows_the_leases_held_and_when_storage_stops_answering() {
     assert_eq!(health.problems()[0], HealthProblem::ShuttingDown);
 }
 
-/// The in-memory repository whose takes are applied at once and answered `delay` later: a
-/// process stopped while the answer was on its way reads it when it wakes.
-#[derive(Debug)]
-struct LateTakeAnswers {
-    inner: InMemoryLeaseRepository,
-    delay: Duration,
-}
-
-impl LeaseRepository for LateTakeAnswers {
-    fn ensure_table(&self) -> BoxFuture<'_, Result<bool, LeaseError>> {
-        self.inner.ensure_table()
-    }
-    fn list_leases(&self) -> BoxFuture<'_, Result<LeaseScan, LeaseError>> {
-        self.inner.list_leases()
-    }
-    fn get_lease<'a>(
-        &'a self,
-        key: &'a LeaseKey,
-    ) -> BoxFuture<'a, Result<Option<Lease>, LeaseError>> {
-        self.inner.get_lease(key)
-    }
-    fn create_lease<'a>(&'a self, lease: &'a Lease) -> BoxFuture<'a, Result<Lease, LeaseError>> {
-        self.inner.create_lease(lease)
-    }
-    fn take_lease<'a>(
-        &'a self,
-        lease: &'a Lease,
-        owner: &'a str,
-    ) -> BoxFuture<'a, Result<Lease, LeaseError>> {
-        Box::pin(async move {
-            let taken = self.inner.take_lease(lease, owner).await;
-            tokio::time::sleep(self.delay).await;
-            taken
-        })
-    }
-    fn renew_lease<'a>(&'a self, lease: &'a Lease) -> BoxFuture<'a, Result<Lease, LeaseError>> {
-        self.inner.renew_lease(lease)
-    }
-    fn update_checkpoint<'a>(
-        &'a self,
-        lease: &'a Lease,
-        update: CheckpointUpdate,
-    ) -> BoxFuture<'a, Result<Lease, LeaseError>> {
-        self.inner.update_checkpoint(lease, update)
-    }
-    fn release_lease<'a>(&'a self, lease: &'a Lease) -> BoxFuture<'a, Result<Lease, LeaseError>> {
-        self.inner.release_lease(lease)
-    }
-    fn delete_lease<'a>(&'a self, lease: &'a Lease) -> BoxFuture<'a, Result<(), LeaseError>> {
-        self.inner.delete_lease(lease)
-    }
-}
-
 #[tokio::test(start_paused = true)]
 async fn a_take_answered_after_the_failover_time_is_not_handed_to_the_consumer() {
     let inner = InMemoryLeaseRepository::new();
@@ -1076,9 +1033,12 @@ async fn a_take_answered_after_the_failover_time_is_not_handed_to_the_consumer()
         .create_lease(&Lease::new(key(0), Checkpoint::TRIM_HORIZON))
         .await
         .unwrap();
-    let repo = Arc::new(LateTakeAnswers {
+    let repo = Arc::new(Slow {
         inner: inner.clone(),
-        delay: FAILOVER + Duration::from_secs(2),
+        renewal: Duration::ZERO,
+        take_answer: FAILOVER + Duration::from_secs(2),
+        in_flight: Arc::default(),
+        peak: Arc::default(),
     });
     let c = LeaseCoordinator::builder(repo, "w1")
         .settings(settings())
