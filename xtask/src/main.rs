@@ -19,6 +19,7 @@ mod interop;
 mod kcl;
 mod localstack;
 mod manifest;
+mod package;
 mod test;
 mod test_report;
 mod util;
@@ -33,6 +34,7 @@ commands:
   test [--tier T] [-- ...]  test tiers: unit | embedded | external | interop | kcl | localstack | all (default all)
   deps                      unused dependencies, licenses and duplicate versions (offline)
   features                  cargo check of every feature combination of every crate
+  package                   cargo package of every published crate, each package checked alone
   fuzz [--seconds N] [T..]  run the cargo-fuzz targets for N seconds each (default 60)
   chaos [--seconds N] [--seed S]
                             workers and producers as processes under kills, freezes,
@@ -62,6 +64,7 @@ fn main() -> ExitCode {
         "test" => test::main(rest),
         "deps" => deps::run(),
         "features" => features::run(),
+        "package" => package::run(),
         "fuzz" => fuzz::main(rest),
         "emulators" => emulators::main(rest),
         "localstack" => localstack::main(rest),

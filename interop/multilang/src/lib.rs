@@ -187,7 +187,8 @@ pub struct Seen {
     pub file: String,
 }
 
-/// Every record every processor wrote to `output`.
+/// Every record every processor wrote to `output`, by complete lines: a processor that is
+/// running may be writing its last line as the files are read.
 pub fn seen(output: &Path) -> Vec<Seen> {
     let mut all = Vec::new();
     let Ok(entries) = std::fs::read_dir(output) else {
@@ -199,7 +200,10 @@ pub fn seen(output: &Path) -> Vec<Seen> {
             continue;
         }
         let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
-        for line in text.lines() {
+        for line in text.split_inclusive('\n') {
+            let Some(line) = line.strip_suffix('\n') else {
+                continue;
+            };
             let parts: Vec<&str> = line.splitn(4, ' ').collect();
             let [shard, seq, sub, data] = parts[..] else {
                 panic!("{name}: malformed line {line:?}");

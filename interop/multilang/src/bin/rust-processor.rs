@@ -56,14 +56,15 @@ async fn main() -> std::process::ExitCode {
                 let Some(file) = file.as_mut() else {
                     return Err("no output file".into());
                 };
-                writeln!(
-                    file,
-                    "{} {} {} {}",
+                // One write per line: a reader never sees a line's first fields alone.
+                let line = format!(
+                    "{} {} {} {}\n",
                     record.shard_id(),
                     record.sequence_number(),
                     record.sub_sequence_number().unwrap_or(0),
                     record.data()
-                )?;
+                );
+                file.write_all(line.as_bytes())?;
                 Ok(())
             }
         })
