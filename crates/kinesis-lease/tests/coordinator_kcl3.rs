@@ -413,3 +413,41 @@ async fn a_fleet_in_migration_follows_the_2x_rules_until_the_row_says_3x() {
         w.coordinator.shutdown().await;
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_assigned_lease_is_held_from_a_renewal_not_from_the_read_that_found_it() {
+    let repo = InMemoryLeaseRepository::new();
+    let key: LeaseKey = "shardId-000000000000".parse().unwrap();
+    repo.ensure_table().await.unwrap();
+    // The row says b owns the lease, but nothing says since when: an assignment b may have
+    // been frozen through, expired to the leader and about to go to another.
+    let created = repo
+        .create_lease(&Lease::new(key.clone(), Checkpoint::TRIM_HORIZON))
+        .await
+        .unwrap();
+    let assigned = repo.take_lease(&created, "b").await.unwrap();
+    // Every renewal b sends fails before it reaches the table.
+    repo.fail_next(RepositoryMethod::RenewLease, u64::MAX / 2);
+    let starts = Starts::default();
+    let b = worker(
+        &repo,
+        "b",
+        1,
+        kcl3(Balancing::LeaseCount).with_leader_eligible(false),
+        &starts,
+    )
+    .await;
+    // b finds the lease at every discovery and tries to renew it, but never holds it while
+    // no write proves it is still b's.
+    run_for(FAILOVER * 5).await;
+    assert!(repo.call_count(RepositoryMethod::RenewLease) >= 4);
+    assert!(
+        starts.lock().unwrap().is_empty(),
+        "{:?}",
+        starts.lock().unwrap()
+    );
+    assert!(b.coordinator.held_leases().is_empty());
+    let lease = repo.get_lease(&key).await.unwrap().unwrap();
+    assert_eq!(lease.lease_counter, assigned.lease_counter);
+    b.coordinator.shutdown().await;
+}

@@ -330,7 +330,6 @@ impl Shared {
         let started = Instant::now();
         let mut discovered = 0;
         for key in new {
-            let read_at = Instant::now();
             let lease = match self.repository.get_lease(&key).await {
                 Ok(Some(lease)) => lease,
                 Ok(None) => continue,
@@ -347,9 +346,28 @@ impl Shared {
             if !mine || lease.checkpoint_owner.is_some() {
                 continue;
             }
+            // The row says this worker owns it, but not since when: an assignment this worker
+            // was frozen through, which no one renewed since, has expired to the leader, and
+            // may be given to another any moment. Renewed first (conditional on the counter
+            // just read), the lease is held from a write that proves it is still this
+            // worker's; a failed or lost renewal leaves it to the next discovery. (The KCL holds
+            // it from the read, and processes it beside its new owner until its failover time.)
+            let sent = Instant::now();
+            let lease = match self.repository.renew_lease(&lease).await {
+                Ok(stored) => stored,
+                Err(e) if e.is_lease_lost() => {
+                    tracing::info!(worker_id = %self.worker_id, lease_key = %key, "an assigned lease changed before this worker renewed it; the next discovery reads it again");
+                    scope.count(MetricsLevel::Detailed, lease_discovery::OWNER_MISMATCH, 1);
+                    continue;
+                }
+                Err(e) => {
+                    tracing::warn!(worker_id = %self.worker_id, lease_key = %key, error = %e, "renewing an assigned lease before holding it failed; the next discovery reads it again");
+                    continue;
+                }
+            };
             discovered += 1;
             let parents = self.parent_rows(&lease).await;
-            let acquired = self.register(lease, read_at);
+            let acquired = self.register(lease, sent);
             match parents {
                 Ok(parents) => self.deliver_when_ready(acquired, &parents).await,
                 // Unknown whether the parents are finished: wait for the next discovery.
