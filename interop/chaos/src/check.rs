@@ -43,8 +43,10 @@ pub struct Observed {
     pub owned_bound: Duration,
     /// Per process (name and incarnation), the largest resident set seen, in KiB.
     pub rss_kib: BTreeMap<String, u64>,
-    /// The bound on every process's resident set, in KiB.
+    /// The bound on a process's resident set, in KiB, unless `rss_bounds_kib` names it.
     pub rss_bound_kib: u64,
+    /// Per process, its own bound (a Java worker's), in KiB.
+    pub rss_bounds_kib: BTreeMap<String, u64>,
     /// Workers that did not stop cleanly when asked to at the end.
     pub unclean_stops: Vec<String>,
 }
@@ -220,11 +222,16 @@ pub fn check(observed: &Observed) -> Findings {
         observed.owned_bound,
     );
     for (process, kib) in &observed.rss_kib {
-        if *kib > observed.rss_bound_kib {
+        let bound = observed
+            .rss_bounds_kib
+            .get(process)
+            .copied()
+            .unwrap_or(observed.rss_bound_kib);
+        if *kib > bound {
             findings.memory.push(format!(
                 "{process}: {} MiB resident, past the bound of {} MiB",
                 kib / 1024,
-                observed.rss_bound_kib / 1024
+                bound / 1024
             ));
         }
     }

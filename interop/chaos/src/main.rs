@@ -6,8 +6,15 @@
 //! ```text
 //! kinesis-chaos --bin PATH/kcl-fleet [--seconds 60] [--seed 1] [--out DIR] [--workers 3]
 //!   [--producers 2] [--shards 4] [--rate 50] [--failover-millis 3000] [--protocol kcl2|kcl3]
-//!   [--rss-bound-mib 256]
+//!   [--rss-bound-mib 256] [--java-workers 0] [--java-heap-mib 192] [--java-rss-bound-mib 512]
+//!   [--kinesis embedded|external]
 //! ```
+//!
+//! With `--java-workers J`, the last J workers run the Java KCL (its harness in
+//! `interop/kcl-worker`, whose classpath `KCL_FLEET_KCL2_CLASSPATH` or
+//! `KCL_FLEET_KCL3_CLASSPATH` gives), on the same lease table. With `--kinesis external`, the
+//! proxy stands in front of the Kinesis `AWS_ENDPOINT_URL_KINESIS` names (kinesis-local: the
+//! Java KCL ends a closed shard only on the `ChildShards` the embedded one does not give).
 //!
 //! It writes `report.json` (the findings, the events, the figures) and `run.svg` (lag per
 //! shard and lease owners over time) to `--out` (default `target/chaos/seed-<seed>`), and exits
@@ -87,6 +94,34 @@ fn options(args: Vec<String>) -> Result<kinesis_chaos::run::Options, String> {
         return Err(format!("--protocol is kcl2 or kcl3, got {protocol:?}"));
     }
     let workers = usize::try_from(number("workers", 3)?.max(2)).unwrap_or(2);
+    let java_workers = usize::try_from(number("java-workers", 0)?).unwrap_or(usize::MAX);
+    if java_workers >= workers {
+        return Err(format!(
+            "--java-workers ({java_workers}) must leave at least one of the {workers} workers to Rust"
+        ));
+    }
+    let java = if java_workers == 0 {
+        None
+    } else {
+        // The harness of `interop/kcl-worker`, built by `cargo xtask chaos` on the KCL of the rules.
+        let variable = if protocol == "kcl3" {
+            "KCL_FLEET_KCL3_CLASSPATH"
+        } else {
+            "KCL_FLEET_KCL2_CLASSPATH"
+        };
+        let classpath = std::env::var(variable).map_err(|_| {
+            format!(
+                "--java-workers needs the Java KCL worker harness: {variable} is not set (`cargo xtask chaos` builds it and sets it)"
+            )
+        })?;
+        Some(kinesis_chaos::run::JavaWorkers {
+            count: java_workers,
+            classpath,
+            java: std::env::var("KCL_FLEET_JAVA").unwrap_or_else(|_| "java".into()),
+            heap_mib: number("java-heap-mib", 192)?,
+            rss_bound_mib: number("java-rss-bound-mib", 512)?,
+        })
+    };
     let producers = usize::try_from(number("producers", 2)?.max(1)).unwrap_or(1);
     Ok(kinesis_chaos::run::Options {
         seconds: number("seconds", 60)?,
@@ -106,5 +141,13 @@ fn options(args: Vec<String>) -> Result<kinesis_chaos::run::Options, String> {
         failover: Duration::from_millis(number("failover-millis", 3_000)?.max(300)),
         protocol,
         rss_bound_mib: number("rss-bound-mib", 256)?,
+        java,
+        external_kinesis: match map.get("kinesis").map(String::as_str) {
+            None | Some("embedded") => false,
+            Some("external") => true,
+            Some(other) => {
+                return Err(format!("--kinesis is embedded or external, got {other:?}"));
+            }
+        },
     })
 }

@@ -2,7 +2,7 @@
 //! producers as processes, the plan carried out, then a quiet phase in which every process
 //! runs without faults until every acknowledged record is consumed.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -58,12 +58,37 @@ pub struct Options {
     pub failover: Duration,
     /// The lease rules: `kcl2` or `kcl3`.
     pub protocol: String,
-    /// The bound on every process's resident set, in MiB.
+    /// The bound on every Rust process's resident set, in MiB.
+    pub rss_bound_mib: u64,
+    /// Workers that run the Java KCL instead, if any.
+    pub java: Option<JavaWorkers>,
+    /// Whether Kinesis is the external one the environment names (`AWS_ENDPOINT_URL_KINESIS`,
+    /// kinesis-local for the Java KCL, which needs the `ChildShards` of a closed shard to end
+    /// it) rather than the embedded one. The lease table is always the embedded DynamoDB.
+    pub external_kinesis: bool,
+}
+
+/// The Java KCL workers of a run: the last of its worker slots run the Java KCL's harness
+/// (`interop/kcl-worker`), on KCL 2.x under the `kcl2` rules and on KCL 3.x in its own mode
+/// under `kcl3`, beside the Rust workers on the same lease table.
+#[derive(Clone, Debug)]
+pub struct JavaWorkers {
+    /// How many of the worker slots run the Java KCL.
+    pub count: usize,
+    /// The harness's classpath (its classes and the KCL's jars).
+    pub classpath: String,
+    /// The Java executable.
+    pub java: String,
+    /// The JVM's heap bound, in MiB (`-Xmx`).
+    pub heap_mib: u64,
+    /// The bound on a Java worker's resident set, in MiB.
     pub rss_bound_mib: u64,
 }
 
 struct WorkerSlot {
     id: String,
+    /// Whether it runs the Java KCL.
+    java: bool,
     incarnation: u32,
     process: Option<Process>,
     frozen_until: Option<Instant>,
@@ -98,6 +123,8 @@ struct Run {
     log: Vec<(u64, String)>,
     resumed: BTreeMap<String, Vec<u64>>,
     rss_kib: BTreeMap<String, u64>,
+    /// The names of the Java worker processes started.
+    java_processes: BTreeSet<String>,
     journals: Vec<PathBuf>,
     unclean_stops: Vec<String>,
 }
@@ -115,11 +142,25 @@ pub async fn run(options: Options) -> Result<Value, String> {
             .map_err(|e| format!("cannot clear {}: {e}", dir.display()))?;
     }
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let env = TestEnv::builder()
-        .embedded_only()
-        .try_start()
-        .await
-        .map_err(|e| e.to_string())?;
+    let env = if options.external_kinesis {
+        for variable in ["AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_CLOUDWATCH"] {
+            if std::env::var_os(variable).is_some() {
+                return Err(format!(
+                    "{variable} is set: the lease table is the embedded DynamoDB's; unset it"
+                ));
+            }
+        }
+        if std::env::var_os("AWS_ENDPOINT_URL_KINESIS").is_none() {
+            return Err(
+                "an external Kinesis needs AWS_ENDPOINT_URL_KINESIS (`cargo xtask chaos` starts kinesis-local and sets it)"
+                    .to_owned(),
+            );
+        }
+        TestEnv::builder().try_start().await
+    } else {
+        TestEnv::builder().embedded_only().try_start().await
+    }
+    .map_err(|e| e.to_string())?;
     let kinesis = FaultProxy::start(env.kinesis_endpoint()).map_err(|e| e.to_string())?;
     let dynamodb = FaultProxy::start(env.dynamodb_endpoint()).map_err(|e| e.to_string())?;
     kinesis.faults().seed(options.seed);
@@ -140,19 +181,33 @@ pub async fn run(options: Options) -> Result<Value, String> {
     let watch = TableWatch::start(&config, &application);
 
     let mut rng = StdRng::seed_from_u64(options.seed ^ 0xC4A0_5EED);
+    let java_from = options
+        .workers
+        .saturating_sub(options.java.as_ref().map_or(0, |j| j.count));
     let workers = (0..options.workers)
-        .map(|i| WorkerSlot {
-            id: format!("w{i}"),
-            incarnation: 0,
-            process: None,
-            frozen_until: None,
-            back_at: None,
-            new_id_next: false,
-            handler_delay_ms: if rng.random_bool(0.3) {
+        .map(|i| {
+            // Drawn for every slot, so that a seed names the same plan with or without Java.
+            let handler_delay_ms = if rng.random_bool(0.3) {
                 rng.random_range(2..10)
             } else {
                 0
-            },
+            };
+            let java = i >= java_from;
+            WorkerSlot {
+                id: if java {
+                    format!("j{i}")
+                } else {
+                    format!("w{i}")
+                },
+                java,
+                incarnation: 0,
+                process: None,
+                frozen_until: None,
+                back_at: None,
+                new_id_next: false,
+                // The Java harness has no slow handler.
+                handler_delay_ms: if java { 0 } else { handler_delay_ms },
+            }
         })
         .collect();
     let producers = (0..options.producers)
@@ -178,6 +233,7 @@ pub async fn run(options: Options) -> Result<Value, String> {
         log: Vec::new(),
         resumed: BTreeMap::new(),
         rss_kib: BTreeMap::new(),
+        java_processes: BTreeSet::new(),
         journals: Vec::new(),
         unclean_stops: Vec::new(),
         options,
@@ -317,6 +373,7 @@ pub async fn run(options: Options) -> Result<Value, String> {
         owned_bound,
         rss_kib: run.rss_kib.clone(),
         rss_bound_kib: run.options.rss_bound_mib * 1024,
+        rss_bounds_kib: run.rss_bounds_kib(),
         unclean_stops: run.unclean_stops.clone(),
     };
     let findings = check::check(&observed);
@@ -329,6 +386,8 @@ pub async fn run(options: Options) -> Result<Value, String> {
         "rate_per_producer": run.options.rate,
         "shards_at_start": run.options.shards,
         "protocol": run.options.protocol,
+        "java_workers": run.options.java.as_ref().map_or(0, |j| j.count),
+        "kinesis": run.env.backend(kinesis_testkit::Service::Kinesis).to_string(),
         "failover_ms": millis(failover),
         "renew_interval_ms": millis(renew_interval(failover)),
         "owned_bound_ms": millis(owned_bound),
@@ -391,7 +450,12 @@ impl Run {
 
     /// A command for the `kcl-fleet` binary, its AWS environment pointed at the proxies.
     fn command(&self) -> Command {
-        let mut c = Command::new(&self.options.bin);
+        self.command_for(self.options.bin.as_os_str())
+    }
+
+    /// A command for `program`, its AWS environment pointed at the proxies.
+    fn command_for(&self, program: &std::ffi::OsStr) -> Command {
+        let mut c = Command::new(program);
         for (name, _) in std::env::vars_os() {
             if name.to_string_lossy().starts_with("AWS_") {
                 c.env_remove(name);
@@ -416,29 +480,76 @@ impl Run {
         let name = format!("{}#{}", slot.id, slot.incarnation);
         let journal = self.dir.join(format!("{name}.jsonl"));
         let log = self.dir.join(format!("{name}.log"));
-        let mut c = self.command();
-        c.arg("worker")
-            .args(["--application", &self.application])
+        let java = self.options.java.as_ref().filter(|_| self.workers[i].java);
+        let mut c = match java {
+            Some(java) => {
+                let mut c = self.command_for(java.java.as_ref());
+                c.arg(format!("-Xmx{}m", java.heap_mib))
+                    .arg("-cp")
+                    .arg(&java.classpath)
+                    .arg("KclWorker")
+                    .args(["--kinesis-endpoint", self.kinesis.endpoint()])
+                    .args(["--dynamodb-endpoint", self.dynamodb.endpoint()])
+                    .args(["--region", self.env.region()])
+                    .args(["--idle-millis", "200"]);
+                if self.options.protocol == "kcl3" {
+                    c.args(["--kcl3-mode", "3x"]);
+                }
+                c
+            }
+            None => {
+                let mut c = self.command();
+                c.arg("worker")
+                    .args(["--protocol", &self.options.protocol])
+                    .args(["--poll-millis", "200"])
+                    .args([
+                        "--handler-delay-millis",
+                        &self.workers[i].handler_delay_ms.to_string(),
+                    ]);
+                c
+            }
+        };
+        c.args(["--application", &self.application])
             .args(["--stream", &self.stream])
             .args(["--worker-id", &self.workers[i].id])
-            .args(["--protocol", &self.options.protocol])
             .args([
                 "--failover-millis",
                 &millis(self.options.failover).to_string(),
             ])
             .args(["--checkpoint-every", "10"])
-            .args(["--poll-millis", "200"])
-            .args([
-                "--handler-delay-millis",
-                &self.workers[i].handler_delay_ms.to_string(),
-            ])
             .arg("--output")
             .arg(&journal);
         self.workers[i].process = Some(Process::spawn(&name, c, &journal, &log));
         self.workers[i].back_at = None;
         self.journals.push(journal);
-        let delay = self.workers[i].handler_delay_ms;
-        self.note(format!("start worker {name} (handler delay {delay} ms)"));
+        if self.workers[i].java {
+            self.java_processes.insert(name.clone());
+        }
+        let what = if self.workers[i].java {
+            format!(
+                "Java KCL {}",
+                if self.options.protocol == "kcl3" {
+                    "3.x"
+                } else {
+                    "2.x"
+                }
+            )
+        } else {
+            format!("handler delay {} ms", self.workers[i].handler_delay_ms)
+        };
+        self.note(format!("start worker {name} ({what})"));
+    }
+
+    /// Per Java worker process, the bound on its resident set in KiB (the others have the
+    /// run's bound).
+    fn rss_bounds_kib(&self) -> BTreeMap<String, u64> {
+        let Some(java) = &self.options.java else {
+            return BTreeMap::new();
+        };
+        self.java_processes
+            .iter()
+            .map(|name| (name.clone(), java.rss_bound_mib * 1024))
+            .collect()
     }
 
     fn start_producer(&mut self, j: usize) {
