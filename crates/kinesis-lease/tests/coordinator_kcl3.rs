@@ -123,6 +123,15 @@ fn leader(repo: &InMemoryLeaseRepository) -> Option<String> {
         .map(|i| LeaderLock::from_item(&i).unwrap().owner_name)
 }
 
+/// Creates the lease `key` in `repo` and has `owner` take it.
+async fn lease_owned_by(repo: &InMemoryLeaseRepository, key: &LeaseKey, owner: &str) -> Lease {
+    let created = repo
+        .create_lease(&Lease::new(key.clone(), Checkpoint::TRIM_HORIZON))
+        .await
+        .unwrap();
+    repo.take_lease(&created, owner).await.unwrap()
+}
+
 async fn run_for(d: Duration) {
     let step = Duration::from_millis(500);
     let mut t = Duration::ZERO;
@@ -246,11 +255,7 @@ async fn a_handoff_whose_old_owner_died_moves_after_the_failover_time_not_the_ti
     let key: LeaseKey = "shardId-000000000000".parse().unwrap();
     repo.ensure_table().await.unwrap();
     // x held the lease and was being asked to hand it to b when it died: nobody renews it.
-    let created = repo
-        .create_lease(&Lease::new(key.clone(), Checkpoint::TRIM_HORIZON))
-        .await
-        .unwrap();
-    let taken = repo.take_lease(&created, "x").await.unwrap();
+    let taken = lease_owned_by(&repo, &key, "x").await;
     repo.kcl3()
         .unwrap()
         .start_handoff(&taken, "b")
@@ -421,11 +426,7 @@ async fn an_assigned_lease_is_held_from_a_renewal_not_from_the_read_that_found_i
     repo.ensure_table().await.unwrap();
     // The row says b owns the lease, but nothing says since when: an assignment b may have
     // been frozen through, expired to the leader and about to go to another.
-    let created = repo
-        .create_lease(&Lease::new(key.clone(), Checkpoint::TRIM_HORIZON))
-        .await
-        .unwrap();
-    let assigned = repo.take_lease(&created, "b").await.unwrap();
+    let assigned = lease_owned_by(&repo, &key, "b").await;
     // Every renewal b sends fails before it reaches the table.
     repo.fail_next(RepositoryMethod::RenewLease, u64::MAX / 2);
     let starts = Starts::default();
