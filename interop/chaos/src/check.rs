@@ -221,21 +221,34 @@ pub fn check(observed: &Observed) -> Findings {
         observed.quiet_at_ms,
         observed.owned_bound,
     );
-    for (process, kib) in &observed.rss_kib {
-        let bound = observed
-            .rss_bounds_kib
-            .get(process)
-            .copied()
-            .unwrap_or(observed.rss_bound_kib);
-        if *kib > bound {
-            findings.memory.push(format!(
-                "{process}: {} MiB resident, past the bound of {} MiB",
-                kib / 1024,
-                bound / 1024
-            ));
-        }
-    }
+    findings.memory = memory(
+        &observed.rss_kib,
+        observed.rss_bound_kib,
+        &observed.rss_bounds_kib,
+    );
     findings
+}
+
+/// Processes whose largest resident set passed their bound: their own in `bounds`, or
+/// `bound`.
+fn memory(
+    rss_kib: &BTreeMap<String, u64>,
+    bound: u64,
+    bounds: &BTreeMap<String, u64>,
+) -> Vec<String> {
+    rss_kib
+        .iter()
+        .filter_map(|(process, kib)| {
+            let bound = bounds.get(process).copied().unwrap_or(bound);
+            (*kib > bound).then(|| {
+                format!(
+                    "{process}: {} MiB resident, past the bound of {} MiB",
+                    kib / 1024,
+                    bound / 1024
+                )
+            })
+        })
+        .collect()
 }
 
 /// Shards with acknowledged records not yet consumed at `quiet_ms` whose next consumption came
@@ -571,5 +584,25 @@ mod tests {
             vec![seen(1, "200"), seen(2, "1000"), seen(3, "SHARD_END")],
         )]);
         assert!(checkpoint_regressions(&history).is_empty());
+    }
+
+    #[test]
+    fn a_process_is_held_to_its_own_memory_bound_or_the_run_s() {
+        let rss = BTreeMap::from([
+            ("w0#1".to_owned(), 300 * 1024),
+            ("j2#1".to_owned(), 300 * 1024),
+            ("j2#2".to_owned(), 600 * 1024),
+        ]);
+        let java = BTreeMap::from([
+            ("j2#1".to_owned(), 512 * 1024),
+            ("j2#2".to_owned(), 512 * 1024),
+        ]);
+        assert_eq!(
+            memory(&rss, 256 * 1024, &java),
+            [
+                "j2#2: 600 MiB resident, past the bound of 512 MiB",
+                "w0#1: 300 MiB resident, past the bound of 256 MiB"
+            ]
+        );
     }
 }
