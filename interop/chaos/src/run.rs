@@ -2,7 +2,7 @@
 //! producers as processes, the plan carried out, then a quiet phase in which every process
 //! runs without faults until every acknowledged record is consumed.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -123,8 +123,9 @@ struct Run {
     log: Vec<(u64, String)>,
     resumed: BTreeMap<String, Vec<u64>>,
     rss_kib: BTreeMap<String, u64>,
-    /// The names of the Java worker processes started.
-    java_processes: BTreeSet<String>,
+    /// Per Java worker process started, the bound on its resident set in KiB (the others
+    /// have the run's bound).
+    rss_bounds_kib: BTreeMap<String, u64>,
     journals: Vec<PathBuf>,
     unclean_stops: Vec<String>,
 }
@@ -233,7 +234,7 @@ pub async fn run(options: Options) -> Result<Value, String> {
         log: Vec::new(),
         resumed: BTreeMap::new(),
         rss_kib: BTreeMap::new(),
-        java_processes: BTreeSet::new(),
+        rss_bounds_kib: BTreeMap::new(),
         journals: Vec::new(),
         unclean_stops: Vec::new(),
         options,
@@ -373,7 +374,7 @@ pub async fn run(options: Options) -> Result<Value, String> {
         owned_bound,
         rss_kib: run.rss_kib.clone(),
         rss_bound_kib: run.options.rss_bound_mib * 1024,
-        rss_bounds_kib: run.rss_bounds_kib(),
+        rss_bounds_kib: run.rss_bounds_kib.clone(),
         unclean_stops: run.unclean_stops.clone(),
     };
     let findings = check::check(&observed);
@@ -481,6 +482,7 @@ impl Run {
         let journal = self.dir.join(format!("{name}.jsonl"));
         let log = self.dir.join(format!("{name}.log"));
         let java = self.options.java.as_ref().filter(|_| self.workers[i].java);
+        let java_bound = java.map(|j| j.rss_bound_mib);
         let mut c = match java {
             Some(java) => {
                 let mut c = self.command_for(java.java.as_ref());
@@ -522,8 +524,8 @@ impl Run {
         self.workers[i].process = Some(Process::spawn(&name, c, &journal, &log));
         self.workers[i].back_at = None;
         self.journals.push(journal);
-        if self.workers[i].java {
-            self.java_processes.insert(name.clone());
+        if let Some(java) = java_bound {
+            self.rss_bounds_kib.insert(name.clone(), java * 1024);
         }
         let what = if self.workers[i].java {
             format!(
@@ -538,18 +540,6 @@ impl Run {
             format!("handler delay {} ms", self.workers[i].handler_delay_ms)
         };
         self.note(format!("start worker {name} ({what})"));
-    }
-
-    /// Per Java worker process, the bound on its resident set in KiB (the others have the
-    /// run's bound).
-    fn rss_bounds_kib(&self) -> BTreeMap<String, u64> {
-        let Some(java) = &self.options.java else {
-            return BTreeMap::new();
-        };
-        self.java_processes
-            .iter()
-            .map(|name| (name.clone(), java.rss_bound_mib * 1024))
-            .collect()
     }
 
     fn start_producer(&mut self, j: usize) {
