@@ -14,8 +14,9 @@ use crate::record::ConsumerRecord;
 /// does with every batch it fetches: KPL aggregates are split (each sub-record with its
 /// sub-sequence number), corrupt aggregates delivered as plain records, and every payload
 /// deserialized; a payload that does not deserialize is an error carrying its position. Unlike
-/// the stream, it keeps aggregated records whatever their hash key (the stream skips those outside
-/// its shard's range, as the KCL does). For records fetched another way, and for tests.
+/// the stream, it keeps aggregated records whatever their hash key (the stream skips, as the KCL
+/// does, every aggregate holding a record outside its shard's range). For records fetched
+/// another way, and for tests.
 ///
 /// ```
 /// use kinesis_client::{PartitionKey, PutRecordsEntry, Record, ShardId};
@@ -49,10 +50,10 @@ pub fn deaggregate<T>(
 }
 
 /// Splits, filters and deserializes one batch of Kinesis records; also returns how many
-/// aggregated user records were skipped for lying outside `range`.
+/// aggregated user records were skipped because their aggregate holds records outside `range`.
 ///
-/// With `range` (the shard's, when known and skipping is on), aggregated user records whose
-/// effective hash key lies outside it are skipped, as the KCL does.
+/// With `range` (the shard's, when known and skipping is on), a KPL aggregate holding any user
+/// record whose effective hash key lies outside it is skipped whole, as the KCL does.
 pub(crate) fn convert<T>(
     shard_id: &ShardId,
     range: Option<&HashKeyRange>,
@@ -100,14 +101,16 @@ pub(crate) fn convert<T>(
     for record in &records {
         match aggregation::decode(record.data()) {
             Ok(Decoded::Aggregate(aggregate)) => {
+                if let Some(range) = range
+                    && !aggregate.iter().all(|sub| sub.is_in(range))
+                {
+                    // As the KCL does: a producer whose shard map was stale sends every record
+                    // of such an aggregate again.
+                    tracing::warn!(shard_id = %shard_id, sequence_number = %record.sequence_number(), records = aggregate.len(), "KPL aggregate holding user records outside the shard's hash key range skipped whole");
+                    outside += aggregate.len();
+                    continue;
+                }
                 for sub in aggregate.iter() {
-                    if let Some(range) = range
-                        && !sub.is_in(range)
-                    {
-                        tracing::warn!(shard_id = %shard_id, sequence_number = %record.sequence_number(), sub_sequence_number = sub.sub_sequence_number(), "aggregated user record outside the shard's hash key range skipped");
-                        outside += 1;
-                        continue;
-                    }
                     push(
                         record,
                         Some(sub.sub_sequence_number()),

@@ -89,8 +89,8 @@ pub enum DiagnosticEvent {
         /// The shard.
         shard_id: ShardId,
     },
-    /// User records of a KPL aggregate were skipped because their effective hash key lies
-    /// outside the shard's range (see
+    /// KPL aggregates were skipped whole because they hold user records whose effective hash key
+    /// lies outside the shard's range (see
     /// [`skip_aggregated_records_outside_shard`](crate::ConsumerSettings::skip_aggregated_records_outside_shard)).
     AggregatedRecordsSkipped {
         /// The shard.

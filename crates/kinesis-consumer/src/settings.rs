@@ -229,12 +229,14 @@ pub struct ConsumerSettings {
     pub shard_sync_interval: Duration,
     /// The capacity of the diagnostic event channel. Default 4096.
     pub event_capacity: usize,
-    /// Skip the user records of KPL aggregates whose effective hash key lies outside the
-    /// shard's hash key range, as the KCL does (each skip is a
+    /// Skip, whole, every KPL aggregate holding a user record whose effective hash key lies
+    /// outside the shard's hash key range, as the KCL does (each skip is a
     /// [`DiagnosticEvent::AggregatedRecordsSkipped`](crate::DiagnosticEvent) and a warning).
-    /// Such records reach a shard only when the producer's shard map was stale (around a
-    /// reshard); set `false` to deliver them from the shard they landed on instead. Default
-    /// `true`.
+    /// Such aggregates reach a shard only when the producer's shard map was stale (around a
+    /// reshard), and a KPL-compatible producer (the KPL, or this workspace's) then sends all
+    /// their records again; so a worker of this crate and a Java KCL worker deliver the same
+    /// records from a shard. Set `false` to deliver every record from the shard it landed on
+    /// instead (the resent ones then arrive twice). Default `true`.
     pub skip_aggregated_records_outside_shard: bool,
 }
 
@@ -280,7 +282,8 @@ impl ConsumerSettings {
         self
     }
 
-    /// Sets whether aggregated user records outside the shard's hash key range are skipped.
+    /// Sets whether KPL aggregates holding user records outside the shard's hash key range are
+    /// skipped.
     #[must_use]
     pub fn with_skip_aggregated_records_outside_shard(mut self, skip: bool) -> Self {
         self.skip_aggregated_records_outside_shard = skip;

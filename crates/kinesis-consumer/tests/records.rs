@@ -238,7 +238,8 @@ async fn read_shard(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn aggregated_records_outside_the_shard_are_skipped_as_the_kcl_does_or_delivered() {
+async fn an_aggregate_holding_records_of_another_shard_is_skipped_whole_as_the_kcl_does_or_delivered()
+ {
     use futures_util::TryStreamExt;
     use kinesis_kcl_compat::hash::partition_key_hash;
 
@@ -250,41 +251,43 @@ async fn aggregated_records_outside_the_shard_are_skipped_as_the_kcl_does_or_del
         .await
         .unwrap();
     let home = &shards[0];
-    // Keys for both shards; the first one decides where the aggregate lands (the home shard).
     let keys: Vec<String> = (0..200).map(|i| format!("k{i}")).collect();
     let (inside, outside): (Vec<&String>, Vec<&String>) = keys
         .iter()
         .partition(|k| home.hash_key_range().contains(partition_key_hash(k)));
-    let mut ordered: Vec<&String> = inside.iter().take(3).copied().collect();
-    ordered.extend(outside.iter().take(2));
-    let mut builder = AggregateBuilder::new();
-    for k in &ordered {
-        builder.add(PutRecordsEntry::new(
-            format!("value of {k}"),
-            PartitionKey::new(k.as_str()).unwrap(),
-        ));
+    // A mixed aggregate (three records of the home shard, then two of the other; the first
+    // decides where it lands), then one whose records all belong to the home shard.
+    let mut mixed: Vec<&String> = inside.iter().take(3).copied().collect();
+    mixed.extend(outside.iter().take(2));
+    let owned: Vec<&String> = inside[3..5].to_vec();
+    for members in [&mixed, &owned] {
+        let mut builder = AggregateBuilder::new();
+        for k in members {
+            builder.add(PutRecordsEntry::new(
+                format!("value of {k}"),
+                PartitionKey::new(k.as_str()).unwrap(),
+            ));
+        }
+        let aggregate = builder.finish().unwrap();
+        let stored = fx
+            .client
+            .put_record(
+                &fx.stream,
+                PutRecordsEntry::new(aggregate.data().clone(), aggregate.partition_key().clone())
+                    .with_explicit_hash_key(aggregate.explicit_hash_key()),
+            )
+            .await
+            .unwrap();
+        assert_eq!(stored.shard_id, *home.id());
     }
-    let aggregate = builder.finish().unwrap();
-    let stored = fx
-        .client
-        .put_record(
-            &fx.stream,
-            PutRecordsEntry::new(aggregate.data().clone(), aggregate.partition_key().clone())
-                .with_explicit_hash_key(aggregate.explicit_hash_key()),
-        )
-        .await
-        .unwrap();
-    assert_eq!(stored.shard_id, *home.id());
+    let values = |keys: &[&String]| -> Vec<String> {
+        keys.iter().map(|k| format!("value of {k}")).collect()
+    };
 
-    // As the KCL: the two records of the other shard's range are skipped, and said so.
-    let (got, events) = read_shard(&fx, &fx.app, fx.settings(), home.id(), 3).await;
-    assert_eq!(
-        got,
-        ordered[..3]
-            .iter()
-            .map(|k| format!("value of {k}"))
-            .collect::<Vec<_>>()
-    );
+    // As the KCL: the mixed aggregate is skipped whole (its producer sends all of it again),
+    // and said so; the next one is delivered.
+    let (got, events) = read_shard(&fx, &fx.app, fx.settings(), home.id(), 2).await;
+    assert_eq!(got, values(&owned));
     let skipped: usize = events
         .iter()
         .map(|e| match e {
@@ -292,18 +295,12 @@ async fn aggregated_records_outside_the_shard_are_skipped_as_the_kcl_does_or_del
             _ => 0,
         })
         .sum();
-    assert_eq!(skipped, 2);
+    assert_eq!(skipped, 5);
 
-    // Not skipping: all five come from the shard they landed on.
+    // Not skipping: all seven come from the shard they landed on.
     let settings = fx
         .settings()
         .with_skip_aggregated_records_outside_shard(false);
-    let (got, _) = read_shard(&fx, &format!("{}-all", fx.app), settings, home.id(), 5).await;
-    assert_eq!(
-        got,
-        ordered
-            .iter()
-            .map(|k| format!("value of {k}"))
-            .collect::<Vec<_>>()
-    );
+    let (got, _) = read_shard(&fx, &format!("{}-all", fx.app), settings, home.id(), 7).await;
+    assert_eq!(got, [values(&mixed), values(&owned)].concat());
 }

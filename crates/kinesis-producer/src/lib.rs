@@ -49,9 +49,9 @@
 //! 4. Entries refused for a retryable reason (throttling, internal errors) are sent again —
 //!    only those — after a doubling pause, until the record's time to live (30 s) or attempt
 //!    limit (10) runs out; any other code fails the record with that code. An aggregate that
-//!    landed on another shard than predicted (a reshard) waits for the new shard map: its
-//!    records the shard owns are stored, the others (which KCL consumers would skip) are sent
-//!    again.
+//!    landed on another shard than predicted (a reshard) waits for the new shard map: if the
+//!    shard owns all its records they are stored; otherwise all of them are sent again, as the
+//!    KPL does, since KCL consumers skip such an aggregate whole.
 //! 5. The record is answered: [`ProduceResult`] (shard, sequence number, sub-sequence number)
 //!    only when Kinesis returned a sequence number; otherwise a [`ProduceError`] carrying the
 //!    record.

@@ -562,6 +562,183 @@ async fn an_aggregate_that_failed_is_split_and_its_records_sent_again() {
     p.shutdown().await;
 }
 
+/// A stream whose only shard splits while the producer writes: `ListShards` lists the parent
+/// (every hash key) until the first `PutRecords` call, then the parent closed and its children
+/// (`…1` below 2^127, `…2` the rest). Every entry is stored on the child owning its hash key,
+/// with sequence numbers from 1001. Every answer takes `latency`.
+async fn splitting_stream(latency: Duration) -> (Scripted, ClientConfig) {
+    let puts = Arc::new(Mutex::new(0u64));
+    let http = Scripted::new([]).with_responder(move |seen| {
+        let mut puts = puts.lock().unwrap();
+        let range = |start: u128, end: u128| {
+            json!({"StartingHashKey": start.to_string(), "EndingHashKey": end.to_string()})
+        };
+        match seen.operation.as_str() {
+            "ListShards" if *puts == 0 => Answer::ok(json!({"Shards": [
+                {"ShardId": "shardId-000000000000", "HashKeyRange": range(0, u128::MAX),
+                 "SequenceNumberRange": {"StartingSequenceNumber": "1"}},
+            ]}))
+            .after(latency),
+            "ListShards" => Answer::ok(json!({"Shards": [
+                {"ShardId": "shardId-000000000000", "HashKeyRange": range(0, u128::MAX),
+                 "SequenceNumberRange": {"StartingSequenceNumber": "1", "EndingSequenceNumber": "999"}},
+                {"ShardId": "shardId-000000000001", "ParentShardId": "shardId-000000000000",
+                 "HashKeyRange": range(0, HALF - 1),
+                 "SequenceNumberRange": {"StartingSequenceNumber": "1000"}},
+                {"ShardId": "shardId-000000000002", "ParentShardId": "shardId-000000000000",
+                 "HashKeyRange": range(HALF, u128::MAX),
+                 "SequenceNumberRange": {"StartingSequenceNumber": "1000"}},
+            ]}))
+            .after(latency),
+            "PutRecords" => {
+                let results: Vec<Value> = seen.body["Records"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|entry| {
+                        *puts += 1;
+                        let child = if shard_of(entry).ends_with('0') { 1 } else { 2 };
+                        json!({
+                            "ShardId": format!("shardId-00000000000{child}"),
+                            "SequenceNumber": (1000 + *puts).to_string(),
+                        })
+                    })
+                    .collect();
+                Answer::ok(json!({"FailedRecordCount": 0, "Records": results})).after(latency)
+            }
+            other => panic!("unexpected {other}"),
+        }
+    });
+    let config = ClientConfig::builder()
+        .sdk_config(http.sdk_config())
+        .rate_limits(RateLimits::none())
+        .build()
+        .await
+        .unwrap();
+    (http, config)
+}
+
+/// Partition keys whose hash is below 2^127 (`low`) or not.
+fn keys_in_half(low: bool, n: usize) -> Vec<String> {
+    (0..)
+        .map(|i| format!("k{i}"))
+        .filter(|k| (partition_key_hash(k).get() < HALF) == low)
+        .take(n)
+        .collect()
+}
+
+async fn aggregating_producer(config: &ClientConfig) -> Producer<String> {
+    Producer::builder(
+        config,
+        "scripted".parse::<kinesis_client::StreamId>().unwrap(),
+    )
+    .serializer(kinesis_serde::Utf8)
+    .settings(settings().with_aggregation(AggregationSettings::default()))
+    .build()
+    .await
+    .unwrap()
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_aggregate_that_landed_on_a_shard_owning_only_some_of_its_records_is_sent_again_whole() {
+    let (http, config) = splitting_stream(Duration::ZERO).await;
+    let p = aggregating_producer(&config).await;
+    // One aggregate for the parent: it lands on the upper child (its first record's), which
+    // owns only the upper records. A KCL consumer skips it whole, so all of it goes again.
+    let (upper, lower) = (keys_in_half(false, 3), keys_in_half(true, 3));
+    let keys: Vec<&String> = upper.iter().chain(&lower).collect();
+    let results = p
+        .produce_batch(
+            keys.iter()
+                .map(|k| ProducerRecord::new(k.as_str(), k.to_string())),
+        )
+        .await;
+    let calls = http.seen_for("PutRecords");
+    let entries: Vec<usize> = calls
+        .iter()
+        .map(|c| c.body["Records"].as_array().unwrap().len())
+        .collect();
+    assert_eq!(entries, [1, 2], "the aggregate, then one per child");
+    for (k, result) in keys.iter().zip(&results) {
+        let stored = result.as_ref().unwrap();
+        let child = if upper.contains(k) { "2" } else { "1" };
+        assert_eq!(
+            stored.shard_id().as_str(),
+            format!("shardId-00000000000{child}"),
+            "{k}"
+        );
+        assert_ne!(
+            sequence_of(result),
+            1001,
+            "{k} answered from the skipped aggregate"
+        );
+        assert_eq!(stored.attempts(), 2, "{k}");
+    }
+    let metrics = p.shutdown().await;
+    assert_eq!(metrics.records_published(), 6);
+    assert_eq!(metrics.shard_prediction_errors(), 6);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_aggregate_that_landed_on_a_shard_owning_all_its_records_is_stored() {
+    let (http, config) = splitting_stream(Duration::ZERO).await;
+    let p = aggregating_producer(&config).await;
+    let upper = keys_in_half(false, 4);
+    let results = p
+        .produce_batch(
+            upper
+                .iter()
+                .map(|k| ProducerRecord::new(k.as_str(), k.clone())),
+        )
+        .await;
+    assert_eq!(http.seen_for("PutRecords").len(), 1, "nothing sent again");
+    assert_eq!(http.seen_for("ListShards").len(), 2, "the map read again");
+    for (i, result) in results.iter().enumerate() {
+        let stored = result.as_ref().unwrap();
+        assert_eq!(stored.shard_id().as_str(), "shardId-000000000002");
+        assert_eq!(sequence_of(result), 1001);
+        assert_eq!(stored.sub_sequence_number(), Some(i as u64));
+    }
+    p.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_key_s_records_stay_in_order_when_its_aggregate_is_sent_again() {
+    let latency = Duration::from_millis(100);
+    let (_http, config) = splitting_stream(latency).await;
+    let p = aggregating_producer(&config).await;
+    let (upper, lower) = (&keys_in_half(false, 1)[0], &keys_in_half(true, 1)[0]);
+    // The first aggregate lands on the upper child and is sent again once the new map is
+    // read; the key's next record, produced while it was in flight, waits for that.
+    let first = tokio::spawn({
+        let p = p.clone();
+        let (upper, lower) = (upper.clone(), lower.clone());
+        async move {
+            p.produce_batch([
+                ProducerRecord::new(upper, "1".to_owned()),
+                ProducerRecord::new(lower, "1".to_owned()),
+            ])
+            .await
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let second = p
+        .produce(ProducerRecord::new(lower.as_str(), "2".to_owned()))
+        .await
+        .unwrap();
+    let first = first.await.unwrap();
+    let earlier = first[1].as_ref().unwrap();
+    assert_eq!(earlier.shard_id(), second.shard_id());
+    let at = |r: &ProduceResult| (sequence_of(&Ok(r.clone())), r.sub_sequence_number());
+    assert!(
+        at(earlier) < at(&second),
+        "{lower}: 1 stored at {:?}, 2 at {:?}",
+        at(earlier),
+        at(&second)
+    );
+    p.shutdown().await;
+}
+
 #[tokio::test(start_paused = true)]
 async fn invalid_records_are_refused_before_anything_is_sent() {
     let s = setup().await;

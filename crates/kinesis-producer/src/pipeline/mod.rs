@@ -87,8 +87,8 @@ pub(crate) struct Engine {
     refresh: Option<tokio::task::JoinHandle<Result<ShardMap, kinesis_client::Error>>>,
     refresh_wanted: bool,
     /// Aggregates stored on another shard than predicted, waiting for the new shard map to
-    /// tell which of their records that shard owns (those are stored; the KCL skips the others,
-    /// so they are sent again).
+    /// tell whether that shard owns all their records (then they are stored; otherwise KCL
+    /// consumers drop the whole aggregate, so every record of it is sent again).
     parked: Vec<(RecordPosition, Vec<(u64, Accepted)>)>,
     closing: bool,
 }
@@ -445,21 +445,30 @@ impl Engine {
     /// closed.
     fn apply_map(&mut self, map: ShardMap) {
         self.map = map;
+        // Every parked aggregate is settled below, ahead of the records its queue held back.
+        for queue in &mut self.queues {
+            queue.parked = false;
+        }
         self.index_queues();
         let now = Instant::now();
         let mut figures = self.kpl.enabled().then(BatchFigures::default);
         for (position, members) in std::mem::take(&mut self.parked) {
+            // KCL consumers drop an aggregate whole when one of its records belongs to another
+            // shard: its records are stored only if the shard it landed on owns every one.
             let range = self.map.range_of(&position.shard_id);
+            let owned = range.is_some_and(|r| members.iter().all(|(_, m)| r.contains(m.hash)));
+            if !owned {
+                tracing::info!(stream = %self.stream, shard_id = %position.shard_id, sequence_number = %position.sequence_number, records = members.len(), "aggregate stored on another shard than predicted holds records of other shards; sending all of them again");
+                self.metrics.retried(members.len() as u64);
+            }
             for (sub, record) in members {
-                if range.is_some_and(|r| r.contains(record.hash)) {
+                if owned {
                     if let Some(f) = &mut figures {
                         let shard = position.shard_id.as_str();
                         f.user_record_put(shard, record.data.len(), record.attempts);
                     }
                     self.succeed(record, &position, Some(sub), now);
                 } else {
-                    // Skipped by KCL consumers on the shard it landed on: send it again.
-                    self.metrics.retried(1);
                     self.route(record, false, now);
                 }
             }
@@ -503,7 +512,7 @@ impl Engine {
             wake = Some(wake.map_or(t, |w| w.min(t)));
         };
         for queue in &self.queues {
-            if queue.aggregate_calls > 0 {
+            if queue.held() {
                 continue;
             }
             if let Some(open) = &queue.open {
@@ -572,7 +581,7 @@ impl Engine {
             let mut bytes = 0;
             let mut blocked = KeySet::default();
             for queue in &mut self.queues {
-                if queue.aggregate_calls > 0 {
+                if queue.held() {
                     continue;
                 }
                 // Other calls of this queue are in flight: records of their keys wait, and so
@@ -781,6 +790,9 @@ impl Engine {
                         }
                     }
                     if entry.aggregated && wrong_shard {
+                        if let Some(&slot) = self.slots.get(&key) {
+                            self.queues[slot].parked = true;
+                        }
                         let members = (0u64..).zip(entry.members).collect();
                         self.parked.push((position, members));
                         continue;

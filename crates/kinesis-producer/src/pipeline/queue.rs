@@ -105,6 +105,10 @@ pub(super) struct ShardQueue {
     /// Of those, calls that carry an aggregate of this queue: while one is in flight, nothing
     /// else of the queue is sent (an aggregate holds many partition keys).
     pub(super) aggregate_calls: usize,
+    /// An aggregate of this queue landed on another shard than predicted and waits for the new
+    /// shard map, which may send its records again: until then nothing else of the queue is
+    /// sent, so that no later record of their keys is stored before them.
+    pub(super) parked: bool,
 }
 
 /// The key of a queue: the predicted shard, or none when the map has no shard for the key.
@@ -188,7 +192,13 @@ impl ShardQueue {
             open: None,
             calls: 0,
             aggregate_calls: 0,
+            parked: false,
         }
+    }
+
+    /// Whether nothing of the queue may be sent now: an aggregate of it is in flight or parked.
+    pub(super) fn held(&self) -> bool {
+        self.aggregate_calls > 0 || self.parked
     }
 }
 
