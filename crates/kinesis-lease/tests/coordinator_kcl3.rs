@@ -452,3 +452,46 @@ async fn an_assigned_lease_is_held_from_a_renewal_not_from_the_read_that_found_i
     assert_eq!(lease.lease_counter, assigned.lease_counter);
     b.coordinator.shutdown().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_finished_lease_found_assigned_is_held_until_its_cleanup_not_handed_to_the_consumer() {
+    let repo = InMemoryLeaseRepository::new();
+    repo.ensure_table().await.unwrap();
+    // b finished shard 0 and restarted before the cleanup deleted its lease: the row still
+    // names b.
+    let parent: LeaseKey = "shardId-000000000000".parse().unwrap();
+    let created = repo
+        .create_lease(&Lease::new(parent.clone(), Checkpoint::SHARD_END))
+        .await
+        .unwrap();
+    repo.take_lease(&created, "b").await.unwrap();
+    let starts = Starts::default();
+    let b = worker(&repo, "b", 1, kcl3(Balancing::LeaseCount), &starts).await;
+    let child = ShardInfo::new("shardId-000000000001".parse().unwrap())
+        .with_parent(parent.shard_id().clone());
+    b.coordinator
+        .update_shards([ShardInfo::new(parent.shard_id().clone()), child]);
+    run_for(FAILOVER * 12).await;
+    let starts = starts.lock().unwrap().clone();
+    assert!(
+        starts.iter().all(|(_, key, _)| *key != parent),
+        "the finished lease was handed to the consumer: {starts:?}"
+    );
+    assert_eq!(
+        starts
+            .iter()
+            .map(|(w, key, c)| (w.as_str(), key.to_string(), c.clone()))
+            .collect::<Vec<_>>(),
+        [(
+            "b",
+            "shardId-000000000001".to_owned(),
+            Checkpoint::TRIM_HORIZON
+        )],
+        "the child, from its start"
+    );
+    assert!(
+        repo.get_lease(&parent).await.unwrap().is_none(),
+        "the finished lease is cleaned up once its child started"
+    );
+    b.coordinator.shutdown().await;
+}

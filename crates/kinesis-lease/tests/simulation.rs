@@ -2,19 +2,24 @@
 //! rules, the KCL's default timings) over one in-memory lease table, in virtual time, each
 //! worker with a consumer that processes its shards and checkpoints, under a seeded schedule
 //! of crashes and restarts, pauses longer than the failover time (a process stopped, then
-//! woken up with stale leases), graceful restarts, and bursts of lease table failures, some of
-//! them ambiguous (the write is applied and its answer lost).
+//! woken up with stale leases), graceful restarts, bursts of lease table failures, some of
+//! them ambiguous (the write is applied and its answer lost), and splits and merges of shards
+//! (each worker learns the new shards at its next shard sync, or at once when it ends a shard).
 //!
 //! Checked on every write and every processing step:
 //!
 //! - a checkpoint is only ever written by the worker that owns the lease in the table at that
 //!   moment (a stale owner's write is refused);
-//! - a shard's checkpoint never moves backwards;
-//! - a consumer resumes a shard from the checkpoint last written (no record skipped);
+//! - a shard's checkpoint never moves backwards (`SHARD_END` is last);
+//! - a consumer resumes a shard from the checkpoint last written (no record skipped), and is
+//!   never handed a finished shard;
 //! - after a lease changed hands (or its old owner woke up), the old owner processes the shard
 //!   for at most one renew interval more;
+//! - a child shard is processed only once every parent's `SHARD_END` is written, `SHARD_END`
+//!   only once the shard's last record was processed, and only a finished lease is deleted;
 //!
-//! and once the faults stop: every shard owned by a live worker, the fleet balanced.
+//! and once the faults stop: every open shard owned by a live worker, every closed shard
+//! finished, the fleet balanced.
 //!
 //! `SIM_SEEDS` (default 100) seeds run, from `SIM_FIRST_SEED` (default 1), within
 //! `SIM_BUDGET_SECS` of wall time when it is set; `SIM_SEED=n` runs
@@ -30,6 +35,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -64,6 +70,14 @@ const CALM: Duration = Duration::from_secs(420);
 /// A consumer's processing step: ten records of its shard.
 const STEP: Duration = Duration::from_secs(1);
 const RECORDS_PER_STEP: i64 = 10;
+/// No reshard starts later than this before the calm: the children of the last ones (and
+/// theirs) are processed, each after its parents, before the run ends.
+const LAST_RESHARD: Duration = Duration::from_secs(120);
+/// The open shards stay within these bounds: a split below the upper one, a merge above the
+/// lower one.
+const OPEN_SHARDS: (usize, usize) = (4, 12);
+/// How often a worker reads the shard list (the consumer's default shard sync interval).
+const SHARD_SYNC: Duration = Duration::from_secs(60);
 
 // === seeded randomness ===
 
@@ -130,6 +144,14 @@ struct State {
     woke: BTreeMap<String, Instant>,
     /// Per worker and shard: when the worker's last write of the lease succeeded.
     written: BTreeMap<(String, String), Instant>,
+    /// Per closed shard: the position of its last record.
+    ends: BTreeMap<String, i64>,
+    /// Per shard created by a reshard: its parents.
+    parents: BTreeMap<String, Vec<String>>,
+    /// The shards whose `SHARD_END` was written.
+    finished: std::collections::BTreeSet<String>,
+    /// Per shard: the furthest position any worker processed.
+    processed: BTreeMap<String, i64>,
     violations: Vec<String>,
     trace: Vec<String>,
     counts: Counts,
@@ -145,6 +167,10 @@ struct Counts {
     crashes: u64,
     pauses: u64,
     restarts: u64,
+    splits: u64,
+    merges: u64,
+    shard_ends: u64,
+    leases_deleted: u64,
 }
 
 impl World {
@@ -168,6 +194,34 @@ impl World {
         st.violations.push(format!("at {at:.3} s: {line}"));
     }
 
+    /// `SHARD_END` of `key` was written by `worker`: the shard is closed and its last record
+    /// was processed.
+    fn shard_ended(&self, worker: &str, key: &str) {
+        let mut st = self.state();
+        let (end, processed) = (st.ends.get(key).copied(), st.processed.get(key).copied());
+        if st.finished.insert(key.to_owned()) {
+            st.counts.shard_ends += 1;
+        }
+        drop(st);
+        match end {
+            None => self.violation(format!("{worker} wrote SHARD_END of {key}, which is open")),
+            Some(end) if processed != Some(end) => self.violation(format!(
+                "{worker} wrote SHARD_END of {key} ending at {end}, processed to {processed:?}"
+            )),
+            Some(_) => self.trace(format!("{worker} finished {key}")),
+        }
+    }
+
+    /// The shards created from `key` by a reshard.
+    fn children(&self, key: &str) -> Vec<kinesis_client::ShardId> {
+        self.state()
+            .parents
+            .iter()
+            .filter(|(_, parents)| parents.iter().any(|p| p == key))
+            .map(|(child, _)| child.parse().expect("a shard id"))
+            .collect()
+    }
+
     /// Notes the lease as the table holds it after a successful write.
     fn note_owner(&self, lease: &Lease) {
         let mut st = self.state();
@@ -187,11 +241,13 @@ impl World {
     }
 }
 
-/// The position a checkpoint stands for: -1 for TRIM_HORIZON, else its sequence number.
+/// The position a checkpoint stands for: -1 for TRIM_HORIZON, `i64::MAX` for SHARD_END (after
+/// every record), else its sequence number.
 fn position(checkpoint: &Checkpoint) -> i64 {
     match checkpoint {
         Checkpoint::Sequence(s) => s.sequence_number().as_str().parse().expect("numeric"),
         Checkpoint::Sentinel(Sentinel::TrimHorizon) => -1,
+        Checkpoint::Sentinel(Sentinel::ShardEnd) => i64::MAX,
         other => panic!("unexpected checkpoint {other:?}"),
     }
 }
@@ -218,6 +274,10 @@ impl Gate {
         if !stopped {
             self.resumed.notify_waiters();
         }
+    }
+
+    fn is_stopped(&self) -> bool {
+        *self.stopped.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Returns once the process runs.
@@ -386,6 +446,9 @@ impl LeaseRepository for WorkerTable {
             match &result {
                 Ok(written) => {
                     let at = position(&written.checkpoint);
+                    if written.checkpoint.is_shard_end() {
+                        self.world.shard_ended(&self.worker, &key);
+                    }
                     // The owner, or (KCL 3.x) the owner handing it over, with its last one.
                     let me = Some(self.worker.as_str());
                     if before.lease_owner.as_deref() != me
@@ -432,7 +495,22 @@ impl LeaseRepository for WorkerTable {
     fn delete_lease<'a>(&'a self, lease: &'a Lease) -> BoxFuture<'a, Result<(), LeaseError>> {
         Box::pin(async move {
             self.enter("delete_lease", true).await?;
-            self.world.table.delete_lease(lease).await
+            let before = self.world.table.get_lease(&lease.lease_key).await?;
+            let result = self.world.table.delete_lease(lease).await;
+            if result.is_ok()
+                && let Some(row) = before
+            {
+                self.world.state().counts.leases_deleted += 1;
+                self.world
+                    .trace(format!("{} deleted {}", self.worker, row.lease_key));
+                if !row.checkpoint.is_shard_end() {
+                    self.world.violation(format!(
+                        "{} deleted the lease of {}, at {:?}, not finished",
+                        self.worker, row.lease_key, row.checkpoint
+                    ));
+                }
+            }
+            result
         })
     }
 
@@ -600,11 +678,18 @@ struct Worker {
     paused: Arc<Gate>,
     /// Incarnations started, for the strategy's seed.
     incarnation: u64,
+    /// When it reads the shard list next.
+    next_sync: Instant,
+    /// Set when it ended a shard: it reads the shard list at once.
+    sync_wanted: Arc<AtomicBool>,
 }
 
 struct Fleet {
     world: Arc<World>,
+    /// The stream's shards, closed ones included.
     shards: Vec<ShardInfo>,
+    /// The number of the next shard a reshard creates.
+    next_shard: usize,
     settings: CoordinatorSettings,
     workers: Vec<Worker>,
     seed: u64,
@@ -629,15 +714,18 @@ impl Fleet {
             .settings(self.settings.clone())
             .build();
         c.update_shards(self.shards.iter());
+        w.next_sync = Instant::now() + world.state().rng.secs(1, SHARD_SYNC.as_secs());
         let mut acquisitions = c.acquisitions().expect("first call");
         let tasks = Arc::clone(&w.tasks);
         let (id, paused) = (w.id.clone(), Arc::clone(&w.paused));
+        let sync_wanted = Arc::clone(&w.sync_wanted);
         let consumer = tokio::spawn(async move {
             while let Some(acquired) = acquisitions.recv().await {
                 let task = tokio::spawn(process(
                     Arc::clone(&world),
                     id.clone(),
                     Arc::clone(&paused),
+                    Arc::clone(&sync_wanted),
                     acquired,
                 ));
                 tasks
@@ -702,12 +790,91 @@ impl Fleet {
             .filter(|&i| self.workers[i].coordinator.is_some())
             .collect()
     }
+
+    /// The running workers read the shard list when their sync is due (or wanted at once).
+    fn sync_shards(&mut self, now: Instant) {
+        for w in &mut self.workers {
+            let Some(c) = &w.coordinator else { continue };
+            if w.paused.is_stopped() {
+                continue;
+            }
+            if now >= w.next_sync || w.sync_wanted.swap(false, Ordering::Relaxed) {
+                c.update_shards(self.shards.iter());
+                w.next_sync = now + SHARD_SYNC;
+            }
+        }
+    }
+
+    /// Splits an open shard in two (`pick` chooses it), or merges two (when `merge` and there
+    /// are enough). Each parent ends a little past the furthest any worker processed it: the
+    /// records written before the reshard.
+    fn reshard(&mut self, pick: u64, merge: bool) {
+        let world = Arc::clone(&self.world);
+        let mut st = world.state();
+        let open: Vec<&ShardInfo> = self
+            .shards
+            .iter()
+            .filter(|s| !st.ends.contains_key(s.id.as_str()))
+            .collect();
+        let n = open.len() as u64;
+        let merge = (merge && open.len() > OPEN_SHARDS.0) || open.len() >= OPEN_SHARDS.1;
+        let first = (pick % n) as usize;
+        let parents: Vec<kinesis_client::ShardId> = if merge {
+            let second = (first + 1 + ((pick / n) % (n - 1)) as usize) % open.len();
+            vec![open[first].id.clone(), open[second].id.clone()]
+        } else {
+            vec![open[first].id.clone()]
+        };
+        for parent in &parents {
+            let processed = st.processed.get(parent.as_str()).copied().unwrap_or(-1);
+            let end = processed + 1 + st.rng.below(100) as i64;
+            st.ends.insert(parent.to_string(), end);
+        }
+        let mut children = Vec::new();
+        for _ in 0..if merge { 1 } else { 2 } {
+            let id: kinesis_client::ShardId = format!("shardId-{:012}", self.next_shard)
+                .parse()
+                .expect("a shard id");
+            self.next_shard += 1;
+            let child = parents
+                .iter()
+                .fold(ShardInfo::new(id.clone()), |c, p| c.with_parent(p.clone()));
+            st.parents.insert(
+                id.to_string(),
+                parents.iter().map(ToString::to_string).collect(),
+            );
+            children.push(id.to_string());
+            self.shards.push(child);
+        }
+        if merge {
+            st.counts.merges += 1;
+        } else {
+            st.counts.splits += 1;
+        }
+        let ends: Vec<String> = parents
+            .iter()
+            .map(|p| format!("{p} at {}", st.ends[p.as_str()]))
+            .collect();
+        drop(st);
+        world.trace(format!(
+            "{} ends {}: children {}",
+            if merge { "merge" } else { "split" },
+            ends.join(", "),
+            children.join(", ")
+        ));
+    }
 }
 
 /// A worker's consumer of one shard: from the lease's checkpoint, a step of records every
 /// second, a checkpoint every other step; stops when the lease ends (with a final checkpoint
-/// and release when asked to).
-async fn process(world: Arc<World>, worker: String, paused: Arc<Gate>, acquired: AcquiredLease) {
+/// and release when asked to), or at the shard's last record (its checkpoint `SHARD_END`).
+async fn process(
+    world: Arc<World>,
+    worker: String,
+    paused: Arc<Gate>,
+    sync_wanted: Arc<AtomicBool>,
+    acquired: AcquiredLease,
+) {
     let AcquiredLease {
         lease_key,
         checkpoint,
@@ -716,6 +883,10 @@ async fn process(world: Arc<World>, worker: String, paused: Arc<Gate>, acquired:
         ..
     } = acquired;
     let key = lease_key.to_string();
+    if checkpoint.is_shard_end() {
+        world.violation(format!("{worker} was handed {key}, which is finished"));
+        return;
+    }
     let resumed = position(&checkpoint);
     let last = world.state().checkpoints.get(&key).copied().unwrap_or(-1);
     if resumed != last {
@@ -744,12 +915,45 @@ async fn process(world: Arc<World>, worker: String, paused: Arc<Gate>, acquired:
             continue;
         }
         check_owner(&world, &worker, &lease_key);
-        next += RECORDS_PER_STEP;
+        let (end, unfinished) = {
+            let st = world.state();
+            let unfinished: Vec<String> = st
+                .parents
+                .get(&key)
+                .into_iter()
+                .flatten()
+                .filter(|p| !st.finished.contains(*p))
+                .cloned()
+                .collect();
+            (st.ends.get(&key).copied(), unfinished)
+        };
+        if !unfinished.is_empty() {
+            world.violation(format!(
+                "{worker} processed {key} before its parents {unfinished:?} finished"
+            ));
+        }
+        let last = (next - 1 + RECORDS_PER_STEP).min(end.unwrap_or(i64::MAX));
+        next = last + 1;
         steps += 1;
-        world.state().counts.steps += 1;
-        checkpointer.stage(ExtendedSequenceNumber::plain(
-            (next - 1).to_string().parse().expect("numeric"),
-        ));
+        {
+            let mut st = world.state();
+            st.counts.steps += 1;
+            let processed = st.processed.entry(key.clone()).or_insert(-1);
+            *processed = (*processed).max(last);
+        }
+        let position = ExtendedSequenceNumber::plain(last.to_string().parse().expect("numeric"));
+        checkpointer.stage(position.clone());
+        if end == Some(last) {
+            // The shard's end: its checkpoint becomes SHARD_END, the lease stays held until
+            // its cleanup, and the worker reads the shard list for the children.
+            world.trace(format!("{worker} reached the end of {key} at {last}"));
+            checkpointer.mark_shard_end(Some(position), world.children(&key));
+            sync_wanted.store(true, Ordering::Relaxed);
+            if let Err(e) = checkpointer.checkpoint_and_release().await {
+                world.trace(format!("{worker} SHARD_END of {key} failed: {e}"));
+            }
+            return;
+        }
         if steps.is_multiple_of(2)
             && let Err(e) = checkpointer.checkpoint().await
         {
@@ -864,6 +1068,10 @@ async fn run(seed: u64, rules: Rules) -> Outcome {
             checkpoints: BTreeMap::new(),
             woke: BTreeMap::new(),
             written: BTreeMap::new(),
+            ends: BTreeMap::new(),
+            parents: BTreeMap::new(),
+            finished: std::collections::BTreeSet::new(),
+            processed: BTreeMap::new(),
             violations: Vec::new(),
             trace: Vec::new(),
             counts: Counts::default(),
@@ -875,6 +1083,7 @@ async fn run(seed: u64, rules: Rules) -> Outcome {
         shards: (0..SHARDS)
             .map(|i| ShardInfo::new(format!("shardId-{i:012}").parse().expect("a shard id")))
             .collect(),
+        next_shard: SHARDS,
         settings,
         workers: (0..workers)
             .map(|i| Worker {
@@ -883,6 +1092,8 @@ async fn run(seed: u64, rules: Rules) -> Outcome {
                 tasks: Arc::default(),
                 paused: Arc::default(),
                 incarnation: 0,
+                next_sync: world.start,
+                sync_wanted: Arc::default(),
             })
             .collect(),
         seed,
@@ -919,6 +1130,7 @@ async fn run(seed: u64, rules: Rules) -> Outcome {
                 pending_restarts.push((at, i));
             }
         }
+        fleet.sync_shards(now);
         if now >= world.start + rules.run() {
             break;
         }
@@ -936,7 +1148,7 @@ async fn run(seed: u64, rules: Rules) -> Outcome {
             let (kind, pick, a, b, c) = {
                 let mut st = world.state();
                 (
-                    st.rng.below(4),
+                    st.rng.below(5),
                     st.rng.next(),
                     st.rng.secs(5, 40),
                     st.rng.unit(),
@@ -969,6 +1181,7 @@ async fn run(seed: u64, rules: Rules) -> Outcome {
                     world.state().counts.restarts += 1;
                     pending_restarts.push((Instant::now() + a / 4, i));
                 }
+                3 if now + LAST_RESHARD < calm => fleet.reshard(pick, b < 0.5),
                 _ => {
                     let burst = Burst {
                         until: now + a / 2,
@@ -989,15 +1202,39 @@ async fn run(seed: u64, rules: Rules) -> Outcome {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
 
-    // Settled: every shard owned by a live worker, the fleet balanced.
+    // Settled: every open shard owned by a live worker, every closed one finished, the fleet
+    // balanced.
     let scan = world.table.list_leases().await.expect("the table");
     let live: Vec<String> = fleet
         .live()
         .into_iter()
         .map(|i| fleet.workers[i].id.clone())
         .collect();
+    let (ends, finished) = {
+        let st = world.state();
+        (st.ends.clone(), st.finished.clone())
+    };
+    let open: Vec<String> = fleet
+        .shards
+        .iter()
+        .map(|s| s.id.to_string())
+        .filter(|s| !ends.contains_key(s))
+        .collect();
     let mut counts: BTreeMap<&str, usize> = live.iter().map(|w| (w.as_str(), 0)).collect();
+    let mut leased = Vec::new();
     for lease in &scan.leases {
+        let key = lease.lease_key.to_string();
+        if lease.checkpoint.is_shard_end() {
+            continue;
+        }
+        if ends.contains_key(&key) {
+            world.violation(format!(
+                "{key} is closed and still at {:?} after the faults stopped",
+                lease.checkpoint
+            ));
+            continue;
+        }
+        leased.push(key);
         if lease.checkpoint_owner.is_some() {
             world.violation(format!(
                 "{} still handed over from {:?} after the faults stopped",
@@ -1012,12 +1249,21 @@ async fn run(seed: u64, rules: Rules) -> Outcome {
             )),
         }
     }
-    if scan.leases.len() != SHARDS {
-        world.violation(format!("{} leases of {SHARDS} shards", scan.leases.len()));
+    leased.sort();
+    if leased != open {
+        world.violation(format!(
+            "leases of unfinished shards {leased:?}, open shards {open:?}"
+        ));
+    }
+    let unfinished: Vec<&String> = ends.keys().filter(|k| !finished.contains(*k)).collect();
+    if !unfinished.is_empty() {
+        world.violation(format!(
+            "closed shards not finished after the faults stopped: {unfinished:?}"
+        ));
     }
     if counts
         .values()
-        .any(|&n| !rules.balanced(n, SHARDS, live.len()))
+        .any(|&n| !rules.balanced(n, open.len(), live.len()))
     {
         world.violation(format!("not balanced after the faults stopped: {counts:?}"));
     }
@@ -1087,6 +1333,10 @@ fn sweep(rules: Rules) {
         total.crashes += c.crashes;
         total.pauses += c.pauses;
         total.restarts += c.restarts;
+        total.splits += c.splits;
+        total.merges += c.merges;
+        total.shard_ends += c.shard_ends;
+        total.leases_deleted += c.leases_deleted;
         if !outcome.violations.is_empty() {
             let _ = writeln!(
                 failures,

@@ -366,6 +366,12 @@ impl Shared {
                 }
             };
             discovered += 1;
+            if lease.checkpoint.is_shard_end() {
+                // Finished (its holder restarted before the cleanup): held and renewed until
+                // the cleanup deletes it, as before, with nothing to hand to the consumer.
+                drop(self.register(lease, sent));
+                continue;
+            }
             let parents = self.parent_rows(&lease).await;
             let acquired = self.register(lease, sent);
             match parents {
