@@ -9,9 +9,10 @@
 //! aggregate can hold user records that belong to another shard. The Java KCL drops them when it
 //! splits the aggregate (KCL 2.x/3.x `AggregatorUtil.deaggregate`: when it meets the first user
 //! record outside the shard's range it discards that record, the rest of the aggregate **and the
-//! user records of that aggregate already split**, so the whole aggregate is lost). This module
-//! instead flags each user record ([`check_aggregate`]) so that a consumer can drop exactly those
-//! and count them.
+//! user records of that aggregate already split**, so the whole aggregate is lost; the KPL, for
+//! its part, sends every record of an aggregate stored on another shard than predicted again).
+//! This module flags each user record ([`check_aggregate`]), so that a reader can tell which
+//! records belong elsewhere and whether the KCL would have dropped the aggregate.
 //!
 //! ```
 //! use kinesis_client::{HashKey, HashKeyRange};

@@ -23,9 +23,10 @@ pub enum ProduceErrorKind {
     /// The producer was shut down, or dropped, before the record could be stored.
     Closed,
     /// The record may or may not have been stored: an attempt got no answer (it timed out,
-    /// or the connection broke while it was in flight), and the record then failed for another
-    /// reason or ran out of attempts. It is never reported as not stored; the message keeps
-    /// the cause.
+    /// or the connection broke while it was in flight), or an attempt stored it inside a KPL
+    /// aggregate that KCL consumers skip (one holding records of another shard, after a
+    /// reshard), and the record then failed for another reason or ran out of attempts. It is
+    /// never reported as not stored; the message keeps the cause.
     OutcomeUnknown,
     /// The producer could not be built (a missing stream, bad settings).
     Setup,
@@ -48,11 +49,9 @@ struct Inner {
 
 impl ProduceError {
     /// The same failure, for a record that an earlier attempt may have stored.
+    /// `cause` says why an earlier attempt may have stored the record, as a clause.
     pub(crate) fn outcome_unknown(mut self, cause: &str) -> Self {
-        self.inner.message = format!(
-            "outcome unknown: an attempt got no answer ({cause}), so the record may have been stored; then {}",
-            self.inner.message
-        );
+        self.inner.message = format!("outcome unknown: {cause}; then {}", self.inner.message);
         self.inner.kind = ProduceErrorKind::OutcomeUnknown;
         self
     }

@@ -45,13 +45,14 @@
 //!    eighth free does not wait for it. Each shard stays within its throttle (1000 entries and 1 MiB
 //!    per second, lowered while Kinesis throttles and raised again as calls succeed). A
 //!    partition key is in one call in flight at a time (other keys of its shard go alongside),
-//!    so the records of a key are stored in order.
+//!    so the records of a key are stored in order, retries included (around a reshard, an
+//!    aggregate sent again can still land after records of its keys that left after it).
 //! 4. Entries refused for a retryable reason (throttling, internal errors) are sent again —
 //!    only those — after a doubling pause, until the record's time to live (30 s) or attempt
 //!    limit (10) runs out; any other code fails the record with that code. An aggregate that
-//!    landed on another shard than predicted (a reshard) waits for the new shard map: if the
-//!    shard owns all its records they are stored; otherwise all of them are sent again, as the
-//!    KPL does, since KCL consumers skip such an aggregate whole.
+//!    landed on another shard than predicted (a reshard) waits for a shard map that lists that
+//!    shard: if the shard owns all its records they are stored; otherwise all of them are sent
+//!    again, as the KPL does, since KCL consumers skip such an aggregate whole.
 //! 5. The record is answered: [`ProduceResult`] (shard, sequence number, sub-sequence number)
 //!    only when Kinesis returned a sequence number; otherwise a [`ProduceError`] carrying the
 //!    record.

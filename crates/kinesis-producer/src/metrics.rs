@@ -201,7 +201,9 @@ impl ProducerMetrics {
     }
 
     /// Failed attempts that were retried, counted per user record (a failed aggregate of 10
-    /// user records that is retried counts 10).
+    /// user records that is retried counts 10). Records sent again because their aggregate was
+    /// stored where KCL consumers skip it (another shard than predicted, after a reshard) count
+    /// too.
     ///
     /// ```
     /// use kinesis_producer::ProducerMetrics;

@@ -3,10 +3,12 @@
 use futures_util::TryStreamExt;
 use kinesis_client::{Client, HashKey, HashKeyRange, ShardId, StreamId};
 
-/// The stream's open shards, sorted by their first hash key.
+/// The stream's open shards, sorted by their first hash key, and the ranges of every shard
+/// listed (closed ones too).
 #[derive(Debug, Clone)]
 pub(crate) struct ShardMap {
     shards: Vec<(HashKeyRange, ShardId)>,
+    listed: Vec<(ShardId, HashKeyRange)>,
 }
 
 impl ShardMap {
@@ -19,6 +21,10 @@ impl ShardMap {
             .list_shards(stream.clone(), None)
             .try_collect()
             .await?;
+        let listed: Vec<(ShardId, HashKeyRange)> = shards
+            .iter()
+            .map(|s| (s.id().clone(), s.hash_key_range()))
+            .collect();
         let mut open: Vec<(HashKeyRange, ShardId)> = shards
             .into_iter()
             .filter(|s| s.is_open())
@@ -30,7 +36,10 @@ impl ShardMap {
                 "stream {stream} has no open shard"
             )));
         }
-        Ok(Self { shards: open })
+        Ok(Self {
+            shards: open,
+            listed,
+        })
     }
 
     /// The position (in [`shards`](Self::shards)) of the open shard owning `key`; `None` only
@@ -48,12 +57,13 @@ impl ShardMap {
         self.shards.iter().map(|(_, id)| id)
     }
 
-    /// The hash key range of `shard`, if it is open in this map.
+    /// The hash key range of `shard`, open or closed, if the listing has it (`None`: the map
+    /// is older than the shard).
     pub(crate) fn range_of(&self, shard: &ShardId) -> Option<HashKeyRange> {
-        self.shards
+        self.listed
             .iter()
-            .find(|(_, id)| id == shard)
-            .map(|(range, _)| *range)
+            .find(|(id, _)| id == shard)
+            .map(|(_, range)| *range)
     }
 
     /// Whether `shard` is open in this map.

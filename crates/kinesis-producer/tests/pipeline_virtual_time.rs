@@ -563,22 +563,30 @@ async fn an_aggregate_that_failed_is_split_and_its_records_sent_again() {
 }
 
 /// A stream whose only shard splits while the producer writes: `ListShards` lists the parent
-/// (every hash key) until the first `PutRecords` call, then the parent closed and its children
-/// (`…1` below 2^127, `…2` the rest). Every entry is stored on the child owning its hash key,
-/// with sequence numbers from 1001. Every answer takes `latency`.
-async fn splitting_stream(latency: Duration) -> (Scripted, ClientConfig) {
+/// (every hash key) until the first `PutRecords` call and for `stale_reads` reads after it,
+/// then the parent closed and its children (`…1` below 2^127, `…2` the rest). Every entry is
+/// stored on the child owning its hash key, with sequence numbers from 1001. Every answer
+/// takes `latency`.
+async fn splitting_stream(latency: Duration, stale_reads: usize) -> (Scripted, ClientConfig) {
     let puts = Arc::new(Mutex::new(0u64));
+    let stale = Arc::new(Mutex::new(stale_reads));
     let http = Scripted::new([]).with_responder(move |seen| {
         let mut puts = puts.lock().unwrap();
+        let mut stale = stale.lock().unwrap();
         let range = |start: u128, end: u128| {
             json!({"StartingHashKey": start.to_string(), "EndingHashKey": end.to_string()})
         };
         match seen.operation.as_str() {
-            "ListShards" if *puts == 0 => Answer::ok(json!({"Shards": [
+            "ListShards" if *puts == 0 || *stale > 0 => {
+                if *puts > 0 {
+                    *stale -= 1;
+                }
+                Answer::ok(json!({"Shards": [
                 {"ShardId": "shardId-000000000000", "HashKeyRange": range(0, u128::MAX),
                  "SequenceNumberRange": {"StartingSequenceNumber": "1"}},
-            ]}))
-            .after(latency),
+                ]}))
+                .after(latency)
+            }
             "ListShards" => Answer::ok(json!({"Shards": [
                 {"ShardId": "shardId-000000000000", "HashKeyRange": range(0, u128::MAX),
                  "SequenceNumberRange": {"StartingSequenceNumber": "1", "EndingSequenceNumber": "999"}},
@@ -641,7 +649,7 @@ async fn aggregating_producer(config: &ClientConfig) -> Producer<String> {
 
 #[tokio::test(start_paused = true)]
 async fn an_aggregate_that_landed_on_a_shard_owning_only_some_of_its_records_is_sent_again_whole() {
-    let (http, config) = splitting_stream(Duration::ZERO).await;
+    let (http, config) = splitting_stream(Duration::ZERO, 0).await;
     let p = aggregating_producer(&config).await;
     // One aggregate for the parent: it lands on the upper child (its first record's), which
     // owns only the upper records. A KCL consumer skips it whole, so all of it goes again.
@@ -658,7 +666,11 @@ async fn an_aggregate_that_landed_on_a_shard_owning_only_some_of_its_records_is_
         .iter()
         .map(|c| c.body["Records"].as_array().unwrap().len())
         .collect();
-    assert_eq!(entries, [1, 2], "the aggregate, then one per child");
+    assert_eq!(
+        entries,
+        [1, 6],
+        "the aggregate, then its records sent again one by one"
+    );
     for (k, result) in keys.iter().zip(&results) {
         let stored = result.as_ref().unwrap();
         let child = if upper.contains(k) { "2" } else { "1" };
@@ -681,7 +693,7 @@ async fn an_aggregate_that_landed_on_a_shard_owning_only_some_of_its_records_is_
 
 #[tokio::test(start_paused = true)]
 async fn an_aggregate_that_landed_on_a_shard_owning_all_its_records_is_stored() {
-    let (http, config) = splitting_stream(Duration::ZERO).await;
+    let (http, config) = splitting_stream(Duration::ZERO, 0).await;
     let p = aggregating_producer(&config).await;
     let upper = keys_in_half(false, 4);
     let results = p
@@ -703,9 +715,75 @@ async fn an_aggregate_that_landed_on_a_shard_owning_all_its_records_is_stored() 
 }
 
 #[tokio::test(start_paused = true)]
+async fn an_aggregate_waits_for_a_shard_map_that_lists_the_shard_it_landed_on() {
+    // The first two reads after the split still list the parent alone: the aggregate cannot be
+    // settled by them, and is not sent back to the parent meanwhile.
+    let (http, config) = splitting_stream(Duration::ZERO, 2).await;
+    let p = aggregating_producer(&config).await;
+    let upper = keys_in_half(false, 4);
+    let start = Instant::now();
+    let results = p
+        .produce_batch(
+            upper
+                .iter()
+                .map(|k| ProducerRecord::new(k.as_str(), k.clone())),
+        )
+        .await;
+    assert_eq!(http.seen_for("PutRecords").len(), 1, "nothing sent again");
+    let reads: Vec<Duration> = http
+        .seen_for("ListShards")
+        .iter()
+        .map(|c| c.at - start)
+        .collect();
+    // At build, on the misprediction, then twice more, each after the retry pause (100 ms).
+    assert_eq!(reads.len(), 4, "{reads:?}");
+    assert_eq!(reads[3] - reads[2], Duration::from_millis(100), "{reads:?}");
+    for result in &results {
+        assert_eq!(sequence_of(result), 1001);
+    }
+    p.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_aggregate_that_no_shard_map_settles_fails_as_of_unknown_outcome_at_its_time_to_live() {
+    let (http, config) = splitting_stream(Duration::ZERO, usize::MAX).await;
+    let p = Producer::builder(
+        &config,
+        "scripted".parse::<kinesis_client::StreamId>().unwrap(),
+    )
+    .serializer(kinesis_serde::Utf8)
+    .settings(
+        settings()
+            .with_aggregation(AggregationSettings::default())
+            .with_retry_limits(Duration::from_secs(2), 10),
+    )
+    .build()
+    .await
+    .unwrap();
+    let results = p
+        .produce_batch(
+            keys_in_half(false, 2)
+                .into_iter()
+                .map(|k| ProducerRecord::new(k.clone(), k)),
+        )
+        .await;
+    for result in results {
+        let e = result.unwrap_err();
+        assert_eq!(e.kind(), ProduceErrorKind::OutcomeUnknown, "{e}");
+        assert!(
+            e.to_string().contains("shardId-000000000002 at 1001"),
+            "{e}"
+        );
+        assert!(e.to_string().contains("record_ttl ran out"), "{e}");
+    }
+    assert_eq!(http.seen_for("PutRecords").len(), 1, "never sent again");
+    p.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_key_s_records_stay_in_order_when_its_aggregate_is_sent_again() {
     let latency = Duration::from_millis(100);
-    let (_http, config) = splitting_stream(latency).await;
+    let (_http, config) = splitting_stream(latency, 0).await;
     let p = aggregating_producer(&config).await;
     let (upper, lower) = (&keys_in_half(false, 1)[0], &keys_in_half(true, 1)[0]);
     // The first aggregate lands on the upper child and is sent again once the new map is
@@ -920,6 +998,40 @@ async fn a_key_s_records_are_stored_in_the_order_produced() {
     sorted.sort();
     assert_eq!(sequence, sorted, "stored in the order produced");
     p.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_key_s_records_sent_again_together_keep_their_order() {
+    let s = setup().await;
+    // The first call's entries are all throttled: sent again, singly and then aggregated.
+    for aggregate in [false, true] {
+        s.fake
+            .lock()
+            .unwrap()
+            .plan
+            .push_back(vec![Some("ProvisionedThroughputExceededException"); 4]);
+        let settings = if aggregate {
+            settings().with_aggregation(AggregationSettings::default())
+        } else {
+            settings()
+        };
+        let p = producer(&s, settings).await;
+        let results = p
+            .produce_batch((0..4).map(|i| ProducerRecord::new("same-key", format!("v{i}"))))
+            .await;
+        let stored: Vec<(u64, Option<u64>)> = results
+            .iter()
+            .map(|r| (sequence_of(r), r.as_ref().unwrap().sub_sequence_number()))
+            .collect();
+        assert!(results.iter().all(|r| r.as_ref().unwrap().attempts() == 2));
+        let mut sorted = stored.clone();
+        sorted.sort();
+        assert_eq!(
+            stored, sorted,
+            "stored in the order produced (aggregated: {aggregate})"
+        );
+        p.shutdown().await;
+    }
 }
 
 /// A call in flight holds back only the records of its keys: other keys of the same shard go in

@@ -26,7 +26,8 @@ pub(crate) struct Accepted {
     pub(crate) reply: Reply,
     /// Given back when the record is answered.
     pub(crate) permit: BufferPermit,
-    /// Why an earlier attempt may have stored it (an attempt that got no answer), if one did.
+    /// Why an earlier attempt may have stored it, as a clause (an attempt got no answer, or
+    /// stored it where KCL consumers skip it), if one did.
     pub(crate) maybe_stored: Option<String>,
 }
 

@@ -5,9 +5,13 @@
 //!
 //! Order: entries of one shard leave in the order they were accepted, except that a record
 //! whose partition key is in a call in flight waits for that call's answer while records of
-//! other keys go ahead; so the records of one partition key are stored in order unless a retry
-//! intervenes, and a shard can have several calls in flight. An aggregate holds many keys: while
-//! one is in flight, nothing else of its shard is sent.
+//! other keys go ahead; so the records of one partition key are stored in order, and a shard
+//! can have several calls in flight. Records sent again go to the front of their queue, in the
+//! order they were accepted. An aggregate holds many keys: while one is in flight, or parked
+//! after it landed on another shard than predicted, nothing else of its shard is sent. What a
+//! reshard can still reorder: records that went in the same call after an aggregate that must be
+//! sent again, and records a newer shard map routed to a new shard while the aggregate was in
+//! flight.
 
 mod accepted;
 mod buffer;
@@ -50,6 +54,10 @@ pub(crate) type MetricsCallback = Arc<dyn Fn(&ProducerMetrics) + Send + Sync>;
 /// The answer to one record.
 pub(crate) type Reply = oneshot::Sender<Result<ProduceResult, ProduceError>>;
 
+/// The code of an attempt whose aggregate was stored on a shard that KCL consumers skip it on
+/// (the KPL's).
+const WRONG_SHARD: &str = "Wrong Shard";
+
 pub(crate) struct Engine {
     clients: Clients,
     /// The pauses of the records of the call being answered.
@@ -86,10 +94,12 @@ pub(crate) struct Engine {
     next_id: u64,
     refresh: Option<tokio::task::JoinHandle<Result<ShardMap, kinesis_client::Error>>>,
     refresh_wanted: bool,
-    /// Aggregates stored on another shard than predicted, waiting for the new shard map to
-    /// tell whether that shard owns all their records (then they are stored; otherwise KCL
-    /// consumers drop the whole aggregate, so every record of it is sent again).
-    parked: Vec<(RecordPosition, Vec<(u64, Accepted)>)>,
+    /// Aggregates stored on another shard than predicted, waiting for a shard map that lists
+    /// that shard, to tell whether it owns all their records (then they are stored; otherwise
+    /// KCL consumers drop the whole aggregate, so every record of it is sent again).
+    parked: Vec<Parked>,
+    /// The queues whose `retries_in_pass` the answer being handled set.
+    retried_queues: Vec<usize>,
     closing: bool,
 }
 
@@ -156,6 +166,7 @@ impl Engine {
             refresh: None,
             refresh_wanted: false,
             parked: Vec::new(),
+            retried_queues: Vec::new(),
             closing: false,
         };
         engine.index_queues();
@@ -225,17 +236,12 @@ impl Engine {
                         Ok(Ok(map)) => self.apply_map(map),
                         Ok(Err(e)) => {
                             tracing::warn!(stream = %self.stream, error = %e, "reading the shard map failed; keeping the old one");
-                            if !self.parked.is_empty() {
-                                // Records wait for it: try again after a pause.
-                                let retry = self.settings.retry_base_delay;
-                                let (client, stream) = (self.clients.reads.clone(), self.stream.clone());
-                                self.refresh = Some(tokio::spawn(async move {
-                                    tokio::time::sleep(retry).await;
-                                    ShardMap::read(&client, &stream).await
-                                }));
-                            }
+                            self.refresh_for_parked();
                         }
-                        Err(_) => {}
+                        Err(e) => {
+                            tracing::warn!(stream = %self.stream, error = %e, "reading the shard map did not finish; keeping the old one");
+                            self.refresh_for_parked();
+                        }
                     }
                 }
                 command = commands.recv(), if input_open => {
@@ -408,10 +414,38 @@ impl Engine {
         self.queued_bytes += entry.size();
         let queue = &mut self.queues[slot];
         if retry {
-            queue.entries.push_front(entry);
+            // After the records this answer already put back: they keep their order.
+            let at = queue.retries_in_pass.min(queue.entries.len());
+            queue.entries.insert(at, entry);
+            queue.retries_in_pass += 1;
+            if queue.retries_in_pass == 1 {
+                self.retried_queues.push(slot);
+            }
         } else {
             queue.entries.push_back(entry);
         }
+    }
+
+    /// A new answer is handled: its records sent again go to the very front of their queues.
+    fn new_pass(&mut self) {
+        for slot in self.retried_queues.drain(..) {
+            if let Some(queue) = self.queues.get_mut(slot) {
+                queue.retries_in_pass = 0;
+            }
+        }
+    }
+
+    /// Parked aggregates wait for a shard map: the next read starts after a pause.
+    fn refresh_for_parked(&mut self) {
+        if self.parked.is_empty() || self.refresh.is_some() {
+            return;
+        }
+        let retry = self.settings.retry_base_delay;
+        let (client, stream) = (self.clients.reads.clone(), self.stream.clone());
+        self.refresh = Some(tokio::spawn(async move {
+            tokio::time::sleep(retry).await;
+            ShardMap::read(&client, &stream).await
+        }));
     }
 
     /// Turns an open aggregate into an entry: one aggregate record (encoded when its call is
@@ -444,35 +478,56 @@ impl Engine {
     /// A new shard map: settle the parked aggregates, and re-route the queues of shards that
     /// closed.
     fn apply_map(&mut self, map: ShardMap) {
+        self.new_pass();
         self.map = map;
-        // Every parked aggregate is settled below, ahead of the records its queue held back.
+        // Every parked aggregate is settled below, ahead of the records its queue held back,
+        // or parked again.
         for queue in &mut self.queues {
             queue.parked = false;
         }
         self.index_queues();
         let now = Instant::now();
         let mut figures = self.kpl.enabled().then(BatchFigures::default);
-        for (position, members) in std::mem::take(&mut self.parked) {
+        let mut waiting = Vec::new();
+        for parked in std::mem::take(&mut self.parked) {
+            let range = self.map.range_of(&parked.position.shard_id);
+            let overdue = now.saturating_duration_since(parked.since) >= self.settings.record_ttl;
+            if range.is_none() && !overdue {
+                // This map is older than the shard the aggregate landed on.
+                if let Some(&slot) = self.slots.get(&parked.predicted) {
+                    self.queues[slot].parked = true;
+                }
+                waiting.push(parked);
+                continue;
+            }
             // KCL consumers drop an aggregate whole when one of its records belongs to another
             // shard: its records are stored only if the shard it landed on owns every one.
-            let range = self.map.range_of(&position.shard_id);
-            let owned = range.is_some_and(|r| members.iter().all(|(_, m)| r.contains(m.hash)));
-            if !owned {
-                tracing::info!(stream = %self.stream, shard_id = %position.shard_id, sequence_number = %position.sequence_number, records = members.len(), "aggregate stored on another shard than predicted holds records of other shards; sending all of them again");
-                self.metrics.retried(members.len() as u64);
-            }
-            for (sub, record) in members {
-                if owned {
+            let owned = range.is_some_and(|r| parked.members.iter().all(|m| r.contains(m.hash)));
+            let Parked {
+                position, members, ..
+            } = parked;
+            if owned {
+                for (sub, record) in (0u64..).zip(members) {
                     if let Some(f) = &mut figures {
                         let shard = position.shard_id.as_str();
                         f.user_record_put(shard, record.data.len(), record.attempts);
                     }
                     self.succeed(record, &position, Some(sub), now);
-                } else {
-                    self.route(record, false, now);
                 }
+                continue;
+            }
+            tracing::info!(stream = %self.stream, shard_id = %position.shard_id, sequence_number = %position.sequence_number, records = members.len(), "aggregate stored on another shard than predicted holds records of other shards (or that shard is not listed in time); sending all of them again");
+            let cause = format!(
+                "an attempt stored the record in stream {} on shard {} at {}, inside a KPL aggregate holding records of other shards, which KCL consumers skip (other readers may deliver it)",
+                self.stream, position.shard_id, position.sequence_number
+            );
+            for mut record in members {
+                record.maybe_stored.get_or_insert_with(|| cause.clone());
+                self.retry(record, WRONG_SHARD, now, figures.as_mut());
             }
         }
+        self.parked = waiting;
+        self.new_pass();
         // Queues of shards no longer open (and of no shard) are emptied and removed, unless a
         // call of theirs is in flight (then the next map deals with them).
         let (stale, kept): (Vec<ShardQueue>, Vec<ShardQueue>) = std::mem::take(&mut self.queues)
@@ -499,6 +554,7 @@ impl Engine {
         if let Some(figures) = figures {
             self.kpl.report_batch(&figures);
         }
+        self.refresh_for_parked();
     }
 
     // --- sending ---
@@ -701,6 +757,7 @@ impl Engine {
         mut batch: Batch,
         result: Result<PutRecordsOutput, kinesis_client::Error>,
     ) {
+        self.new_pass();
         for builder in batch.spent.drain(..) {
             self.spare.put_builder(builder);
         }
@@ -741,7 +798,11 @@ impl Engine {
                     // The whole call failed.
                     let retryable = e.is_retryable();
                     let code = e.code().unwrap_or("RequestFailed");
-                    let unknown = e.is_outcome_unknown().then(|| e.to_string());
+                    let unknown = e.is_outcome_unknown().then(|| {
+                        format!(
+                            "an attempt got no answer ({e}), so the record may have been stored"
+                        )
+                    });
                     for (key, entry) in batch.entries {
                         if let Some(f) = figures.as_deref_mut() {
                             f.kinesis_record_failed(key.as_ref().map(ShardId::as_str), code);
@@ -793,8 +854,12 @@ impl Engine {
                         if let Some(&slot) = self.slots.get(&key) {
                             self.queues[slot].parked = true;
                         }
-                        let members = (0u64..).zip(entry.members).collect();
-                        self.parked.push((position, members));
+                        self.parked.push(Parked {
+                            predicted: key,
+                            position,
+                            members: entry.members.into_iter().collect(),
+                            since: now,
+                        });
                         continue;
                     }
                     let aggregated = entry.aggregated;

@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 
-use kinesis_client::{HashKey, PutRecordsEntry, ShardId};
+use kinesis_client::{HashKey, PutRecordsEntry, RecordPosition, ShardId};
 use kinesis_kcl_compat::aggregation::AggregateBuilder;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
@@ -105,14 +105,30 @@ pub(super) struct ShardQueue {
     /// Of those, calls that carry an aggregate of this queue: while one is in flight, nothing
     /// else of the queue is sent (an aggregate holds many partition keys).
     pub(super) aggregate_calls: usize,
-    /// An aggregate of this queue landed on another shard than predicted and waits for the new
-    /// shard map, which may send its records again: until then nothing else of the queue is
-    /// sent, so that no later record of their keys is stored before them.
+    /// An aggregate of this queue landed on another shard than predicted and waits for a shard
+    /// map, which may send its records again: until then nothing else of the queue is sent, so
+    /// that the queue's later records of their keys are not stored before them.
     pub(super) parked: bool,
+    /// Records the answer being handled put back at its front: the next one goes after them,
+    /// so that records sent again keep their order.
+    pub(super) retries_in_pass: usize,
 }
 
 /// The key of a queue: the predicted shard, or none when the map has no shard for the key.
 pub(super) type QueueKey = Option<ShardId>;
+
+/// An aggregate stored on another shard than predicted, waiting for a shard map that lists the
+/// shard it landed on, to tell whether that shard owns all its records.
+pub(super) struct Parked {
+    /// The queue it left from, held meanwhile.
+    pub(super) predicted: QueueKey,
+    /// Where it was stored.
+    pub(super) position: RecordPosition,
+    /// Its records, by sub-sequence number.
+    pub(super) members: Vec<Accepted>,
+    /// When its answer came.
+    pub(super) since: Instant,
+}
 
 /// A `PutRecords` call's entries, by queue.
 pub(super) struct Batch {
@@ -193,6 +209,7 @@ impl ShardQueue {
             calls: 0,
             aggregate_calls: 0,
             parked: false,
+            retries_in_pass: 0,
         }
     }
 
