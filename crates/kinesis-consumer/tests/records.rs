@@ -16,12 +16,25 @@ use kinesis_testkit::{Fault, FaultRule};
 use support::{Fixture, Worker, eventually};
 
 async fn put_aggregate(fx: &Fixture, values: impl IntoIterator<Item = String>) {
+    put_keyed_aggregate(
+        fx,
+        values
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| (format!("user-{i}"), v)),
+    )
+    .await;
+}
+
+/// Puts one KPL aggregate of `(partition key, value)` records, routed by its first record;
+/// returns the shard that stored it.
+async fn put_keyed_aggregate(
+    fx: &Fixture,
+    records: impl IntoIterator<Item = (String, String)>,
+) -> kinesis_client::ShardId {
     let mut builder = AggregateBuilder::new();
-    for (i, v) in values.into_iter().enumerate() {
-        builder.add(PutRecordsEntry::new(
-            v,
-            PartitionKey::new(format!("user-{i}")).unwrap(),
-        ));
+    for (k, v) in records {
+        builder.add(PutRecordsEntry::new(v, PartitionKey::new(k).unwrap()));
     }
     let aggregate = builder.finish().unwrap();
     fx.client
@@ -31,7 +44,8 @@ async fn put_aggregate(fx: &Fixture, values: impl IntoIterator<Item = String>) {
                 .with_explicit_hash_key(aggregate.explicit_hash_key()),
         )
         .await
-        .unwrap();
+        .unwrap()
+        .shard_id
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -261,24 +275,10 @@ async fn an_aggregate_holding_records_of_another_shard_is_skipped_whole_as_the_k
     mixed.extend(outside.iter().take(2));
     let owned: Vec<&String> = inside[3..5].to_vec();
     for members in [&mixed, &owned] {
-        let mut builder = AggregateBuilder::new();
-        for k in members {
-            builder.add(PutRecordsEntry::new(
-                format!("value of {k}"),
-                PartitionKey::new(k.as_str()).unwrap(),
-            ));
-        }
-        let aggregate = builder.finish().unwrap();
-        let stored = fx
-            .client
-            .put_record(
-                &fx.stream,
-                PutRecordsEntry::new(aggregate.data().clone(), aggregate.partition_key().clone())
-                    .with_explicit_hash_key(aggregate.explicit_hash_key()),
-            )
-            .await
-            .unwrap();
-        assert_eq!(stored.shard_id, *home.id());
+        let records = members
+            .iter()
+            .map(|k| (k.to_string(), format!("value of {k}")));
+        assert_eq!(put_keyed_aggregate(&fx, records).await, *home.id());
     }
     let values = |keys: &[&String]| -> Vec<String> {
         keys.iter().map(|k| format!("value of {k}")).collect()

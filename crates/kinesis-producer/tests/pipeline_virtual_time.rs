@@ -635,6 +635,18 @@ fn keys_in_half(low: bool, n: usize) -> Vec<String> {
         .collect()
 }
 
+/// Produces one record per key, the key as its value, in one batch.
+async fn produce_keys(
+    p: &Producer<String>,
+    keys: &[String],
+) -> Vec<Result<ProduceResult, ProduceError>> {
+    p.produce_batch(
+        keys.iter()
+            .map(|k| ProducerRecord::new(k.as_str(), k.clone())),
+    )
+    .await
+}
+
 async fn aggregating_producer(config: &ClientConfig) -> Producer<String> {
     Producer::builder(
         config,
@@ -695,14 +707,7 @@ async fn an_aggregate_that_landed_on_a_shard_owning_only_some_of_its_records_is_
 async fn an_aggregate_that_landed_on_a_shard_owning_all_its_records_is_stored() {
     let (http, config) = splitting_stream(Duration::ZERO, 0).await;
     let p = aggregating_producer(&config).await;
-    let upper = keys_in_half(false, 4);
-    let results = p
-        .produce_batch(
-            upper
-                .iter()
-                .map(|k| ProducerRecord::new(k.as_str(), k.clone())),
-        )
-        .await;
+    let results = produce_keys(&p, &keys_in_half(false, 4)).await;
     assert_eq!(http.seen_for("PutRecords").len(), 1, "nothing sent again");
     assert_eq!(http.seen_for("ListShards").len(), 2, "the map read again");
     for (i, result) in results.iter().enumerate() {
@@ -720,15 +725,8 @@ async fn an_aggregate_waits_for_a_shard_map_that_lists_the_shard_it_landed_on() 
     // settled by them, and is not sent back to the parent meanwhile.
     let (http, config) = splitting_stream(Duration::ZERO, 2).await;
     let p = aggregating_producer(&config).await;
-    let upper = keys_in_half(false, 4);
     let start = Instant::now();
-    let results = p
-        .produce_batch(
-            upper
-                .iter()
-                .map(|k| ProducerRecord::new(k.as_str(), k.clone())),
-        )
-        .await;
+    let results = produce_keys(&p, &keys_in_half(false, 4)).await;
     assert_eq!(http.seen_for("PutRecords").len(), 1, "nothing sent again");
     let reads: Vec<Duration> = http
         .seen_for("ListShards")
