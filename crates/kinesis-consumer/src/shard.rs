@@ -501,13 +501,13 @@ async fn run<T: Send + 'static>(
 
     metrics.shut_down(stopping.elapsed());
     if signal.status() != LeaseStatus::Lost {
-        match checkpointer.checkpoint_and_release().await {
-            Ok(()) => {}
-            Err(e) if e.is_lease_lost() => {}
-            Err(e) => {
-                tracing::warn!(shard_id = %shard_id, error = %e, "final checkpoint failed");
-            }
-        }
+        final_checkpoint(
+            &checkpointer,
+            &mut signal,
+            &shard_id,
+            matches!(stop, Stop::ShardEnd),
+        )
+        .await;
     }
     tracing::info!(
         reason = match stop {
@@ -526,6 +526,45 @@ async fn run<T: Send + 'static>(
     if let Stop::ShardEnd = stop {
         // The children may be ready now: read the shard list and take at once.
         ctx.shard_sync.notify_one();
+    }
+}
+
+/// How long a shard end waits before writing `SHARD_END` again: the KCL retries its shutdown
+/// task after `taskBackoffTimeMillis` (500 ms); this doubles from there.
+const SHARD_END_RETRY: (Duration, Duration) = (Duration::from_millis(500), Duration::from_secs(10));
+
+/// Writes the final checkpoint and releases the lease. At a shard end a failed write is tried
+/// again, after a pause, for as long as this worker holds the lease: until `SHARD_END` is
+/// written the children cannot start, and the coordinator keeps renewing the lease, so no other
+/// worker would write it either (the KCL retries its shutdown task likewise).
+async fn final_checkpoint(
+    checkpointer: &Checkpointer,
+    signal: &mut kinesis_lease::coordinator::LeaseSignal,
+    shard_id: &ShardId,
+    shard_end: bool,
+) {
+    let backoff = kinesis_client::Backoff::new(SHARD_END_RETRY.0, SHARD_END_RETRY.1);
+    let mut retry = 0;
+    loop {
+        let e = match checkpointer.checkpoint_and_release().await {
+            Ok(()) => return,
+            Err(e) if e.is_lease_lost() => return,
+            Err(e) => e,
+        };
+        if !shard_end || signal.status() != LeaseStatus::Held {
+            tracing::warn!(shard_id = %shard_id, error = %e, "final checkpoint failed");
+            return;
+        }
+        retry += 1;
+        let pause = backoff.delay(retry);
+        tracing::warn!(shard_id = %shard_id, error = %e, retry, ?pause, "writing SHARD_END failed; trying again");
+        tokio::select! {
+            biased;
+            // The lease ended meanwhile (lost, or the worker shuts down): one last attempt
+            // above unless it was lost.
+            _ = signal.ended() => {}
+            () = tokio::time::sleep(pause) => {}
+        }
     }
 }
 

@@ -5,12 +5,17 @@
 mod support;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::TryStreamExt;
 use kinesis_client::Shard;
-use kinesis_consumer::DiagnosticEvent;
+use kinesis_consumer::{Consumer, DiagnosticEvent};
+use kinesis_kcl_compat::lease::{Lease, LeaseKey};
 use kinesis_kcl_compat::sequence::Checkpoint;
+use kinesis_lease::repository::{BoxFuture, CheckpointUpdate, LeaseScan};
+use kinesis_lease::{LeaseError, LeaseErrorKind};
+use kinesis_serde::Utf8;
 use support::{Fixture, Worker, eventually};
 
 /// Every value once, and in write order per partition key (values are `"{tag}{n}"` with `n`
@@ -218,4 +223,134 @@ async fn a_restart_after_a_reshard_does_not_resume_ended_shards() {
             .any(|(s, _)| s == parent.id().as_str()),
         "the ended parent was not resumed"
     );
+}
+
+/// The fixture's lease table, whose first `failures` writes of `SHARD_END` fail before they
+/// reach it (a table outage at the shard's end).
+#[derive(Debug)]
+struct ShardEndFails {
+    table: kinesis_lease::DynamoDbLeaseRepository,
+    failures: std::sync::atomic::AtomicUsize,
+}
+
+impl kinesis_lease::LeaseRepository for ShardEndFails {
+    fn ensure_table(&self) -> BoxFuture<'_, Result<bool, LeaseError>> {
+        self.table.ensure_table()
+    }
+
+    fn list_leases(&self) -> BoxFuture<'_, Result<LeaseScan, LeaseError>> {
+        self.table.list_leases()
+    }
+
+    fn get_lease<'a>(
+        &'a self,
+        key: &'a LeaseKey,
+    ) -> BoxFuture<'a, Result<Option<Lease>, LeaseError>> {
+        self.table.get_lease(key)
+    }
+
+    fn create_lease<'a>(&'a self, lease: &'a Lease) -> BoxFuture<'a, Result<Lease, LeaseError>> {
+        self.table.create_lease(lease)
+    }
+
+    fn take_lease<'a>(
+        &'a self,
+        lease: &'a Lease,
+        owner: &'a str,
+    ) -> BoxFuture<'a, Result<Lease, LeaseError>> {
+        self.table.take_lease(lease, owner)
+    }
+
+    fn renew_lease<'a>(&'a self, lease: &'a Lease) -> BoxFuture<'a, Result<Lease, LeaseError>> {
+        self.table.renew_lease(lease)
+    }
+
+    fn update_checkpoint<'a>(
+        &'a self,
+        lease: &'a Lease,
+        update: CheckpointUpdate,
+    ) -> BoxFuture<'a, Result<Lease, LeaseError>> {
+        use std::sync::atomic::Ordering;
+        if update.checkpoint.is_shard_end()
+            && self
+                .failures
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+                .is_ok()
+        {
+            return Box::pin(async move {
+                Err(LeaseError::new(
+                    LeaseErrorKind::Storage,
+                    Some(&lease.lease_key),
+                    "injected: the table is unavailable",
+                ))
+            });
+        }
+        self.table.update_checkpoint(lease, update)
+    }
+
+    fn release_lease<'a>(&'a self, lease: &'a Lease) -> BoxFuture<'a, Result<Lease, LeaseError>> {
+        self.table.release_lease(lease)
+    }
+
+    fn delete_lease<'a>(&'a self, lease: &'a Lease) -> BoxFuture<'a, Result<(), LeaseError>> {
+        self.table.delete_lease(lease)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shard_end_whose_checkpoint_fails_is_written_again_and_the_children_follow() {
+    let fx = Fixture::new(1).await;
+    let parent = shards(&fx).await.remove(0);
+    let table = Arc::new(ShardEndFails {
+        table: fx.repository(),
+        failures: 2.into(),
+    });
+    let events: support::Events = Arc::default();
+    let sink = Arc::clone(&events);
+    let consumer = Consumer::builder(&fx.config, &fx.stream, fx.app.clone())
+        .worker_id("w1")
+        .deserializer(Utf8)
+        .settings(fx.settings())
+        .lease_repository(Arc::clone(&table) as Arc<dyn kinesis_lease::LeaseRepository>)
+        .on_event(move |e| sink.lock().unwrap().push(e.clone()))
+        .build()
+        .await
+        .unwrap();
+    let worker = Worker::run(consumer, events);
+    let mut written: Vec<String> = fx
+        .put((0..20).map(|i| format!("v{i}")), 4)
+        .await
+        .into_iter()
+        .map(|(v, _, _)| v)
+        .collect();
+    eventually("the parent's records", Duration::from_secs(20), || {
+        worker.count() >= 20
+    })
+    .await;
+    fx.admin
+        .split_shard(&fx.stream, parent.id(), parent.hash_key_range().midpoint())
+        .await
+        .unwrap();
+    written.extend(
+        fx.put((20..40).map(|i| format!("v{i}")), 4)
+            .await
+            .into_iter()
+            .map(|(v, _, _)| v),
+    );
+    // Both failed writes are made again (0.5 s, then up to 1 s later), and the children start.
+    eventually("the children's records", Duration::from_secs(30), || {
+        worker.count() >= 40
+    })
+    .await;
+    assert_eq!(
+        table.failures.load(std::sync::atomic::Ordering::Relaxed),
+        0,
+        "both injected failures were hit"
+    );
+    assert_eq!(
+        fx.leases().await[parent.id().as_str()].checkpoint,
+        Checkpoint::SHARD_END
+    );
+    let worker = worker.shutdown().await;
+    check_order_and_completeness(&worker, &written);
 }

@@ -949,8 +949,14 @@ async fn process(
             world.trace(format!("{worker} reached the end of {key} at {last}"));
             checkpointer.mark_shard_end(Some(position), world.children(&key));
             sync_wanted.store(true, Ordering::Relaxed);
-            if let Err(e) = checkpointer.checkpoint_and_release().await {
+            // As the consumer does: written again while the lease is held.
+            while let Err(e) = checkpointer.checkpoint_and_release().await {
                 world.trace(format!("{worker} SHARD_END of {key} failed: {e}"));
+                if e.is_lease_lost() || signal.status() != LeaseStatus::Held {
+                    break;
+                }
+                tokio::time::sleep(STEP).await;
+                paused.pass().await;
             }
             return;
         }
