@@ -501,13 +501,7 @@ async fn run<T: Send + 'static>(
 
     metrics.shut_down(stopping.elapsed());
     if signal.status() != LeaseStatus::Lost {
-        final_checkpoint(
-            &checkpointer,
-            &mut signal,
-            &shard_id,
-            matches!(stop, Stop::ShardEnd),
-        )
-        .await;
+        final_checkpoint(&checkpointer, &mut signal, &shard_id).await;
     }
     tracing::info!(
         reason = match stop {
@@ -529,21 +523,21 @@ async fn run<T: Send + 'static>(
     }
 }
 
-/// How long a shard end waits before writing `SHARD_END` again: the KCL retries its shutdown
-/// task after `taskBackoffTimeMillis` (500 ms); this doubles from there.
-const SHARD_END_RETRY: (Duration, Duration) = (Duration::from_millis(500), Duration::from_secs(10));
+/// How long a failed final checkpoint waits before it is written again: the KCL retries its
+/// shutdown task after `taskBackoffTimeMillis` (500 ms); this ceiling doubles from there.
+const FINAL_CHECKPOINT_RETRY: (Duration, Duration) =
+    (Duration::from_millis(500), Duration::from_secs(10));
 
-/// Writes the final checkpoint and releases the lease. At a shard end a failed write is tried
-/// again, after a pause, for as long as this worker holds the lease: until `SHARD_END` is
-/// written the children cannot start, and the coordinator keeps renewing the lease, so no other
-/// worker would write it either (the KCL retries its shutdown task likewise).
+/// Writes the final checkpoint and releases the lease. A failed write is tried again, after a
+/// pause, for as long as this worker holds the lease: the coordinator keeps renewing it, so no
+/// other worker would take the shard over, and at a shard end its children could not start
+/// before `SHARD_END` is written (the KCL retries its shutdown task likewise).
 async fn final_checkpoint(
     checkpointer: &Checkpointer,
     signal: &mut kinesis_lease::coordinator::LeaseSignal,
     shard_id: &ShardId,
-    shard_end: bool,
 ) {
-    let backoff = kinesis_client::Backoff::new(SHARD_END_RETRY.0, SHARD_END_RETRY.1);
+    let backoff = kinesis_client::Backoff::new(FINAL_CHECKPOINT_RETRY.0, FINAL_CHECKPOINT_RETRY.1);
     let mut retry = 0;
     loop {
         let e = match checkpointer.checkpoint_and_release().await {
@@ -551,18 +545,22 @@ async fn final_checkpoint(
             Err(e) if e.is_lease_lost() => return,
             Err(e) => e,
         };
-        if !shard_end || signal.status() != LeaseStatus::Held {
+        if signal.status() != LeaseStatus::Held {
             tracing::warn!(shard_id = %shard_id, error = %e, "final checkpoint failed");
             return;
         }
         retry += 1;
         let pause = backoff.delay(retry);
-        tracing::warn!(shard_id = %shard_id, error = %e, retry, ?pause, "writing SHARD_END failed; trying again");
+        tracing::warn!(shard_id = %shard_id, error = %e, retry, ?pause, "final checkpoint failed; trying again");
         tokio::select! {
             biased;
             // The lease ended meanwhile (lost, or the worker shuts down): one last attempt
             // above unless it was lost.
-            _ = signal.ended() => {}
+            status = signal.ended() => {
+                if status == LeaseStatus::Lost {
+                    return;
+                }
+            }
             () = tokio::time::sleep(pause) => {}
         }
     }

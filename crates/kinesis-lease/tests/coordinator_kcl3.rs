@@ -469,6 +469,16 @@ async fn a_finished_lease_found_assigned_is_held_until_its_cleanup_not_handed_to
     let b = worker(&repo, "b", 1, kcl3(Balancing::LeaseCount), &starts).await;
     let child = ShardInfo::new("shardId-000000000001".parse().unwrap())
         .with_parent(parent.shard_id().clone());
+    // Held from the first discovery (renewed, so that no one else takes it), and deleted once
+    // the child started.
+    run_for(FAILOVER * 2).await;
+    let held: Vec<LeaseKey> = b
+        .coordinator
+        .held_leases()
+        .into_iter()
+        .map(|l| l.lease_key)
+        .collect();
+    assert_eq!(held, std::slice::from_ref(&parent));
     b.coordinator
         .update_shards([ShardInfo::new(parent.shard_id().clone()), child]);
     run_for(FAILOVER * 12).await;

@@ -212,6 +212,18 @@ impl World {
         }
     }
 
+    /// The parents of `key` whose `SHARD_END` is not written yet.
+    fn unfinished_parents(&self, key: &str) -> Vec<String> {
+        let st = self.state();
+        st.parents
+            .get(key)
+            .into_iter()
+            .flatten()
+            .filter(|p| !st.finished.contains(*p))
+            .cloned()
+            .collect()
+    }
+
     /// The shards created from `key` by a reshard.
     fn children(&self, key: &str) -> Vec<kinesis_client::ShardId> {
         self.state()
@@ -806,7 +818,7 @@ impl Fleet {
     }
 
     /// Splits an open shard in two (`pick` chooses it), or merges two (when `merge` and there
-    /// are enough). Each parent ends a little past the furthest any worker processed it: the
+    /// are enough), of the shards whose own parents finished. Each parent ends a little past the furthest any worker processed it: the
     /// records written before the reshard.
     fn reshard(&mut self, pick: u64, merge: bool) {
         let world = Arc::clone(&self.world);
@@ -816,8 +828,17 @@ impl Fleet {
             .iter()
             .filter(|s| !st.ends.contains_key(s.id.as_str()))
             .collect();
-        let n = open.len() as u64;
         let merge = (merge && open.len() > OPEN_SHARDS.0) || open.len() >= OPEN_SHARDS.1;
+        // Only shards whose parents finished: a chain of reshards on shards not yet read would
+        // take longer to work through than the calm lasts.
+        let open: Vec<&ShardInfo> = open
+            .into_iter()
+            .filter(|s| s.parents.iter().all(|p| st.finished.contains(p.as_str())))
+            .collect();
+        if open.len() < if merge { 2 } else { 1 } {
+            return;
+        }
+        let n = open.len() as u64;
         let first = (pick % n) as usize;
         let parents: Vec<kinesis_client::ShardId> = if merge {
             let second = (first + 1 + ((pick / n) % (n - 1)) as usize) % open.len();
@@ -887,6 +908,12 @@ async fn process(
         world.violation(format!("{worker} was handed {key}, which is finished"));
         return;
     }
+    let unfinished = world.unfinished_parents(&key);
+    if !unfinished.is_empty() {
+        world.violation(format!(
+            "{worker} was handed {key} before its parents {unfinished:?} finished"
+        ));
+    }
     let resumed = position(&checkpoint);
     let last = world.state().checkpoints.get(&key).copied().unwrap_or(-1);
     if resumed != last {
@@ -915,18 +942,8 @@ async fn process(
             continue;
         }
         check_owner(&world, &worker, &lease_key);
-        let (end, unfinished) = {
-            let st = world.state();
-            let unfinished: Vec<String> = st
-                .parents
-                .get(&key)
-                .into_iter()
-                .flatten()
-                .filter(|p| !st.finished.contains(*p))
-                .cloned()
-                .collect();
-            (st.ends.get(&key).copied(), unfinished)
-        };
+        let end = world.state().ends.get(&key).copied();
+        let unfinished = world.unfinished_parents(&key);
         if !unfinished.is_empty() {
             world.violation(format!(
                 "{worker} processed {key} before its parents {unfinished:?} finished"

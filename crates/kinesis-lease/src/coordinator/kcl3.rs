@@ -365,13 +365,14 @@ impl Shared {
                     continue;
                 }
             };
-            discovered += 1;
             if lease.checkpoint.is_shard_end() {
                 // Finished (its holder restarted before the cleanup): held and renewed until
                 // the cleanup deletes it, as before, with nothing to hand to the consumer.
+                tracing::info!(worker_id = %self.worker_id, lease_key = %key, "holding a finished lease until its cleanup");
                 drop(self.register(lease, sent));
                 continue;
             }
+            discovered += 1;
             let parents = self.parent_rows(&lease).await;
             let acquired = self.register(lease, sent);
             match parents {

@@ -491,7 +491,11 @@ impl Engine {
         let mut waiting = Vec::new();
         for parked in std::mem::take(&mut self.parked) {
             let range = self.map.range_of(&parked.position.shard_id);
-            let overdue = now.saturating_duration_since(parked.since) >= self.settings.record_ttl;
+            let ttl = self.settings.record_ttl;
+            let overdue = parked
+                .members
+                .iter()
+                .any(|m| now.saturating_duration_since(m.accepted_at) >= ttl);
             if range.is_none() && !overdue {
                 // This map is older than the shard the aggregate landed on.
                 if let Some(&slot) = self.slots.get(&parked.predicted) {
@@ -858,7 +862,6 @@ impl Engine {
                             predicted: key,
                             position,
                             members: entry.members.into_iter().collect(),
-                            since: now,
                         });
                         continue;
                     }

@@ -126,8 +126,6 @@ pub(super) struct Parked {
     pub(super) position: RecordPosition,
     /// Its records, by sub-sequence number.
     pub(super) members: Vec<Accepted>,
-    /// When its answer came.
-    pub(super) since: Instant,
 }
 
 /// A `PutRecords` call's entries, by queue.
