@@ -220,6 +220,7 @@ pub fn check(observed: &Observed) -> Findings {
         &observed.entries,
         observed.quiet_at_ms,
         observed.owned_bound,
+        &observed.parents,
     );
     findings.memory = memory(
         &observed.rss_kib,
@@ -252,8 +253,24 @@ fn memory(
 }
 
 /// Shards with acknowledged records not yet consumed at `quiet_ms` whose next consumption came
-/// later than `bound` after it.
-fn unread(entries: &[Entry], quiet_ms: u64, bound: Duration) -> Vec<String> {
+/// later than `bound` after they could be read: after `quiet_ms`, and after the first `SHARD_END`
+/// of every parent (a child waits for its parents, which may have a backlog of their own).
+fn unread(
+    entries: &[Entry],
+    quiet_ms: u64,
+    bound: Duration,
+    parents: &BTreeMap<String, Vec<String>>,
+) -> Vec<String> {
+    let mut finished: HashMap<&str, u64> = HashMap::new();
+    for e in entries
+        .iter()
+        .filter(|e| e.event == "checkpoint" && e.str("sequence") == Some("SHARD_END"))
+    {
+        if let Some(shard) = e.shard.as_deref() {
+            let t = finished.entry(shard).or_insert(e.time_ms);
+            *t = (*t).min(e.time_ms);
+        }
+    }
     let mut first: HashMap<&str, u64> = HashMap::new();
     for e in entries.iter().filter(|e| e.event == "record") {
         if let Some(data) = e.str("data") {
@@ -282,15 +299,29 @@ fn unread(entries: &[Entry], quiet_ms: u64, bound: Duration) -> Vec<String> {
     let bound = millis(bound);
     waiting
         .into_iter()
-        .filter_map(|(shard, next)| match next {
-            Some(t) if t - quiet_ms <= bound => None,
-            Some(t) => Some(format!(
-                "{shard}: records waiting when the faults stopped, first read {} ms later (bound {bound} ms)",
-                t - quiet_ms
-            )),
-            None => Some(format!(
-                "{shard}: records waiting when the faults stopped, never read"
-            )),
+        .filter_map(|(shard, next)| {
+            let mut readable = quiet_ms;
+            for parent in parents.get(shard).into_iter().flatten() {
+                match finished.get(parent.as_str()) {
+                    Some(&t) => readable = readable.max(t),
+                    None if next.is_none() => {
+                        return Some(format!(
+                            "{shard}: records waiting when the faults stopped, never read: its parent {parent} never finished"
+                        ));
+                    }
+                    None => {}
+                }
+            }
+            match next {
+                Some(t) if t.saturating_sub(readable) <= bound => None,
+                Some(t) => Some(format!(
+                    "{shard}: records waiting when the faults stopped, first read {} ms after it could be (bound {bound} ms)",
+                    t - readable
+                )),
+                None => Some(format!(
+                    "{shard}: records waiting when the faults stopped, never read"
+                )),
+            }
         })
         .collect()
 }
@@ -560,9 +591,53 @@ mod tests {
             record("w", "s3", 1_000 + 2_000, "a-3", "k"),
         ];
         // s1 was read before the quiet; s3 within the bound; s2 past it.
-        let found = unread(&entries, 1_000, Duration::from_secs(5));
+        let found = unread(&entries, 1_000, Duration::from_secs(5), &BTreeMap::new());
         assert_eq!(found.len(), 1, "{found:?}");
         assert!(found[0].starts_with("s2"), "{found:?}");
+    }
+
+    #[test]
+    fn a_child_must_be_read_within_the_bound_of_its_parents_finishing() {
+        let put = |data: &str, shard: &str| Entry {
+            event: "put".into(),
+            worker: None,
+            shard: None,
+            time_ms: 0,
+            fields: json!({"data": data, "shard": shard}),
+        };
+        let shard_end = |shard: &str, time_ms| Entry {
+            event: "checkpoint".into(),
+            worker: Some("w".into()),
+            shard: Some(shard.into()),
+            time_ms,
+            fields: json!({"sequence": "SHARD_END"}),
+        };
+        let entries = vec![
+            put("a-1", "p"),
+            put("a-2", "c1"),
+            put("a-3", "c2"),
+            put("a-4", "orphan"),
+            // The parent drains its backlog for 60 s after the quiet, then its children follow:
+            // c1 within the bound of that, c2 past it.
+            put("a-5", "p"),
+            record("w", "p", 1_000 + 500, "a-5", "k"),
+            record("w", "p", 1_000 + 59_000, "a-1", "k"),
+            shard_end("p", 1_000 + 60_000),
+            record("w", "c1", 1_000 + 63_000, "a-2", "k"),
+            record("w", "c2", 1_000 + 70_000, "a-3", "k"),
+        ];
+        let parents = BTreeMap::from([
+            ("c1".to_owned(), vec!["p".to_owned()]),
+            ("c2".to_owned(), vec!["p".to_owned()]),
+            ("orphan".to_owned(), vec!["gone".to_owned()]),
+        ]);
+        let found = unread(&entries, 1_000, Duration::from_secs(5), &parents);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(
+            found[0].starts_with("c2: ") && found[0].contains("10000 ms after"),
+            "{found:?}"
+        );
+        assert!(found[1].contains("parent gone never finished"), "{found:?}");
     }
 
     #[test]

@@ -34,6 +34,11 @@ impl Progress {
         self.pending.is_empty()
     }
 
+    /// How many acknowledged records seen so far are not consumed yet.
+    pub fn pending(&self) -> usize {
+        self.pending.len()
+    }
+
     /// Reads the complete lines of `path` from byte `from`; returns where it stopped.
     fn read_from(&mut self, path: &Path, from: u64) -> u64 {
         let Ok(mut file) = File::open(path) else {

@@ -25,8 +25,12 @@ use crate::watch::TableWatch;
 const TICK: Duration = Duration::from_millis(100);
 /// How long a graceful stop may take.
 const STOP_TIMEOUT: Duration = Duration::from_secs(20);
-/// How long the quiet phase may take to consume every acknowledged record.
+/// How long the quiet phase waits for the next acknowledged record to be consumed: a backlog
+/// that keeps shrinking (children wait for their parents, so a lineage is read one shard after
+/// another) extends it, up to [`DRAIN_CAP`].
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(120);
+/// The longest the quiet phase drains a backlog that keeps shrinking.
+const DRAIN_CAP: Duration = Duration::from_secs(30 * 60);
 /// The KCL 3.x graceful hand-off timeout (the workers' default): a hand-off whose old owner
 /// died blocks the lease until it, and the failover time, have passed.
 const KCL3_HANDOFF_TIMEOUT: Duration = Duration::from_secs(30);
@@ -317,7 +321,11 @@ pub async fn run(options: Options) -> Result<Value, String> {
     let live: Vec<String> = run.workers.iter().map(|w| w.id.clone()).collect();
     let mut owned_after_quiet = None;
     let mut drained_after_quiet = None;
-    let deadline = quiet + owned_bound + DRAIN_TIMEOUT;
+    let mut deadline = quiet + owned_bound + DRAIN_TIMEOUT;
+    let cap = quiet + owned_bound + DRAIN_CAP;
+    progress.update(&run.journals);
+    let backlog_at_quiet = progress.pending();
+    let mut backlog = backlog_at_quiet;
     while Instant::now() < deadline {
         if owned_after_quiet.is_none() {
             let (at_ms, leases) = watch.latest();
@@ -334,6 +342,10 @@ pub async fn run(options: Options) -> Result<Value, String> {
         if drained_after_quiet.is_none() && progress.drained() {
             drained_after_quiet = Some(quiet.elapsed());
         }
+        if progress.pending() < backlog {
+            backlog = progress.pending();
+            deadline = deadline.max((Instant::now() + DRAIN_TIMEOUT).min(cap));
+        }
         if owned_after_quiet.is_some() && drained_after_quiet.is_some() {
             break;
         }
@@ -344,8 +356,8 @@ pub async fn run(options: Options) -> Result<Value, String> {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     run.note(format!(
-        "quiet: every lease owned after {:?}, every acknowledged record consumed after {:?}",
-        owned_after_quiet, drained_after_quiet
+        "quiet: every lease owned after {:?}, every acknowledged record consumed after {:?} ({} waiting when the faults stopped, {} at the end)",
+        owned_after_quiet, drained_after_quiet, backlog_at_quiet, progress.pending()
     ));
     run.sample_memory();
     for i in 0..run.workers.len() {
@@ -394,6 +406,7 @@ pub async fn run(options: Options) -> Result<Value, String> {
         "owned_bound_ms": millis(owned_bound),
         "owned_after_quiet_ms": owned_after_quiet.map(millis),
         "drained_after_quiet_ms": drained_after_quiet.map(millis),
+        "backlog_at_quiet": backlog_at_quiet,
         "duration_ms": ended_ms - run.started_ms,
         "findings": findings.to_json(),
         "summary": findings.summary(),
