@@ -482,16 +482,20 @@ async fn run<T: Send + 'static>(
     // final checkpoint covers the last record staged. A lost lease needs no wait.
     let lost =
         matches!(stop, Stop::Lease(LeaseStatus::Lost)) || signal.status() == LeaseStatus::Lost;
-    if !lost && !matches!(stop, Stop::Dropped) {
+    if lost {
+        // Another worker may hold the shard now: what the application has not taken yet (after
+        // a shard end or a failed fetch, the stream keeps what was fetched) is not delivered.
+        discard.store(true, Ordering::Release);
+    } else if !matches!(stop, Stop::Dropped) {
         loop {
             tokio::select! {
                 biased;
                 _ = &mut done => break,
                 status = signal.ended(), if !signal.is_ended() => {
+                    discard.store(true, Ordering::Release);
                     if status == LeaseStatus::Lost {
                         break;
                     }
-                    discard.store(true, Ordering::Release);
                 }
                 // Shutting down: the coordinator waits this long for the final checkpoint.
                 () = tokio::time::sleep(ctx.release_timeout), if signal.is_ended() => break,

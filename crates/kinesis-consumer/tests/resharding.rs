@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::TryStreamExt;
+use futures_util::{StreamExt, TryStreamExt};
 use kinesis_client::Shard;
 use kinesis_consumer::{Consumer, DiagnosticEvent};
 use kinesis_kcl_compat::lease::{Lease, LeaseKey};
@@ -353,4 +353,60 @@ async fn a_shard_end_whose_checkpoint_fails_is_written_again_and_the_children_fo
     );
     let worker = worker.shutdown().await;
     check_order_and_completeness(&worker, &written);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lease_lost_after_the_shard_end_ends_the_records_not_yet_taken() {
+    use kinesis_lease::LeaseRepository as _;
+
+    let fx = Fixture::new(1).await;
+    let parent = shards(&fx).await.remove(0);
+    fx.put((0..100).map(|i| format!("v{i}")), 4).await;
+    fx.admin
+        .split_shard(&fx.stream, parent.id(), parent.hash_key_range().midpoint())
+        .await
+        .unwrap();
+    let consumer: Consumer<String> = Consumer::builder(&fx.config, &fx.stream, fx.app.clone())
+        .worker_id("w1")
+        .deserializer(Utf8)
+        .settings(fx.settings())
+        .build()
+        .await
+        .unwrap();
+    let mut streams = consumer.shards().unwrap();
+    let mut stream = loop {
+        let s = streams.next().await.unwrap();
+        if s.shard_id() == parent.id() {
+            break s;
+        }
+    };
+    // A slow application: the shard's end is fetched long before it takes the records.
+    stream.next().await.unwrap().unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    // Another worker takes the lease: this one's next renewal finds it lost.
+    let table = fx.repository();
+    let key = LeaseKey::from(parent.id().clone());
+    let lease = table.get_lease(&key).await.unwrap().unwrap();
+    table.take_lease(&lease, "other").await.unwrap();
+    let taken = tokio::time::Instant::now();
+    let mut after = 0;
+    while let Some(record) = tokio::time::timeout(Duration::from_secs(30), stream.next())
+        .await
+        .expect("the stream ends")
+    {
+        record.unwrap();
+        after += 1;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Within the failover time (1 s) and a renewal, not after the 98 records left.
+    assert!(
+        taken.elapsed() < Duration::from_secs(4),
+        "ended {:?} after the lease was taken, {after} records later",
+        taken.elapsed()
+    );
+    assert!(
+        after < 40,
+        "{after} records delivered after the lease was taken"
+    );
+    consumer.shutdown().await;
 }
