@@ -54,13 +54,7 @@ async fn aggregates_are_split_and_resumed_at_the_sub_sequence_number() {
     put_aggregate(&fx, (0..10).map(|i| format!("u{i}"))).await;
 
     // The first run processes five user records, stages the fifth, and stops.
-    let first: Consumer<String> = Consumer::builder(&fx.config, &fx.stream, fx.app.clone())
-        .worker_id("w1")
-        .deserializer(Utf8)
-        .settings(fx.settings())
-        .build()
-        .await
-        .unwrap();
+    let first: Consumer<String> = fx.consumer("w1").await;
     let mut shards = first.shards().unwrap();
     let mut shard = shards.next().await.unwrap();
     let mut got = Vec::new();

@@ -72,6 +72,23 @@ fn check_parents_first(timeline: &[(String, &str)], parent: &str, children: &[St
     }
 }
 
+/// Splits `shard` at the middle of its hash key range.
+async fn split(fx: &Fixture, shard: &Shard) {
+    fx.admin
+        .split_shard(&fx.stream, shard.id(), shard.hash_key_range().midpoint())
+        .await
+        .unwrap();
+}
+
+/// Puts the values `v{i}` for `i` in `range`, over `keys` partition keys; returns them.
+async fn put_values(fx: &Fixture, range: std::ops::Range<u32>, keys: usize) -> Vec<String> {
+    fx.put(range.map(|i| format!("v{i}")), keys)
+        .await
+        .into_iter()
+        .map(|(v, _, _)| v)
+        .collect()
+}
+
 async fn shards(fx: &Fixture) -> Vec<Shard> {
     fx.client
         .list_shards(&fx.stream, None)
@@ -84,27 +101,14 @@ async fn shards(fx: &Fixture) -> Vec<Shard> {
 async fn a_split_ends_the_parent_at_shard_end_before_the_children_start() {
     let fx = Fixture::new(1).await;
     let parent = shards(&fx).await.remove(0);
-    let mut written: Vec<String> = fx
-        .put((0..30).map(|i| format!("v{i}")), 6)
-        .await
-        .into_iter()
-        .map(|(v, _, _)| v)
-        .collect();
+    let mut written: Vec<String> = put_values(&fx, 0..30, 6).await;
     let worker = fx.worker("w1").await;
     eventually("the parent's records", Duration::from_secs(20), || {
         worker.count() >= 10
     })
     .await;
-    fx.admin
-        .split_shard(&fx.stream, parent.id(), parent.hash_key_range().midpoint())
-        .await
-        .unwrap();
-    written.extend(
-        fx.put((30..60).map(|i| format!("v{i}")), 6)
-            .await
-            .into_iter()
-            .map(|(v, _, _)| v),
-    );
+    split(&fx, &parent).await;
+    written.extend(put_values(&fx, 30..60, 6).await);
     eventually("all 60 records", Duration::from_secs(30), || {
         worker.count() >= 60
     })
@@ -144,12 +148,7 @@ async fn a_merge_ends_both_parents_before_the_child_starts() {
     let fx = Fixture::new(2).await;
     let mut parents = shards(&fx).await;
     parents.sort_by_key(|s| s.hash_key_range().start());
-    let mut written: Vec<String> = fx
-        .put((0..30).map(|i| format!("v{i}")), 6)
-        .await
-        .into_iter()
-        .map(|(v, _, _)| v)
-        .collect();
+    let mut written: Vec<String> = put_values(&fx, 0..30, 6).await;
     let worker = fx.worker("w1").await;
     eventually("the parents' records", Duration::from_secs(20), || {
         worker.count() >= 10
@@ -159,12 +158,7 @@ async fn a_merge_ends_both_parents_before_the_child_starts() {
         .merge_shards(&fx.stream, parents[0].id(), parents[1].id())
         .await
         .unwrap();
-    written.extend(
-        fx.put((30..60).map(|i| format!("v{i}")), 6)
-            .await
-            .into_iter()
-            .map(|(v, _, _)| v),
-    );
+    written.extend(put_values(&fx, 30..60, 6).await);
     eventually("all 60 records", Duration::from_secs(30), || {
         worker.count() >= 60
     })
@@ -198,10 +192,7 @@ async fn a_restart_after_a_reshard_does_not_resume_ended_shards() {
         worker.count() >= 10
     })
     .await;
-    fx.admin
-        .split_shard(&fx.stream, parent.id(), parent.hash_key_range().midpoint())
-        .await
-        .unwrap();
+    split(&fx, &parent).await;
     eventually("the children held", Duration::from_secs(30), || {
         worker.held() == 2
     })
@@ -317,26 +308,13 @@ async fn a_shard_end_whose_checkpoint_fails_is_written_again_and_the_children_fo
         .await
         .unwrap();
     let worker = Worker::run(consumer, events);
-    let mut written: Vec<String> = fx
-        .put((0..20).map(|i| format!("v{i}")), 4)
-        .await
-        .into_iter()
-        .map(|(v, _, _)| v)
-        .collect();
+    let mut written: Vec<String> = put_values(&fx, 0..20, 4).await;
     eventually("the parent's records", Duration::from_secs(20), || {
         worker.count() >= 20
     })
     .await;
-    fx.admin
-        .split_shard(&fx.stream, parent.id(), parent.hash_key_range().midpoint())
-        .await
-        .unwrap();
-    written.extend(
-        fx.put((20..40).map(|i| format!("v{i}")), 4)
-            .await
-            .into_iter()
-            .map(|(v, _, _)| v),
-    );
+    split(&fx, &parent).await;
+    written.extend(put_values(&fx, 20..40, 4).await);
     // Both failed writes are made again (0.5 s, then up to 1 s later), and the children start.
     eventually("the children's records", Duration::from_secs(30), || {
         worker.count() >= 40
@@ -362,17 +340,8 @@ async fn a_lease_lost_after_the_shard_end_ends_the_records_not_yet_taken() {
     let fx = Fixture::new(1).await;
     let parent = shards(&fx).await.remove(0);
     fx.put((0..100).map(|i| format!("v{i}")), 4).await;
-    fx.admin
-        .split_shard(&fx.stream, parent.id(), parent.hash_key_range().midpoint())
-        .await
-        .unwrap();
-    let consumer: Consumer<String> = Consumer::builder(&fx.config, &fx.stream, fx.app.clone())
-        .worker_id("w1")
-        .deserializer(Utf8)
-        .settings(fx.settings())
-        .build()
-        .await
-        .unwrap();
+    split(&fx, &parent).await;
+    let consumer: Consumer<String> = fx.consumer("w1").await;
     let mut streams = consumer.shards().unwrap();
     let mut stream = loop {
         let s = streams.next().await.unwrap();

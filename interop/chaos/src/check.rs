@@ -573,15 +573,19 @@ mod tests {
         assert!(found[0].contains("r-0"), "{found:?}");
     }
 
-    #[test]
-    fn a_shard_with_records_waiting_must_be_read_within_the_bound() {
-        let put = |data: &str, shard: &str| Entry {
+    /// A producer's journal line: `data` stored on `shard`.
+    fn put(data: &str, shard: &str) -> Entry {
+        Entry {
             event: "put".into(),
             worker: None,
             shard: None,
             time_ms: 0,
             fields: json!({"data": data, "shard": shard}),
-        };
+        }
+    }
+
+    #[test]
+    fn a_shard_with_records_waiting_must_be_read_within_the_bound() {
         let entries = vec![
             put("a-1", "s1"),
             put("a-2", "s2"),
@@ -598,13 +602,6 @@ mod tests {
 
     #[test]
     fn a_child_must_be_read_within_the_bound_of_its_parents_finishing() {
-        let put = |data: &str, shard: &str| Entry {
-            event: "put".into(),
-            worker: None,
-            shard: None,
-            time_ms: 0,
-            fields: json!({"data": data, "shard": shard}),
-        };
         let shard_end = |shard: &str, time_ms| Entry {
             event: "checkpoint".into(),
             worker: Some("w".into()),

@@ -133,6 +133,17 @@ impl Fixture {
             .collect()
     }
 
+    /// A consumer of the stream as worker `id`, with the fast lease timings.
+    pub async fn consumer(&self, id: &str) -> Consumer<String> {
+        Consumer::builder(&self.config, &self.stream, self.app.clone())
+            .worker_id(id)
+            .deserializer(Utf8)
+            .settings(self.settings())
+            .build()
+            .await
+            .unwrap()
+    }
+
     pub async fn worker(&self, id: &str) -> Worker {
         self.worker_with(id, self.settings()).await
     }
