@@ -11,10 +11,8 @@ use std::time::Duration;
 use futures_util::{StreamExt, TryStreamExt};
 use kinesis_client::Shard;
 use kinesis_consumer::{Consumer, DiagnosticEvent};
-use kinesis_kcl_compat::lease::{Lease, LeaseKey};
+use kinesis_kcl_compat::lease::LeaseKey;
 use kinesis_kcl_compat::sequence::Checkpoint;
-use kinesis_lease::repository::{BoxFuture, CheckpointUpdate, LeaseScan};
-use kinesis_lease::{LeaseError, LeaseErrorKind};
 use kinesis_serde::Utf8;
 use support::{Fixture, Worker, eventually};
 
@@ -216,93 +214,21 @@ async fn a_restart_after_a_reshard_does_not_resume_ended_shards() {
     );
 }
 
-/// The fixture's lease table, whose first `failures` writes of `SHARD_END` fail before they
-/// reach it (a table outage at the shard's end).
-#[derive(Debug)]
-struct ShardEndFails {
-    table: kinesis_lease::DynamoDbLeaseRepository,
-    failures: std::sync::atomic::AtomicUsize,
-}
-
-impl kinesis_lease::LeaseRepository for ShardEndFails {
-    fn ensure_table(&self) -> BoxFuture<'_, Result<bool, LeaseError>> {
-        self.table.ensure_table()
-    }
-
-    fn list_leases(&self) -> BoxFuture<'_, Result<LeaseScan, LeaseError>> {
-        self.table.list_leases()
-    }
-
-    fn get_lease<'a>(
-        &'a self,
-        key: &'a LeaseKey,
-    ) -> BoxFuture<'a, Result<Option<Lease>, LeaseError>> {
-        self.table.get_lease(key)
-    }
-
-    fn create_lease<'a>(&'a self, lease: &'a Lease) -> BoxFuture<'a, Result<Lease, LeaseError>> {
-        self.table.create_lease(lease)
-    }
-
-    fn take_lease<'a>(
-        &'a self,
-        lease: &'a Lease,
-        owner: &'a str,
-    ) -> BoxFuture<'a, Result<Lease, LeaseError>> {
-        self.table.take_lease(lease, owner)
-    }
-
-    fn renew_lease<'a>(&'a self, lease: &'a Lease) -> BoxFuture<'a, Result<Lease, LeaseError>> {
-        self.table.renew_lease(lease)
-    }
-
-    fn update_checkpoint<'a>(
-        &'a self,
-        lease: &'a Lease,
-        update: CheckpointUpdate,
-    ) -> BoxFuture<'a, Result<Lease, LeaseError>> {
-        use std::sync::atomic::Ordering;
-        if update.checkpoint.is_shard_end()
-            && self
-                .failures
-                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
-                .is_ok()
-        {
-            return Box::pin(async move {
-                Err(LeaseError::new(
-                    LeaseErrorKind::Storage,
-                    Some(&lease.lease_key),
-                    "injected: the table is unavailable",
-                ))
-            });
-        }
-        self.table.update_checkpoint(lease, update)
-    }
-
-    fn release_lease<'a>(&'a self, lease: &'a Lease) -> BoxFuture<'a, Result<Lease, LeaseError>> {
-        self.table.release_lease(lease)
-    }
-
-    fn delete_lease<'a>(&'a self, lease: &'a Lease) -> BoxFuture<'a, Result<(), LeaseError>> {
-        self.table.delete_lease(lease)
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_shard_end_whose_checkpoint_fails_is_written_again_and_the_children_follow() {
+    use kinesis_lease::LeaseRepository as _;
+    use kinesis_lease::repository::{InMemoryLeaseRepository, RepositoryMethod};
+
     let fx = Fixture::new(1).await;
     let parent = shards(&fx).await.remove(0);
-    let table = Arc::new(ShardEndFails {
-        table: fx.repository(),
-        failures: 2.into(),
-    });
+    let table = InMemoryLeaseRepository::new();
     let events: support::Events = Arc::default();
     let sink = Arc::clone(&events);
     let consumer = Consumer::builder(&fx.config, &fx.stream, fx.app.clone())
         .worker_id("w1")
         .deserializer(Utf8)
         .settings(fx.settings())
-        .lease_repository(Arc::clone(&table) as Arc<dyn kinesis_lease::LeaseRepository>)
+        .lease_repository(Arc::new(table.clone()))
         .on_event(move |e| sink.lock().unwrap().push(e.clone()))
         .build()
         .await
@@ -313,6 +239,10 @@ async fn a_shard_end_whose_checkpoint_fails_is_written_again_and_the_children_fo
         worker.count() >= 20
     })
     .await;
+    // The readers only stage: the next checkpoint writes are the parent's SHARD_END, and the
+    // table is unavailable for the first two.
+    let before = table.call_count(RepositoryMethod::UpdateCheckpoint);
+    table.fail_next(RepositoryMethod::UpdateCheckpoint, 2);
     split(&fx, &parent).await;
     written.extend(put_values(&fx, 20..40, 4).await);
     // Both failed writes are made again (0.5 s, then up to 1 s later), and the children start.
@@ -321,12 +251,13 @@ async fn a_shard_end_whose_checkpoint_fails_is_written_again_and_the_children_fo
     })
     .await;
     assert_eq!(
-        table.failures.load(std::sync::atomic::Ordering::Relaxed),
-        0,
-        "both injected failures were hit"
+        table.call_count(RepositoryMethod::UpdateCheckpoint) - before,
+        3,
+        "both injected failures were hit, then the write made again"
     );
+    let key = LeaseKey::from(parent.id().clone());
     assert_eq!(
-        fx.leases().await[parent.id().as_str()].checkpoint,
+        table.get_lease(&key).await.unwrap().unwrap().checkpoint,
         Checkpoint::SHARD_END
     );
     let worker = worker.shutdown().await;
